@@ -1,0 +1,68 @@
+//! The on-disk index format: one directory of memory-mappable files.
+//!
+//! ```text
+//! DUMP.wikidex/
+//!   manifest.json   format version, the dump's identity, site info, counts,
+//!                   and the length and CRC-32 of every other file
+//!   titles.fst      fst Map: title (UTF-8 bytes) -> first row of that title
+//!   starts.u64      row -> byte offset of `<` of `<page>`          (u64 LE)
+//!   lengths.u32     row -> fragment length, `end - start + 1`      (u32 LE)
+//!   ns.i16          row -> namespace key                           (i16 LE)
+//!   redirects.u32   row -> row of the redirect target, or NOT_REDIRECT /
+//!                   TARGET_MISSING                                 (u32 LE)
+//! ```
+//!
+//! A *row* is one page. Rows are sorted by (title bytes, start offset), so the
+//! rows of one title are contiguous and the fst's values increase with its
+//! keys: a title's rows are `value .. next key's value` (or `.. pages` for the
+//! last key). Duplicate titles therefore cost nothing in the fst, and later
+//! features add files (a case-folded fst, page ids) without rewriting these.
+//!
+//! Every binary file ends with a 32-byte [`Footer`]: magic, format version,
+//! file kind, payload length and the payload's CRC-32, itself covered by a
+//! CRC. Opening an index checks footers and lengths (cheap, independent of
+//! size); [`crate::Index::verify`] recomputes every checksum.
+//!
+//! An index is written into a temporary sibling directory, fsynced, and
+//! swapped into place with one atomic rename, so a reader sees the old index,
+//! the new one, or none — never half of one.
+
+mod checksum;
+mod footer;
+mod manifest;
+mod writer;
+
+pub use checksum::CrcWriter;
+pub use footer::{FOOTER_LEN, FileKind, Footer};
+pub use manifest::{DumpIdentity, FileEntry, Manifest, Namespace, SiteInfo};
+pub use writer::{FileSink, IndexWriter};
+
+/// The format version this build writes.
+pub const FORMAT_VERSION: u32 = 1;
+/// The oldest format version this build reads.
+pub const OLDEST_SUPPORTED_VERSION: u32 = 1;
+/// First eight bytes of every footer.
+pub const MAGIC: [u8; 8] = *b"WIKIDEX\0";
+
+/// Name of the manifest file inside an index directory.
+pub const MANIFEST: &str = "manifest.json";
+/// Name of the title fst.
+pub const TITLES_FST: &str = "titles.fst";
+/// Name of the page start offsets column.
+pub const STARTS: &str = "starts.u64";
+/// Name of the fragment lengths column.
+pub const LENGTHS: &str = "lengths.u32";
+/// Name of the namespace column.
+pub const NAMESPACES: &str = "ns.i16";
+/// Name of the redirect target column.
+pub const REDIRECTS: &str = "redirects.u32";
+
+/// `redirects.u32` value of a page that is not a redirect.
+pub const NOT_REDIRECT: u32 = u32::MAX;
+/// `redirects.u32` value of a redirect whose target title is not in the dump.
+pub const TARGET_MISSING: u32 = u32::MAX - 1;
+/// The largest number of pages one index holds (row numbers are u32 and the
+/// two largest values are reserved as markers).
+pub const MAX_PAGES: u64 = TARGET_MISSING as u64;
+/// MediaWiki's limit on title length, in UTF-8 bytes.
+pub const MAX_TITLE_BYTES: usize = 255;

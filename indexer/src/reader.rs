@@ -1,0 +1,384 @@
+//! [`Index`]: an opened, validated, memory-mapped index directory, and the
+//! queries the server answers from it.
+//!
+//! Opening maps each file and checks its footer, its length against the
+//! manifest's counts and its checksum against the manifest — work that does
+//! not grow with the index. [`Index::verify`] rereads every byte.
+
+use crate::error::{Error, Result};
+use crate::format::{self, FOOTER_LEN, FileKind, Footer, MANIFEST, Manifest, NOT_REDIRECT, TARGET_MISSING};
+use fst::{IntoStreamer, Streamer};
+use memmap2::Mmap;
+use std::fs::File;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+/// A read-only memory map of one index file, minus its footer.
+struct Payload {
+    map: Option<Mmap>,
+    len: usize,
+    path: PathBuf,
+    crc: u32,
+}
+
+impl AsRef<[u8]> for Payload {
+    fn as_ref(&self) -> &[u8] {
+        match &self.map {
+            Some(m) => &m[..self.len],
+            None => &[],
+        }
+    }
+}
+
+impl Payload {
+    fn open(dir: &Path, name: &str, kind: FileKind, manifest: &Manifest) -> Result<Payload> {
+        let path = dir.join(name);
+        let entry = manifest.files.get(name).ok_or_else(|| {
+            Error::corrupt(dir.join(MANIFEST), format!("does not list required file {name}"))
+        })?;
+        let file = File::open(&path).map_err(|e| Error::io(&path, "open index file", e))?;
+        let len = file.metadata().map_err(|e| Error::io(&path, "stat index file", e))?.len();
+        if len != entry.bytes {
+            return Err(Error::corrupt(
+                &path,
+                format!("is {len} bytes but the manifest says {}", entry.bytes),
+            ));
+        }
+        if len < FOOTER_LEN as u64 {
+            return Err(Error::corrupt(&path, format!("{len} bytes is too short for a footer")));
+        }
+        // SAFETY: index files are written once into a temporary directory and
+        // renamed into place; wikidex never modifies a published index file,
+        // it replaces the whole directory. Another program truncating the file
+        // while we run is outside what any mmap reader can defend against; the
+        // server serves dump bytes (the large, user-managed file) with pread.
+        let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(&path, "memory-map", e))?;
+        let footer = Footer::decode(&map, &path)?;
+        if footer.kind != kind.tag() {
+            return Err(Error::corrupt(
+                &path,
+                format!(
+                    "holds {:?} data, expected {:?}",
+                    String::from_utf8_lossy(&footer.kind),
+                    String::from_utf8_lossy(&kind.tag())
+                ),
+            ));
+        }
+        if footer.crc != entry.crc32 {
+            return Err(Error::corrupt(
+                &path,
+                "its checksum differs from the manifest's (files from different builds?)",
+            ));
+        }
+        let len = footer.payload_len as usize;
+        // An empty payload maps fine, but keep `as_ref` obviously in bounds.
+        Ok(Payload { map: Some(map), len, path, crc: footer.crc })
+    }
+
+    fn verify(&self) -> Result<()> {
+        let got = crc32fast::hash(self.as_ref());
+        if got != self.crc {
+            return Err(Error::ChecksumMismatch { path: self.path.clone(), expected: self.crc, got });
+        }
+        Ok(())
+    }
+
+    fn check_len(&self, rows: u64, width: u64) -> Result<()> {
+        if self.len as u64 != rows * width {
+            return Err(Error::corrupt(
+                &self.path,
+                format!("holds {} bytes; {rows} pages of {width} bytes need {}", self.len, rows * width),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Where a redirect page points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Redirect {
+    /// The page is not a redirect.
+    None,
+    /// The page redirects to the first row of its target title.
+    To(u32),
+    /// The page redirects to a title that is not in the dump.
+    Missing,
+}
+
+/// One page of the index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    /// Its row: position in (title, start) order.
+    pub row: u32,
+    /// Offset of the `<` of `<page>` in the dump.
+    pub start: u64,
+    /// Offset of the final `>` of `</page>`, inclusive.
+    pub end: u64,
+    /// Its namespace key.
+    pub ns: i32,
+    /// Its redirect target, if any.
+    pub redirect: Redirect,
+}
+
+impl Page {
+    /// Length of the page's fragment in bytes.
+    pub fn len(&self) -> u64 {
+        self.end - self.start + 1
+    }
+
+    /// Never true: a fragment holds at least `<page></page>`.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+}
+
+/// An open index. Cheap to share between threads (`&Index` is all queries need).
+///
+/// ```no_run
+/// use wikidex_indexer::Index;
+/// let index = Index::open("enwiki.xml.wikidex".as_ref())?;
+/// let mut rows = index.prefix(b"Pyth", None);
+/// let mut title = Vec::new();
+/// while let Some(range) = rows.next_title(&mut title) {
+///     for row in range {
+///         let page = index.page(row);
+///         println!("{} {} {}", String::from_utf8_lossy(&title), page.start, page.end);
+///     }
+/// }
+/// # Ok::<(), wikidex_indexer::Error>(())
+/// ```
+pub struct Index {
+    dir: PathBuf,
+    manifest: Manifest,
+    titles: fst::Map<Payload>,
+    starts: Payload,
+    lengths: Payload,
+    namespaces: Payload,
+    redirects: Payload,
+}
+
+impl std::fmt::Debug for Index {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Index").field("dir", &self.dir).field("pages", &self.pages()).finish()
+    }
+}
+
+impl Index {
+    /// Opens the index in `dir`: reads the manifest, maps every file and checks
+    /// footers, lengths and manifest checksums. Does not read the payloads;
+    /// call [`Index::verify`] for that.
+    pub fn open(dir: &Path) -> Result<Index> {
+        let manifest_path = dir.join(MANIFEST);
+        let text = std::fs::read(&manifest_path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound && !dir.exists() {
+                Error::io(dir, "find the index directory", e)
+            } else {
+                Error::io(&manifest_path, "read the index manifest", e)
+            }
+        })?;
+        let manifest: Manifest = serde_json::from_slice(&text)
+            .map_err(|e| Error::corrupt(&manifest_path, format!("not a valid manifest: {e}")))?;
+        if manifest.format != "wikidex-index" {
+            return Err(Error::corrupt(&manifest_path, "not a wikidex index manifest"));
+        }
+        if !(format::OLDEST_SUPPORTED_VERSION..=format::FORMAT_VERSION).contains(&manifest.format_version) {
+            return Err(Error::Version {
+                path: manifest_path,
+                expected: format::FORMAT_VERSION,
+                oldest: format::OLDEST_SUPPORTED_VERSION,
+                got: manifest.format_version,
+            });
+        }
+        if manifest.pages > format::MAX_PAGES || manifest.titles > manifest.pages {
+            return Err(Error::corrupt(&manifest_path, "impossible page or title count"));
+        }
+        let open = |name, kind| Payload::open(dir, name, kind, &manifest);
+        let fst_payload = open(format::TITLES_FST, FileKind::TitleFst)?;
+        let starts = open(format::STARTS, FileKind::Starts)?;
+        let lengths = open(format::LENGTHS, FileKind::Lengths)?;
+        let namespaces = open(format::NAMESPACES, FileKind::Namespaces)?;
+        let redirects = open(format::REDIRECTS, FileKind::Redirects)?;
+        starts.check_len(manifest.pages, 8)?;
+        lengths.check_len(manifest.pages, 4)?;
+        namespaces.check_len(manifest.pages, 2)?;
+        redirects.check_len(manifest.pages, 4)?;
+        let fst_path = fst_payload.path.clone();
+        let titles =
+            fst::Map::new(fst_payload).map_err(|source| Error::Fst { path: fst_path.clone(), source })?;
+        if titles.len() as u64 != manifest.titles {
+            return Err(Error::corrupt(
+                &fst_path,
+                format!("holds {} titles, the manifest says {}", titles.len(), manifest.titles),
+            ));
+        }
+        Ok(Index { dir: dir.to_path_buf(), manifest, titles, starts, lengths, namespaces, redirects })
+    }
+
+    /// Recomputes the checksum of every file (in parallel) and checks that
+    /// every row's values are in range. Reads the whole index once.
+    pub fn verify(&self) -> Result<()> {
+        let payloads =
+            [self.titles.as_fst().as_inner(), &self.starts, &self.lengths, &self.namespaces, &self.redirects];
+        std::thread::scope(|s| {
+            let handles: Vec<_> = payloads.iter().map(|p| s.spawn(|| p.verify())).collect();
+            handles.into_iter().try_for_each(|h| h.join().expect("checksum thread panicked"))
+        })?;
+        let pages = self.pages();
+        for row in 0..pages as u32 {
+            let start = self.start(row);
+            let len = self.length(row);
+            if len == 0 || start.checked_add(len as u64).is_none_or(|e| e > self.manifest.dump.bytes) {
+                return Err(Error::corrupt(&self.starts.path, format!("row {row} points outside the dump")));
+            }
+            let r = self.redirect_raw(row);
+            if r < NOT_REDIRECT - 1 && r as u64 >= pages {
+                return Err(Error::corrupt(
+                    &self.redirects.path,
+                    format!("row {row} redirects to row {r} of {pages}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The directory this index was opened from.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The manifest: counts, dump identity, site info, files.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// Number of pages (rows).
+    pub fn pages(&self) -> u64 {
+        self.manifest.pages
+    }
+
+    /// Total bytes of all index files, footers and manifest included.
+    pub fn bytes(&self) -> u64 {
+        let manifest = std::fs::metadata(self.dir.join(MANIFEST)).map_or(0, |m| m.len());
+        manifest + self.manifest.files.values().map(|f| f.bytes).sum::<u64>()
+    }
+
+    fn start(&self, row: u32) -> u64 {
+        let i = row as usize * 8;
+        u64::from_le_bytes(self.starts.as_ref()[i..i + 8].try_into().unwrap())
+    }
+
+    fn length(&self, row: u32) -> u32 {
+        let i = row as usize * 4;
+        u32::from_le_bytes(self.lengths.as_ref()[i..i + 4].try_into().unwrap())
+    }
+
+    fn redirect_raw(&self, row: u32) -> u32 {
+        let i = row as usize * 4;
+        u32::from_le_bytes(self.redirects.as_ref()[i..i + 4].try_into().unwrap())
+    }
+
+    /// The page at `row`.
+    ///
+    /// # Panics
+    /// If `row >= self.pages()`. Rows come from this index's own queries.
+    pub fn page(&self, row: u32) -> Page {
+        let start = self.start(row);
+        let i = row as usize * 2;
+        let ns = i16::from_le_bytes(self.namespaces.as_ref()[i..i + 2].try_into().unwrap());
+        let redirect = match self.redirect_raw(row) {
+            NOT_REDIRECT => Redirect::None,
+            TARGET_MISSING => Redirect::Missing,
+            r => Redirect::To(r),
+        };
+        Page { row, start, end: start + u64::from(self.length(row)).max(1) - 1, ns: i32::from(ns), redirect }
+    }
+
+    /// The rows of the page(s) titled exactly `title` (several only if the
+    /// dump repeats a title), in start order; empty if there is none.
+    pub fn rows_of(&self, title: &[u8]) -> Range<u32> {
+        let mut stream = self.titles.range().ge(title).into_stream();
+        let first = match stream.next() {
+            Some((key, value)) if key == title => value as u32,
+            _ => return 0..0,
+        };
+        let end = stream.next().map_or(self.pages() as u32, |(_, v)| v as u32);
+        first..end
+    }
+
+    /// Titles starting with `prefix`, in byte order, each with its rows;
+    /// with `after`, only titles strictly greater than it.
+    pub fn prefix<'a>(&'a self, prefix: &[u8], after: Option<&[u8]>) -> PrefixRows<'a> {
+        let builder = self.titles.range();
+        let stream = match after {
+            Some(after) if after >= prefix => builder.gt(after).into_stream(),
+            _ => builder.ge(prefix).into_stream(),
+        };
+        PrefixRows {
+            stream,
+            prefix: prefix.to_vec(),
+            pending_key: Vec::new(),
+            pending_value: None,
+            total: self.pages() as u32,
+            done: false,
+        }
+    }
+}
+
+/// The titles matching a prefix, one at a time; see [`Index::prefix`].
+///
+/// Not an `Iterator`: each title is written into a caller-owned buffer so a
+/// page of results allocates nothing per row.
+pub struct PrefixRows<'a> {
+    stream: fst::map::Stream<'a>,
+    prefix: Vec<u8>,
+    // The lookahead key (and its first row) read to bound the previous title.
+    pending_key: Vec<u8>,
+    pending_value: Option<u32>,
+    total: u32,
+    done: bool,
+}
+
+impl PrefixRows<'_> {
+    /// Writes the next matching title into `title` and returns its rows.
+    pub fn next_title(&mut self, title: &mut Vec<u8>) -> Option<Range<u32>> {
+        if self.done {
+            return None;
+        }
+        let first = match self.pending_value.take() {
+            Some(value) => {
+                std::mem::swap(title, &mut self.pending_key);
+                value
+            }
+            None => match self.stream.next() {
+                Some((key, value)) if key.starts_with(&self.prefix) => {
+                    title.clear();
+                    title.extend_from_slice(key);
+                    value as u32
+                }
+                _ => {
+                    self.done = true;
+                    return None;
+                }
+            },
+        };
+        // The next key's value bounds this title's rows, whether or not it
+        // still matches the prefix.
+        let end = match self.stream.next() {
+            Some((key, value)) => {
+                if key.starts_with(&self.prefix) {
+                    self.pending_key.clear();
+                    self.pending_key.extend_from_slice(key);
+                    self.pending_value = Some(value as u32);
+                } else {
+                    self.done = true;
+                }
+                value as u32
+            }
+            None => {
+                self.done = true;
+                self.total
+            }
+        };
+        Some(first..end)
+    }
+}

@@ -1,0 +1,84 @@
+//! [`Config`]: every setting of the server, parsed once at startup.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How the server runs. Built by the `wikidex serve` command line; validated
+/// once by [`Config::validate`], then read-only.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The index directory.
+    pub index_dir: PathBuf,
+    /// The dump the index points into.
+    pub dump: PathBuf,
+    /// Listen address.
+    pub bind: SocketAddr,
+    /// HTTP worker threads.
+    pub workers: usize,
+    /// Log every request.
+    pub access_log: bool,
+    /// Largest `limit` for /offsets (the default limit is 100, capped by this).
+    pub max_limit: usize,
+    /// Largest byte range /xml serves.
+    pub max_range_bytes: u64,
+    /// Open connections per worker before new ones wait in the backlog.
+    pub max_connections: usize,
+    /// Time a client has to send a request head.
+    pub request_timeout: Duration,
+    /// Idle keep-alive time.
+    pub keep_alive: Duration,
+    /// Recompute every index checksum before serving.
+    pub verify_checksums: bool,
+}
+
+/// A setting out of range.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid setting: {0}")]
+pub struct ConfigError(String);
+
+impl Config {
+    /// The settings for serving `index_dir` over `dump` with every default.
+    pub fn new(index_dir: impl Into<PathBuf>, dump: impl Into<PathBuf>) -> Config {
+        Config {
+            index_dir: index_dir.into(),
+            dump: dump.into(),
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            access_log: false,
+            max_limit: 10_000,
+            max_range_bytes: 64 << 20,
+            max_connections: 25_000,
+            request_timeout: Duration::from_secs(5),
+            keep_alive: Duration::from_secs(30),
+            verify_checksums: true,
+        }
+    }
+
+    /// Checks ranges: at least one worker, a max limit of at least 1, a
+    /// positive range cap and timeouts.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |m: &str| Err(ConfigError(m.to_string()));
+        if self.workers == 0 || self.workers > 1024 {
+            return bad("workers must be between 1 and 1024");
+        }
+        if self.max_limit == 0 {
+            return bad("max-limit must be at least 1");
+        }
+        if self.max_range_bytes == 0 {
+            return bad("max-range-bytes must be at least 1");
+        }
+        if self.max_connections == 0 {
+            return bad("max-connections must be at least 1");
+        }
+        if self.request_timeout.is_zero() {
+            return bad("request-timeout must be at least 1 second");
+        }
+        Ok(())
+    }
+
+    /// The default `limit` of /offsets: 100, or less if the maximum is lower.
+    pub fn default_limit(&self) -> usize {
+        self.max_limit.min(100)
+    }
+}

@@ -1,0 +1,112 @@
+//! [`DumpFile`]: reading page bytes from the dump safely while it may change.
+//!
+//! The dump is read with `pread`, not a memory map: if an operator truncates
+//! or rewrites the file under a running server, a mapped read would be
+//! killed by SIGBUS, while `pread` just returns fewer bytes. Each read first
+//! `fstat`s the open file (well under a microsecond) so a changed dump is
+//! refused with a 503 instead of serving bytes the index does not describe.
+//! A dump *replaced* by rename keeps being served from the old, still-open
+//! inode, which matches the index exactly.
+
+use std::fs::File;
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use wikidex_indexer::DumpIdentity;
+
+/// What can go wrong reading the dump.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DumpError {
+    /// The file changed size or modification time since startup.
+    #[error("the dump file changed since the server started ({0}); restart after re-indexing")]
+    Changed(String),
+    /// A read failed or came back short.
+    #[error("reading the dump failed at byte {offset}: {message}")]
+    Read {
+        /// Where the read started.
+        offset: u64,
+        /// What happened.
+        message: String,
+    },
+}
+
+/// The open dump, its identity and its HTTP validators.
+#[derive(Debug)]
+pub struct DumpFile {
+    file: File,
+    path: PathBuf,
+    size: u64,
+    mtime_ns: i64,
+    etag: String,
+    last_modified: SystemTime,
+}
+
+impl DumpFile {
+    /// Opens `path` and checks it is the dump `indexed` describes.
+    pub fn open(path: &Path, indexed: &DumpIdentity) -> Result<DumpFile, wikidex_indexer::Error> {
+        let file = File::open(path).map_err(|e| wikidex_indexer::Error::io(path, "open the dump", e))?;
+        let now = DumpIdentity::of_file(&file, path)?;
+        if let Some(diff) = indexed.difference(&now) {
+            return Err(wikidex_indexer::Error::DumpChanged { path: path.to_path_buf(), message: diff });
+        }
+        let hash = now.fingerprint.rsplit(':').next().unwrap_or_default();
+        let last_modified = UNIX_EPOCH + Duration::from_nanos(now.mtime_ns.max(0) as u64);
+        // Round down to whole seconds: HTTP dates have no finer resolution.
+        let last_modified = UNIX_EPOCH
+            + Duration::from_secs(last_modified.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs());
+        Ok(DumpFile {
+            file,
+            path: path.to_path_buf(),
+            size: now.bytes,
+            mtime_ns: now.mtime_ns,
+            etag: format!("\"{hash}-{:x}\"", now.bytes),
+            last_modified,
+        })
+    }
+
+    /// The dump's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Its size in bytes.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Its strong entity tag (quotes included).
+    pub fn etag(&self) -> &str {
+        &self.etag
+    }
+
+    /// Its modification time, whole seconds.
+    pub fn last_modified(&self) -> SystemTime {
+        self.last_modified
+    }
+
+    /// Checks the open file still has the size and mtime it had at startup.
+    pub fn check(&self) -> Result<(), DumpError> {
+        let meta = self.file.metadata().map_err(|e| DumpError::Read { offset: 0, message: e.to_string() })?;
+        if meta.len() != self.size {
+            return Err(DumpError::Changed(format!("size was {}, is {}", self.size, meta.len())));
+        }
+        let mtime_ns = meta.mtime().saturating_mul(1_000_000_000).saturating_add(meta.mtime_nsec());
+        if mtime_ns != self.mtime_ns {
+            return Err(DumpError::Changed("modification time differs".into()));
+        }
+        Ok(())
+    }
+
+    /// Reads exactly `buf.len()` bytes at `offset`.
+    pub fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> Result<(), DumpError> {
+        self.file.read_exact_at(buf, offset).map_err(|e| {
+            let message = if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                "the file ended early (truncated?)".to_string()
+            } else {
+                e.to_string()
+            };
+            DumpError::Read { offset, message }
+        })
+    }
+}

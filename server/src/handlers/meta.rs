@@ -1,0 +1,52 @@
+//! Baselines and operator endpoints: `/json`, `/plaintext`, `/healthz`,
+//! `/stats`, `/metrics`, and the JSON 404/405 answers.
+
+use crate::error::ApiError;
+use crate::metrics::{prometheus_text, stats_json};
+use crate::state::AppState;
+use actix_web::{HttpRequest, HttpResponse, web};
+
+/// `GET /json`: TechEmpower's JSON baseline, serialized per request.
+pub async fn json() -> HttpResponse {
+    #[derive(serde::Serialize)]
+    struct Message {
+        message: &'static str,
+    }
+    let body = serde_json::to_vec(&Message { message: "Hello, World!" }).expect("serializes");
+    HttpResponse::Ok().content_type("application/json").body(body)
+}
+
+/// `GET /plaintext`: TechEmpower's plaintext baseline.
+pub async fn plaintext() -> HttpResponse {
+    HttpResponse::Ok().content_type("text/plain").body("Hello, World!")
+}
+
+/// `GET /healthz`: 200 while the dump is as indexed, 503 otherwise.
+pub async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    state.dump.check()?;
+    Ok(HttpResponse::Ok().content_type("application/json").body(r#"{"status":"ok"}"#))
+}
+
+/// `GET /stats`: counters, latency percentiles, index facts, RSS.
+pub async fn stats(state: web::Data<AppState>) -> HttpResponse {
+    let doc =
+        stats_json(&state.metrics, state.started.elapsed().as_secs_f64(), &state.facts, state.config.workers);
+    HttpResponse::Ok().content_type("application/json").body(doc.to_string())
+}
+
+/// `GET /metrics`: the same in Prometheus text format.
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let text = prometheus_text(&state.metrics, state.started.elapsed().as_secs_f64(), &state.facts);
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(text)
+}
+
+/// Any unknown path: a JSON 404.
+pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let path: String = req.path().chars().take(200).collect();
+    Err(ApiError::NotFound(format!("no such endpoint: {path}")))
+}
+
+/// A known path with a method other than GET or HEAD: a JSON 405.
+pub async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::MethodNotAllowed)
+}

@@ -1,0 +1,43 @@
+//! `GET /xml` with `Range: bytes=…`: bytes of the dump (RFC 9110 ranges,
+//! one range per request, with `ETag`/`Last-Modified` and `If-Range`).
+
+use super::dump_body;
+use super::wiki::XML;
+use crate::error::ApiError;
+use crate::range::{RangeError, if_range_matches, parse_range};
+use crate::state::AppState;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+
+/// The handler.
+pub async fn xml(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let dump = &state.dump;
+    let size = dump.size();
+    let mut ranges = req.headers().get_all(header::RANGE);
+    let range = ranges.next();
+    if ranges.next().is_some() {
+        return Err(RangeError::MultipleRanges { size }.into());
+    }
+    // An If-Range that does not match means "send the whole thing", which
+    // this endpoint never does: treat it as no Range at all.
+    let range = range.filter(|_| {
+        req.headers()
+            .get(header::IF_RANGE)
+            .is_none_or(|v| if_range_matches(v.as_bytes(), dump.etag(), dump.last_modified()))
+    });
+    let Some(range) = range else {
+        return Err(ApiError::BadRequest(format!(
+            "send a Range header (e.g. Range: bytes=0-1023): the dump is {size} bytes, too big to send whole"
+        )));
+    };
+    let r = parse_range(range.as_bytes(), size, state.config.max_range_bytes)?;
+    let state = state.into_inner();
+    let body = dump_body(&state, r.start, r.len(), false)?;
+    Ok(HttpResponse::PartialContent()
+        .insert_header((header::CONTENT_TYPE, XML))
+        .insert_header((header::CONTENT_RANGE, r.content_range(size)))
+        .insert_header((header::ACCEPT_RANGES, "bytes"))
+        .insert_header((header::ETAG, state.dump.etag()))
+        .insert_header((header::LAST_MODIFIED, httpdate::fmt_http_date(state.dump.last_modified())))
+        .body(body))
+}

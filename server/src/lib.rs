@@ -1,0 +1,94 @@
+//! # wikidex-server
+//!
+//! The HTTP service over a wikidex index: prefix lookups (`/offsets`), exact
+//! lookups (`/wiki`), ranged dump reads (`/xml`), baselines (`/json`,
+//! `/plaintext`) and operator endpoints (`/stats`, `/metrics`, `/healthz`),
+//! on actix-web with one worker per core.
+//!
+//! State ([`AppState`]) is built once — the index memory-mapped and
+//! validated, the dump opened and identified — and shared read-only; handlers
+//! are stateless. Every error is JSON ([`error::ApiError`]).
+//!
+//! ```no_run
+//! let config = wikidex_server::Config::new("dump.xml.wikidex", "dump.xml");
+//! wikidex_server::run(config, std::time::Instant::now())?;
+//! # Ok::<(), wikidex_server::StartupError>(())
+//! ```
+
+#![deny(missing_docs)]
+
+pub mod config;
+pub mod dump;
+pub mod error;
+pub mod handlers;
+pub mod metrics;
+pub mod range;
+pub mod request;
+pub mod routes;
+pub mod state;
+pub mod title;
+
+pub use config::Config;
+pub use routes::configure;
+pub use state::{AppState, StartupError};
+
+use actix_web::dev::Service;
+use actix_web::http::KeepAlive;
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::{App, HttpServer, middleware, web};
+use metrics::Endpoint;
+use std::time::{Duration, Instant};
+
+/// Opens the index and dump named by `config`, binds, and serves until
+/// SIGINT/SIGTERM (in-flight requests finish). `started` is when the
+/// process began, for the "ready in" log line.
+pub fn run(config: Config, started: Instant) -> Result<(), StartupError> {
+    let (bind, workers, access_log) = (config.bind, config.workers, config.access_log);
+    let (max_connections, keep_alive, request_timeout) =
+        (config.max_connections, config.keep_alive, config.request_timeout);
+    let state = web::Data::new(AppState::load(config)?);
+    let pages = state.index.pages();
+    actix_web::rt::System::new().block_on(async move {
+        let app_state = state.clone();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(app_state.clone())
+                .wrap(middleware::Condition::new(access_log, middleware::Logger::default()))
+                .wrap_fn(|req, srv| {
+                    let endpoint = Endpoint::of_path(req.path());
+                    let state = req.app_data::<web::Data<AppState>>().cloned();
+                    let t0 = Instant::now();
+                    let fut = srv.call(req);
+                    async move {
+                        let mut res = fut.await?;
+                        let us = t0.elapsed().as_micros() as u64;
+                        if let Some(state) = state {
+                            state.metrics.record(endpoint, res.status().as_u16() >= 400, us);
+                        }
+                        let timing = format!("app;dur={}.{:03}", us / 1000, us % 1000);
+                        if let Ok(v) = HeaderValue::from_str(&timing) {
+                            res.headers_mut().insert(HeaderName::from_static("server-timing"), v);
+                        }
+                        Ok(res)
+                    }
+                })
+                .configure(configure)
+        })
+        .workers(workers)
+        .backlog(4096)
+        .max_connections(max_connections)
+        .keep_alive(KeepAlive::Timeout(keep_alive))
+        .client_request_timeout(request_timeout)
+        .client_disconnect_timeout(Duration::from_secs(1))
+        .shutdown_timeout(30)
+        .bind(bind)
+        .map_err(|source| StartupError::Io { context: format!("cannot listen on {bind}"), source })?;
+        for addr in server.addrs() {
+            tracing::info!(
+                "serving {pages} pages on http://{addr} with {workers} workers (ready in {} ms)",
+                started.elapsed().as_millis()
+            );
+        }
+        server.run().await.map_err(|source| StartupError::Io { context: "server failed".into(), source })
+    })
+}

@@ -1,0 +1,317 @@
+//! Request metrics: per-endpoint counters and HdrHistogram latencies, the
+//! middleware that records them (and sets `Server-Timing`), and their
+//! rendering for `/stats` (JSON) and `/metrics` (Prometheus text).
+//!
+//! Histograms are striped per worker thread so recording never contends:
+//! each worker locks only its own (uncontended) stripe; readers merge.
+
+use hdrhistogram::Histogram;
+use std::cell::Cell;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+/// The endpoints metrics are kept for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `/offsets/…`
+    Offsets,
+    /// `/wiki/…`
+    Wiki,
+    /// `/xml`
+    Xml,
+    /// `/json`
+    Json,
+    /// `/plaintext`
+    Plaintext,
+    /// `/suggest`, `/opensearch…`
+    Suggest,
+    /// `/stats`, `/metrics`, `/healthz`
+    Operator,
+    /// `/` and static files
+    Page,
+    /// anything else (404s)
+    Other,
+}
+
+impl Endpoint {
+    /// All endpoints, in reporting order.
+    pub const ALL: [Endpoint; 9] = [
+        Endpoint::Offsets,
+        Endpoint::Wiki,
+        Endpoint::Xml,
+        Endpoint::Json,
+        Endpoint::Plaintext,
+        Endpoint::Suggest,
+        Endpoint::Operator,
+        Endpoint::Page,
+        Endpoint::Other,
+    ];
+
+    /// The endpoint a request path belongs to.
+    pub fn of_path(path: &str) -> Endpoint {
+        let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
+        match first {
+            "offsets" => Endpoint::Offsets,
+            "wiki" => Endpoint::Wiki,
+            "xml" => Endpoint::Xml,
+            "json" => Endpoint::Json,
+            "plaintext" => Endpoint::Plaintext,
+            "suggest" | "opensearch" | "opensearch.xml" => Endpoint::Suggest,
+            "stats" | "metrics" | "healthz" => Endpoint::Operator,
+            "" | "index.html" | "app.js" | "style.css" | "favicon.svg" => Endpoint::Page,
+            _ => Endpoint::Other,
+        }
+    }
+
+    /// Its name in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Endpoint::Offsets => "offsets",
+            Endpoint::Wiki => "wiki",
+            Endpoint::Xml => "xml",
+            Endpoint::Json => "json",
+            Endpoint::Plaintext => "plaintext",
+            Endpoint::Suggest => "suggest",
+            Endpoint::Operator => "operator",
+            Endpoint::Page => "page",
+            Endpoint::Other => "other",
+        }
+    }
+}
+
+const STRIPES: usize = 16;
+
+struct EndpointMetrics {
+    requests: AtomicU64,
+    errors: AtomicU64,
+    latency_us: Vec<Mutex<Histogram<u64>>>,
+}
+
+/// All request metrics of a server.
+pub struct Metrics {
+    endpoints: Vec<EndpointMetrics>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let hist = || Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid histogram bounds");
+        Metrics {
+            endpoints: Endpoint::ALL
+                .iter()
+                .map(|_| EndpointMetrics {
+                    requests: AtomicU64::new(0),
+                    errors: AtomicU64::new(0),
+                    latency_us: (0..STRIPES).map(|_| Mutex::new(hist())).collect(),
+                })
+                .collect(),
+        }
+    }
+}
+
+fn stripe() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local!(static STRIPE: Cell<usize> = const { Cell::new(usize::MAX) });
+    STRIPE.with(|s| {
+        if s.get() == usize::MAX {
+            s.set(NEXT.fetch_add(1, Ordering::Relaxed) % STRIPES);
+        }
+        s.get()
+    })
+}
+
+/// Latency percentiles of one endpoint, microseconds.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct Percentiles {
+    /// Requests measured.
+    pub count: u64,
+    /// Median.
+    pub p50: u64,
+    /// 90th percentile.
+    pub p90: u64,
+    /// 99th percentile.
+    pub p99: u64,
+    /// 99.9th percentile.
+    pub p999: u64,
+    /// Slowest.
+    pub max: u64,
+}
+
+impl Metrics {
+    /// Records one answered request.
+    pub fn record(&self, endpoint: Endpoint, error: bool, micros: u64) {
+        let m = &self.endpoints[endpoint as usize];
+        m.requests.fetch_add(1, Ordering::Relaxed);
+        if error {
+            m.errors.fetch_add(1, Ordering::Relaxed);
+        }
+        if let Ok(mut h) = m.latency_us[stripe()].lock() {
+            h.saturating_record(micros.max(1));
+        }
+    }
+
+    /// (requests, errors, percentiles) of one endpoint.
+    pub fn snapshot(&self, endpoint: Endpoint) -> (u64, u64, Percentiles) {
+        let m = &self.endpoints[endpoint as usize];
+        let mut merged = Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds");
+        for s in &m.latency_us {
+            if let Ok(h) = s.lock() {
+                let _ = merged.add(&*h);
+            }
+        }
+        let p = |q: f64| if merged.is_empty() { 0 } else { merged.value_at_quantile(q) };
+        let pct = Percentiles {
+            count: merged.len(),
+            p50: p(0.5),
+            p90: p(0.9),
+            p99: p(0.99),
+            p999: p(0.999),
+            max: if merged.is_empty() { 0 } else { merged.max() },
+        };
+        (m.requests.load(Ordering::Relaxed), m.errors.load(Ordering::Relaxed), pct)
+    }
+}
+
+/// Facts about the process and index shown by `/stats` and `/metrics`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct IndexFacts {
+    /// Pages indexed.
+    pub pages: u64,
+    /// Distinct titles.
+    pub titles: u64,
+    /// Redirect pages.
+    pub redirects: u64,
+    /// Dump size.
+    pub dump_bytes: u64,
+    /// Index size on disk.
+    pub index_bytes: u64,
+}
+
+/// Resident set size of this process, from `/proc/self/statm`.
+pub fn rss_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    pages * rustix::param::page_size() as u64
+}
+
+/// The `/stats` document.
+pub fn stats_json(
+    metrics: &Metrics,
+    uptime_seconds: f64,
+    index: &IndexFacts,
+    workers: usize,
+) -> serde_json::Value {
+    let mut requests = serde_json::Map::new();
+    let mut errors = serde_json::Map::new();
+    let mut latency = serde_json::Map::new();
+    for e in Endpoint::ALL {
+        let (r, err, p) = metrics.snapshot(e);
+        requests.insert(e.name().into(), r.into());
+        errors.insert(e.name().into(), err.into());
+        latency.insert(e.name().into(), serde_json::to_value(p).expect("serializable"));
+    }
+    serde_json::json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "uptime_seconds": uptime_seconds,
+        "workers": workers,
+        "requests": requests,
+        "errors": errors,
+        "latency_us": latency,
+        "index": index,
+        "rss_bytes": rss_bytes(),
+    })
+}
+
+/// The `/metrics` document (Prometheus text exposition format 0.0.4).
+pub fn prometheus_text(metrics: &Metrics, uptime_seconds: f64, index: &IndexFacts) -> String {
+    let mut out = String::with_capacity(4096);
+    let snaps: Vec<_> = Endpoint::ALL.iter().map(|&e| (e, metrics.snapshot(e))).collect();
+    out.push_str("# HELP wikidex_requests_total Requests answered, by endpoint.\n# TYPE wikidex_requests_total counter\n");
+    for (e, (r, _, _)) in &snaps {
+        let _ = writeln!(out, "wikidex_requests_total{{endpoint=\"{}\"}} {r}", e.name());
+    }
+    out.push_str("# HELP wikidex_errors_total Requests answered with a 4xx or 5xx status, by endpoint.\n# TYPE wikidex_errors_total counter\n");
+    for (e, (_, err, _)) in &snaps {
+        let _ = writeln!(out, "wikidex_errors_total{{endpoint=\"{}\"}} {err}", e.name());
+    }
+    out.push_str("# HELP wikidex_request_duration_seconds Time to answer a request, by endpoint.\n# TYPE wikidex_request_duration_seconds summary\n");
+    for (e, (_, _, p)) in &snaps {
+        for (q, v) in [("0.5", p.p50), ("0.9", p.p90), ("0.99", p.p99), ("0.999", p.p999), ("1", p.max)] {
+            let _ = writeln!(
+                out,
+                "wikidex_request_duration_seconds{{endpoint=\"{}\",quantile=\"{q}\"}} {}",
+                e.name(),
+                v as f64 / 1e6
+            );
+        }
+        let _ =
+            writeln!(out, "wikidex_request_duration_seconds_count{{endpoint=\"{}\"}} {}", e.name(), p.count);
+    }
+    let gauges = [
+        ("wikidex_uptime_seconds", "Seconds since the server started.", uptime_seconds),
+        ("wikidex_index_pages", "Pages in the index.", index.pages as f64),
+        ("wikidex_index_titles", "Distinct titles in the index.", index.titles as f64),
+        ("wikidex_index_redirects", "Redirect pages in the index.", index.redirects as f64),
+        ("wikidex_dump_bytes", "Size of the dump.", index.dump_bytes as f64),
+        ("wikidex_index_bytes", "Size of the index on disk.", index.index_bytes as f64),
+        ("process_resident_memory_bytes", "Resident memory size in bytes.", rss_bytes() as f64),
+    ];
+    for (name, help, v) in gauges {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_merge_across_threads() {
+        let m = Metrics::default();
+        std::thread::scope(|s| {
+            for t in 0..4u64 {
+                let m = &m;
+                s.spawn(move || {
+                    for i in 0..1000 {
+                        m.record(Endpoint::Offsets, i % 10 == 0, 10 + t);
+                    }
+                });
+            }
+        });
+        let (r, e, p) = m.snapshot(Endpoint::Offsets);
+        assert_eq!((r, e, p.count), (4000, 400, 4000));
+        assert!((10..=13).contains(&p.p50) && p.max == 13, "{p:?}");
+        assert_eq!(m.snapshot(Endpoint::Wiki).0, 0);
+    }
+
+    #[test]
+    fn endpoints_from_paths() {
+        assert_eq!(Endpoint::of_path("/offsets/Foo"), Endpoint::Offsets);
+        assert_eq!(Endpoint::of_path("/wiki/AC/DC"), Endpoint::Wiki);
+        assert_eq!(Endpoint::of_path("/"), Endpoint::Page);
+        assert_eq!(Endpoint::of_path("/nope"), Endpoint::Other);
+    }
+
+    #[test]
+    fn prometheus_text_has_every_family() {
+        let m = Metrics::default();
+        m.record(Endpoint::Xml, false, 5);
+        let facts = IndexFacts { pages: 1, titles: 1, redirects: 0, dump_bytes: 2, index_bytes: 3 };
+        let text = prometheus_text(&m, 1.5, &facts);
+        assert!(text.contains("wikidex_requests_total{endpoint=\"xml\"} 1\n"));
+        assert!(
+            text.contains("wikidex_request_duration_seconds{endpoint=\"xml\",quantile=\"0.5\"} 0.000005\n")
+        );
+        assert!(text.contains("\nwikidex_index_pages 1\n"));
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            assert_eq!(line.split(' ').count(), 2, "{line}");
+        }
+    }
+}

@@ -1,0 +1,30 @@
+//! The route table, used by [`crate::run`] and by tests alike.
+
+use crate::handlers::{meta, offsets, web as page, wiki, xml};
+use actix_web::{Route, guard, web};
+
+/// A route answering GET and HEAD (actix omits HEAD bodies itself).
+fn get_or_head() -> Route {
+    web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
+}
+
+/// Registers every endpoint; unknown paths get a JSON 404 and other methods
+/// on known paths a JSON 405.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    let resource =
+        |path: &str| web::resource(path.to_string()).default_service(web::to(meta::method_not_allowed));
+    cfg.service(resource("/offsets/{prefix:.*}").route(get_or_head().to(offsets::offsets)))
+        .service(resource("/offsets").route(get_or_head().to(offsets::offsets)))
+        .service(resource("/wiki/{title:.*}").route(get_or_head().to(wiki::wiki)))
+        .service(resource("/wiki").route(get_or_head().to(wiki::wiki)))
+        .service(resource("/xml").route(get_or_head().to(xml::xml)))
+        .service(resource("/json").route(get_or_head().to(meta::json)))
+        .service(resource("/plaintext").route(get_or_head().to(meta::plaintext)))
+        .service(resource("/healthz").route(get_or_head().to(meta::healthz)))
+        .service(resource("/stats").route(get_or_head().to(meta::stats)))
+        .service(resource("/metrics").route(get_or_head().to(meta::metrics)))
+        .service(resource("/").route(get_or_head().to(page::index)))
+        .service(resource("/app.js").route(get_or_head().to(page::app_js)))
+        .service(resource("/style.css").route(get_or_head().to(page::style_css)))
+        .default_service(web::to(meta::not_found));
+}

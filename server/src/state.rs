@@ -1,0 +1,69 @@
+//! [`AppState`]: everything a handler reads, built once at startup and
+//! shared read-only by all workers.
+
+use crate::config::Config;
+use crate::dump::DumpFile;
+use crate::metrics::{IndexFacts, Metrics};
+use std::time::Instant;
+use wikidex_indexer::Index;
+
+/// Shared, immutable server state (plus lock-free metrics).
+#[derive(Debug)]
+pub struct AppState {
+    /// The memory-mapped index.
+    pub index: Index,
+    /// The dump, read with pread.
+    pub dump: DumpFile,
+    /// Settings.
+    pub config: Config,
+    /// Request metrics.
+    pub metrics: Metrics,
+    /// Index facts for /stats.
+    pub facts: IndexFacts,
+    /// When the server started.
+    pub started: Instant,
+}
+
+/// Why the server cannot start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartupError {
+    /// The index or dump is missing, damaged or mismatched.
+    #[error(transparent)]
+    Index(#[from] wikidex_indexer::Error),
+    /// A setting is invalid.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// Binding or running the HTTP server failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl AppState {
+    /// Opens and validates the index and dump named by `config`: footers,
+    /// versions and lengths always; every checksum when
+    /// `config.verify_checksums`; the dump's size, mtime and fingerprint.
+    pub fn load(config: Config) -> Result<AppState, StartupError> {
+        config.validate()?;
+        let index = Index::open(&config.index_dir)?;
+        if config.verify_checksums {
+            index.verify()?;
+        }
+        let dump = DumpFile::open(&config.dump, &index.manifest().dump)?;
+        let m = index.manifest();
+        let facts = IndexFacts {
+            pages: m.pages,
+            titles: m.titles,
+            redirects: m.redirects,
+            dump_bytes: dump.size(),
+            index_bytes: index.bytes(),
+        };
+        Ok(AppState { index, dump, config, metrics: Metrics::default(), facts, started: Instant::now() })
+    }
+}

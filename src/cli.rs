@@ -1,0 +1,109 @@
+//! Command-line interface: one struct per subcommand; doc comments are the
+//! `--help` text. Every `serve` flag is also an environment variable.
+
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Index a Wikipedia XML dump once; serve prefix, title and byte-range
+/// lookups in microseconds.
+#[derive(Debug, Parser)]
+#[command(name = "wikidex", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan a dump and write its index (default: DUMP.wikidex beside it).
+    Index(IndexArgs),
+    /// Serve an index over HTTP (with no arguments: the bundled sample).
+    Serve(ServeArgs),
+    /// Check every checksum of an index and that it matches its dump.
+    Verify(VerifyArgs),
+    /// Write a synthetic, enwiki-shaped dump (deterministic for a seed).
+    Gen(GenArgs),
+}
+
+/// `wikidex index`.
+#[derive(Debug, Args)]
+pub struct IndexArgs {
+    /// The dump: an uncompressed `enwiki-YYYYMMDD-pages-articles.xml`.
+    pub dump: PathBuf,
+    /// Where to write the index directory [default: DUMP.wikidex].
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// MiB of dump per parallel work unit.
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub chunk_mib: u64,
+    /// Worker threads [default: all cores].
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+/// `wikidex serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The index directory [default: DUMP.wikidex, built if missing or stale].
+    #[arg(long, env = "WIKIDEX_INDEX")]
+    pub index: Option<PathBuf>,
+    /// The dump the index points into [default: the one recorded in the
+    /// index, or the bundled sample data/sample.xml].
+    #[arg(long, env = "WIKIDEX_DUMP")]
+    pub dump: Option<PathBuf>,
+    /// Address to listen on.
+    #[arg(long, env = "WIKIDEX_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+    /// HTTP worker threads [default: one per core].
+    #[arg(long, env = "WIKIDEX_WORKERS")]
+    pub workers: Option<usize>,
+    /// Log every request (off by default: it costs latency).
+    #[arg(long, env = "WIKIDEX_ACCESS_LOG")]
+    pub access_log: bool,
+    /// Largest `limit` a client may ask of /offsets.
+    #[arg(long, env = "WIKIDEX_MAX_LIMIT", default_value_t = 10_000)]
+    pub max_limit: usize,
+    /// Largest byte range /xml serves, in bytes.
+    #[arg(long, env = "WIKIDEX_MAX_RANGE_BYTES", default_value_t = 64 << 20)]
+    pub max_range_bytes: u64,
+    /// Largest number of open connections per worker.
+    #[arg(long, env = "WIKIDEX_MAX_CONNECTIONS", default_value_t = 25_000)]
+    pub max_connections: usize,
+    /// Seconds a client has to send a request's headers.
+    #[arg(long, env = "WIKIDEX_REQUEST_TIMEOUT", default_value_t = 5)]
+    pub request_timeout: u64,
+    /// Seconds an idle keep-alive connection stays open.
+    #[arg(long, env = "WIKIDEX_KEEP_ALIVE", default_value_t = 30)]
+    pub keep_alive: u64,
+    /// Skip the full checksum pass over the index at startup (footers,
+    /// lengths and the dump's identity are still checked).
+    #[arg(long, env = "WIKIDEX_TRUST_INDEX")]
+    pub trust_index: bool,
+}
+
+/// `wikidex verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The index directory.
+    pub index: PathBuf,
+    /// The dump [default: the one recorded in the index].
+    #[arg(long)]
+    pub dump: Option<PathBuf>,
+}
+
+/// `wikidex gen`.
+#[derive(Debug, Args)]
+pub struct GenArgs {
+    /// Number of pages to write.
+    #[arg(long)]
+    pub pages: u64,
+    /// Random seed; the same seed and page count give the same bytes.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// The file to write.
+    #[arg(short, long)]
+    pub output: PathBuf,
+}

@@ -1,0 +1,187 @@
+//! The `wikidex` binary: parses the command line, runs one subcommand, and
+//! is the only place that prints or picks an exit code.
+
+mod cli;
+mod progress;
+
+use anyhow::{Context, Result, bail};
+use clap::Parser;
+use cli::{Cli, Command, GenArgs, IndexArgs, ServeArgs, VerifyArgs};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+use wikidex_indexer::{Builder, DumpIdentity, Index};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("WIKIDEX_LOG").unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+    let result = match cli.command {
+        Command::Index(args) => index(args),
+        Command::Serve(args) => serve(args),
+        Command::Verify(args) => verify(args),
+        Command::Gen(args) => generate(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("wikidex: error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn index(args: IndexArgs) -> Result<()> {
+    if let Some(n) = args.threads {
+        rayon::ThreadPoolBuilder::new().num_threads(n).build_global().context("configure threads")?;
+    }
+    let out = args.output.unwrap_or_else(|| Builder::default_out(&args.dump));
+    let summary = build_index(&args.dump, &out, (args.chunk_mib << 20) as usize)?;
+    let gbps = summary.dump_bytes as f64 / summary.seconds / 1e9;
+    let mut stdout = std::io::stdout().lock();
+    writeln!(
+        stdout,
+        "indexed {} pages ({} titles, {} redirects, {} to missing pages) from {} in {:.2}s ({:.2} GB/s, {:.0} pages/s)\nindex: {} ({} bytes, {:.1} bytes/page)",
+        summary.pages,
+        summary.titles,
+        summary.redirects,
+        summary.redirects_missing,
+        args.dump.display(),
+        summary.seconds,
+        gbps,
+        summary.pages as f64 / summary.seconds,
+        summary.index_dir.display(),
+        summary.index_bytes,
+        summary.index_bytes as f64 / summary.pages.max(1) as f64,
+    )?;
+    Ok(())
+}
+
+/// Builds `out` from `dump` with a progress display and Ctrl-C handling.
+fn build_index(dump: &Path, out: &Path, chunk_size: usize) -> Result<wikidex_indexer::BuildSummary> {
+    let display = std::sync::Arc::new(progress::Display::new());
+    let shown = display.clone();
+    let builder = Builder::new(dump, out).chunk_size(chunk_size).progress(move |p| shown.update(p));
+    let cancel = builder.cancel_flag();
+    // A first Ctrl-C stops the build cleanly (temporary files removed); a
+    // second one exits at once. Ignore failure: a handler may already exist.
+    let _ = ctrlc::set_handler(move || {
+        if cancel.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+    });
+    let result = builder.build();
+    display.finish();
+    result.with_context(|| format!("indexing {} failed", dump.display()))
+}
+
+fn verify(args: VerifyArgs) -> Result<()> {
+    let started = Instant::now();
+    let index = Index::open(&args.index)?;
+    index.verify()?;
+    let dump = args.dump.unwrap_or_else(|| PathBuf::from(&index.manifest().dump.path));
+    let now = DumpIdentity::of_path(&dump)?;
+    if let Some(diff) = index.manifest().dump.difference(&now) {
+        bail!("{}: the dump changed since it was indexed ({diff}); re-run `wikidex index`", dump.display());
+    }
+    println!(
+        "ok: {} pages, {} files, every checksum matches, dump {} unchanged ({} ms)",
+        index.pages(),
+        index.manifest().files.len(),
+        dump.display(),
+        started.elapsed().as_millis()
+    );
+    Ok(())
+}
+
+fn generate(args: GenArgs) -> Result<()> {
+    use wikidex_indexer::synth::{SynthConfig, generate};
+    let started = Instant::now();
+    let tmp = args.output.with_extension("tmp");
+    let file = std::fs::File::create(&tmp).with_context(|| format!("{}: failed to create", tmp.display()))?;
+    let cfg = SynthConfig { pages: args.pages, seed: args.seed };
+    let summary =
+        generate(&cfg, &file, |_| {}).with_context(|| format!("{}: failed to write", tmp.display()))?;
+    file.sync_all().with_context(|| format!("{}: failed to fsync", tmp.display()))?;
+    std::fs::rename(&tmp, &args.output)
+        .with_context(|| format!("{}: failed to rename", args.output.display()))?;
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "wrote {} pages ({} redirects, {} bytes) to {} in {secs:.2}s ({:.0} MB/s)",
+        summary.pages,
+        summary.redirects,
+        summary.bytes,
+        args.output.display(),
+        summary.bytes as f64 / secs / 1e6
+    );
+    Ok(())
+}
+
+/// The bundled sample: `data/sample.xml` from the working directory, else
+/// from the source tree this binary was built from.
+fn sample_dump() -> PathBuf {
+    let here = PathBuf::from("data/sample.xml");
+    if here.exists() { here } else { Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample.xml") }
+}
+
+fn serve(args: ServeArgs) -> Result<()> {
+    let started = Instant::now();
+    let (index_dir, dump) = match (args.index, args.dump) {
+        (Some(index), Some(dump)) => (index, dump),
+        (Some(index), None) => {
+            let recorded = Index::open(&index)?.manifest().dump.path.clone();
+            (index, PathBuf::from(recorded))
+        }
+        (None, dump) => {
+            let dump = dump.unwrap_or_else(sample_dump);
+            let index = Builder::default_out(&dump);
+            if let Some(reason) = needs_index(&index, &dump) {
+                tracing::info!("indexing {} ({reason})", dump.display());
+                build_index(&dump, &index, 32 << 20)?;
+            }
+            (index, dump)
+        }
+    };
+    let config = wikidex_server::Config {
+        index_dir,
+        dump,
+        bind: args.bind,
+        workers: args.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        access_log: args.access_log,
+        max_limit: args.max_limit,
+        max_range_bytes: args.max_range_bytes,
+        max_connections: args.max_connections,
+        request_timeout: Duration::from_secs(args.request_timeout),
+        keep_alive: Duration::from_secs(args.keep_alive),
+        verify_checksums: !args.trust_index,
+    };
+    config.validate()?;
+    wikidex_server::run(config, started)?;
+    Ok(())
+}
+
+/// Why the index at `index` must be (re)built for `dump`, if it must.
+fn needs_index(index: &Path, dump: &Path) -> Option<String> {
+    let opened = match Index::open(index) {
+        Ok(opened) => opened,
+        Err(_) if !index.exists() => return Some("no index yet".into()),
+        Err(e) => return Some(format!("existing index unusable: {e}")),
+    };
+    match DumpIdentity::of_path(dump) {
+        Ok(now) => opened.manifest().dump.difference(&now).map(|d| format!("dump changed: {d}")),
+        Err(_) => None, // let the server report the unreadable dump
+    }
+}

@@ -1,0 +1,261 @@
+//! `wikidex index` and `wikidex gen`: correctness against an independent
+//! extraction, generated dumps, bad input and atomic replacement.
+//! See: issue 2 (Indexer).
+
+use crate::util::{ExpectedPage, extract_pages, indexed_copy, real_excerpt, repo, wikidex};
+use proptest::prelude::*;
+use std::collections::HashMap;
+use std::path::Path;
+use wikidex_indexer::{Builder, Index, Redirect};
+
+/// Every (title, start, end, ns, redirect target title) the index holds, in
+/// row order, read back through the public reader.
+fn index_rows(index: &Index) -> Vec<(String, u64, u64, i32, Option<Redirect>)> {
+    let mut rows = index.prefix(b"", None);
+    let mut title = Vec::new();
+    let mut out = Vec::new();
+    while let Some(range) = rows.next_title(&mut title) {
+        for row in range {
+            let p = index.page(row);
+            assert_eq!(p.row, row);
+            out.push((String::from_utf8(title.clone()).unwrap(), p.start, p.end, p.ns, Some(p.redirect)));
+        }
+    }
+    out
+}
+
+/// Asserts the index at `dir` holds exactly `expected`.
+fn assert_index_matches(dir: &Path, expected: &[ExpectedPage]) {
+    let index = Index::open(dir).unwrap();
+    index.verify().unwrap();
+    let got = index_rows(&index);
+    let mut want: Vec<&ExpectedPage> = expected.iter().collect();
+    want.sort_by(|a, b| a.title.as_bytes().cmp(b.title.as_bytes()).then(a.start.cmp(&b.start)));
+    assert_eq!(got.len(), want.len(), "page count");
+    assert_eq!(index.pages(), want.len() as u64);
+    // First row of each title, to resolve redirect rows back to titles.
+    let mut first_row: HashMap<&str, u32> = HashMap::new();
+    for (row, w) in want.iter().enumerate() {
+        first_row.entry(w.title.as_str()).or_insert(row as u32);
+    }
+    for (row, (g, w)) in got.iter().zip(&want).enumerate() {
+        assert_eq!((g.0.as_str(), g.1, g.2, g.3), (w.title.as_str(), w.start, w.end, w.ns), "row {row}");
+        let redirect = match &w.redirect {
+            None => Redirect::None,
+            Some(t) => first_row.get(t.as_str()).map_or(Redirect::Missing, |&r| Redirect::To(r)),
+        };
+        assert_eq!(g.4, Some(redirect), "redirect of {:?}", w.title);
+    }
+    let m = index.manifest();
+    assert_eq!(m.redirects, expected.iter().filter(|p| p.redirect.is_some()).count() as u64);
+}
+
+#[test]
+fn real_excerpt_matches_an_independent_extraction() {
+    let dump = real_excerpt();
+    let (_dir, copy, index) = indexed_copy(&dump);
+    let xml = std::fs::read(&copy).unwrap();
+    let expected = extract_pages(&xml);
+    assert_eq!(expected.len(), 206, "the excerpt has 206 pages");
+    assert_eq!(expected.iter().filter(|p| p.redirect.is_some()).count(), 100);
+    for p in &expected {
+        let frag = &xml[p.start as usize..=p.end as usize];
+        assert!(frag.starts_with(b"<page>") && frag.ends_with(b"</page>"));
+    }
+    assert_index_matches(&index, &expected);
+    let m = Index::open(&index).unwrap().manifest().clone();
+    assert_eq!(m.site.dbname, "enwiki");
+    assert_eq!(m.site.namespace(4).unwrap().name, "Wikipedia");
+}
+
+#[test]
+fn bundled_sample_is_what_the_generator_writes_and_indexes_exactly() {
+    use wikidex_indexer::synth::{SynthConfig, generate};
+    let sample = repo().join("data/sample.xml");
+    let on_disk = std::fs::read(&sample).unwrap();
+    let mut regenerated = Vec::new();
+    let mut reported = Vec::new();
+    generate(&SynthConfig { pages: 1000, seed: 42 }, &mut regenerated, |p| {
+        reported.push(ExpectedPage {
+            title: p.title.to_string(),
+            start: p.start,
+            end: p.end,
+            ns: p.ns,
+            id: p.id,
+            redirect: p.redirect.map(str::to_string),
+        })
+    })
+    .unwrap();
+    assert!(on_disk == regenerated, "data/sample.xml differs from `wikidex gen --pages 1000 --seed 42`");
+    assert_eq!(extract_pages(&on_disk), reported, "generator's own report vs quick-xml");
+    let (_dir, _copy, index) = indexed_copy(&sample);
+    assert_index_matches(&index, &reported);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+
+    /// Any generated dump, cut into any chunk size, indexes to exactly the
+    /// pages the generator wrote.
+    #[test]
+    fn generated_dumps_index_to_exactly_the_generated_pages(
+        pages in 0u64..600,
+        seed in any::<u64>(),
+        chunk in 1usize..200_000,
+    ) {
+        use wikidex_indexer::synth::{SynthConfig, generate};
+        let dir = tempfile::tempdir().unwrap();
+        let dump = dir.path().join("gen.xml");
+        let mut reported = Vec::new();
+        let file = std::fs::File::create(&dump).unwrap();
+        generate(&SynthConfig { pages, seed }, &file, |p| reported.push(ExpectedPage {
+            title: p.title.to_string(), start: p.start, end: p.end, ns: p.ns, id: p.id,
+            redirect: p.redirect.map(str::to_string),
+        })).unwrap();
+        drop(file);
+        let out = dir.path().join("gen.wikidex");
+        let summary = Builder::new(&dump, &out).chunk_size(chunk).build().unwrap();
+        prop_assert_eq!(summary.pages, pages);
+        assert_index_matches(&out, &reported);
+    }
+}
+
+/// A minimal valid dump around the given page elements.
+fn dump_with(pages: &str) -> String {
+    format!(
+        "<mediawiki xmlns=\"http://www.mediawiki.org/xml/export-0.10/\" version=\"0.10\">\n  <siteinfo>\n    <case>first-letter</case>\n  </siteinfo>\n{pages}</mediawiki>\n"
+    )
+}
+
+fn page(title: &str) -> String {
+    format!(
+        "  <page>\n    <title>{title}</title>\n    <ns>0</ns>\n    <id>1</id>\n    <revision>\n      <text xml:space=\"preserve\">x</text>\n    </revision>\n  </page>\n"
+    )
+}
+
+/// Runs `wikidex index` on `bytes` and asserts a clear failure: non-zero
+/// exit, a message naming the file (and `byte N` when given) and containing
+/// `want`, and no index directory left behind.
+fn assert_refused(bytes: &[u8], want: &str, offset: Option<usize>) {
+    let dir = tempfile::tempdir().unwrap();
+    let dump = dir.path().join("bad.xml");
+    std::fs::write(&dump, bytes).unwrap();
+    let out_dir = dir.path().join("bad.wikidex");
+    let out = wikidex(&["index", dump.to_str().unwrap(), "-o", out_dir.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{want}: {stderr}");
+    assert!(stderr.contains(dump.to_str().unwrap()), "names the file: {stderr}");
+    assert!(stderr.contains(want), "expected {want:?} in: {stderr}");
+    if let Some(offset) = offset {
+        assert!(stderr.contains(&format!("byte {offset}:")), "expected byte {offset} in: {stderr}");
+    }
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left, vec![std::ffi::OsString::from("bad.xml")], "nothing written: {stderr}");
+}
+
+#[test]
+fn bad_dumps_are_refused_with_the_file_and_byte_offset() {
+    let good = dump_with(&(page("A") + &page("B")));
+    let second = good.match_indices("  <page>").nth(1).unwrap().0 + 2;
+    assert_refused(b"hello world", "not a MediaWiki XML dump", Some(0));
+    assert_refused(b"", "empty", Some(0));
+    assert_refused(b"\xFF\xFE<\0m\0e\0", "UTF-16", Some(0));
+    assert_refused(&good.as_bytes()[..good.len() - 20], "truncated", None);
+    assert_refused(&good.as_bytes()[..second + 30], "cut off", Some(second));
+    let no_title = dump_with(&(page("A") + &page("B").replace("    <title>B</title>\n", "")));
+    assert_refused(no_title.as_bytes(), "no <title>", Some(second));
+    let long = dump_with(&(page("A") + &page(&"x".repeat(256))));
+    assert_refused(long.as_bytes(), "256 bytes long", None);
+    let mut bad_utf8 = dump_with(&(page("A") + &page("B\u{1}"))).into_bytes();
+    let at = bad_utf8.iter().position(|&b| b == 1).unwrap();
+    bad_utf8[at] = 0xFF;
+    assert_refused(&bad_utf8, "not valid UTF-8", None);
+    let unclosed = good.replacen("</page>", "", 1);
+    assert_refused(unclosed.as_bytes(), "no </page>", None);
+    let bz2 = b"BZh91AY&SY\x00\x00";
+    assert_refused(bz2, "bzip2", Some(0));
+}
+
+#[test]
+fn a_missing_dump_is_a_clear_error() {
+    let out = wikidex(&["index", "/nonexistent/dump.xml"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr.contains("/nonexistent/dump.xml") && stderr.contains("No such file"), "{stderr}");
+}
+
+#[test]
+fn a_failed_rebuild_keeps_the_previous_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let dump = dir.path().join("d.xml");
+    let out_dir = dir.path().join("d.wikidex");
+    std::fs::write(&dump, dump_with(&page("Old"))).unwrap();
+    assert!(wikidex(&["index", dump.to_str().unwrap(), "-o", out_dir.to_str().unwrap()]).status.success());
+    std::fs::write(&dump, dump_with(&page("New")).replace("</mediawiki>", "")).unwrap();
+    assert!(!wikidex(&["index", dump.to_str().unwrap(), "-o", out_dir.to_str().unwrap()]).status.success());
+    let index = Index::open(&out_dir).unwrap();
+    assert_eq!(index.rows_of(b"Old"), 0..1);
+    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names.len(), 2, "no temporaries left: {names:?}");
+    // A good rebuild replaces it.
+    std::fs::write(&dump, dump_with(&page("New"))).unwrap();
+    assert!(wikidex(&["index", dump.to_str().unwrap(), "-o", out_dir.to_str().unwrap()]).status.success());
+    let index = Index::open(&out_dir).unwrap();
+    assert_eq!((index.rows_of(b"Old"), index.rows_of(b"New")), (0..0, 0..1));
+}
+
+#[test]
+fn refuses_to_overwrite_a_directory_that_is_not_an_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let dump = dir.path().join("d.xml");
+    std::fs::write(&dump, dump_with(&page("A"))).unwrap();
+    let precious = dir.path().join("home");
+    std::fs::create_dir(&precious).unwrap();
+    std::fs::write(precious.join("notes.txt"), "keep").unwrap();
+    let out = wikidex(&["index", dump.to_str().unwrap(), "-o", precious.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a wikidex index"));
+    assert_eq!(std::fs::read_to_string(precious.join("notes.txt")).unwrap(), "keep");
+}
+
+#[test]
+fn duplicate_titles_are_kept_in_start_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let dump = dir.path().join("d.xml");
+    let xml = dump_with(&(page("Dup") + &page("A") + &page("Dup") + &page("Dup")));
+    std::fs::write(&dump, &xml).unwrap();
+    let out_dir = dir.path().join("d.wikidex");
+    assert!(wikidex(&["index", dump.to_str().unwrap(), "-o", out_dir.to_str().unwrap()]).status.success());
+    let index = Index::open(&out_dir).unwrap();
+    assert_eq!(index.manifest().titles, 2);
+    let rows = index.rows_of(b"Dup");
+    assert_eq!(rows.len(), 3);
+    let starts: Vec<u64> = rows.map(|r| index.page(r).start).collect();
+    let mut sorted = starts.clone();
+    sorted.sort();
+    assert_eq!(starts, sorted);
+    assert_index_matches(&out_dir, &extract_pages(xml.as_bytes()));
+}
+
+#[test]
+fn gen_is_deterministic_and_the_cli_reports_a_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.xml");
+    let b = dir.path().join("b.xml");
+    for f in [&a, &b] {
+        let out = wikidex(&["gen", "--pages", "300", "--seed", "9", "-o", f.to_str().unwrap()]);
+        assert!(out.status.success());
+        assert!(String::from_utf8_lossy(&out.stdout).contains("wrote 300 pages"));
+    }
+    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+    let out = wikidex(&["index", a.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(
+        stdout.contains("indexed 300 pages") && stdout.contains("GB/s") && stdout.contains("bytes/page"),
+        "{stdout}"
+    );
+    let verify = wikidex(&["verify", dir.path().join("a.xml.wikidex").to_str().unwrap()]);
+    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stderr));
+}

@@ -1,0 +1,7 @@
+//! Integration tests of the `wikidex` binary: one test binary, one module
+//! per area. They run the real executable and talk to it over real sockets.
+
+mod util;
+
+mod index;
+mod server;

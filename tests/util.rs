@@ -1,0 +1,317 @@
+//! Shared test helpers: the binary, sample dumps, a server process on an
+//! ephemeral port, an HTTP client, and an independent dump extractor.
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+/// The `wikidex` binary under test.
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_wikidex")
+}
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs `wikidex ARGS` to completion.
+pub fn wikidex(args: &[&str]) -> Output {
+    Command::new(bin()).args(args).env("WIKIDEX_LOG", "warn").output().expect("run wikidex")
+}
+
+/// A directory that lives as long as the test process (shared fixtures).
+fn shared_dir() -> &'static Path {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    DIR.get_or_init(|| tempfile::tempdir().expect("tempdir")).path()
+}
+
+/// The real enwiki excerpt from `../shared/data`, decompressed once.
+pub fn real_excerpt() -> PathBuf {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| {
+        let bz2 = repo().join("../shared/data/enwiki-sample.xml.bz2");
+        let file = std::fs::File::open(&bz2).unwrap_or_else(|e| panic!("{}: {e}", bz2.display()));
+        let mut xml = Vec::new();
+        bzip2::read::MultiBzDecoder::new(file).read_to_end(&mut xml).expect("decompress excerpt");
+        let out = shared_dir().join("enwiki-sample.xml");
+        std::fs::write(&out, xml).expect("write excerpt");
+        out
+    })
+    .clone()
+}
+
+/// Copies `dump` into a fresh directory and indexes it there; returns
+/// (dir guard, dump path, index path).
+pub fn indexed_copy(dump: &Path) -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let copy = dir.path().join(dump.file_name().unwrap());
+    std::fs::copy(dump, &copy).expect("copy dump");
+    let index = dir.path().join("index.wikidex");
+    let out = wikidex(&["index", copy.to_str().unwrap(), "-o", index.to_str().unwrap()]);
+    assert!(out.status.success(), "index failed: {}", String::from_utf8_lossy(&out.stderr));
+    (dir, copy, index)
+}
+
+/// One page as an independent parser (quick-xml's streaming reader) sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpectedPage {
+    pub title: String,
+    pub start: u64,
+    pub end: u64,
+    pub ns: i32,
+    pub id: u64,
+    pub redirect: Option<String>,
+}
+
+/// Extracts every page of a dump with quick-xml's event reader — a different
+/// technique from the indexer's tag scanner, to compare against.
+pub fn extract_pages(xml: &[u8]) -> Vec<ExpectedPage> {
+    use quick_xml::events::Event;
+    use quick_xml::name::QName;
+    let mut reader = quick_xml::Reader::from_reader(xml);
+    let mut pages = Vec::new();
+    let mut current: Option<ExpectedPage> = None;
+    let mut depth_in_page = 0usize;
+    loop {
+        let before = reader.buffer_position();
+        match reader.read_event().expect("well-formed XML") {
+            Event::Start(e) if e.name().as_ref() == b"page" => {
+                current = Some(ExpectedPage {
+                    title: String::new(),
+                    start: before,
+                    end: 0,
+                    ns: i32::MIN,
+                    id: 0,
+                    redirect: None,
+                });
+                depth_in_page = 0;
+            }
+            Event::Start(e) if current.is_some() => {
+                depth_in_page += 1;
+                let p = current.as_mut().unwrap();
+                let name = e.name().as_ref().to_vec();
+                if depth_in_page == 1 && (name == b"title" || name == b"ns" || name == b"id") {
+                    let raw = reader.read_text(QName(&name)).expect("text");
+                    depth_in_page -= 1;
+                    let text = quick_xml::escape::unescape(&raw).expect("entities").into_owned();
+                    match name.as_slice() {
+                        b"title" => p.title = text,
+                        b"ns" => p.ns = text.trim().parse().expect("ns"),
+                        _ => p.id = text.trim().parse().expect("id"),
+                    }
+                }
+            }
+            Event::End(e) if e.name().as_ref() == b"page" => {
+                let mut p = current.take().expect("page open");
+                p.end = reader.buffer_position() - 1;
+                pages.push(p);
+            }
+            Event::End(_) if current.is_some() => depth_in_page -= 1,
+            Event::Empty(e) if e.name().as_ref() == b"redirect" && current.is_some() => {
+                let v = e.try_get_attribute("title").unwrap().expect("title attr");
+                current.as_mut().unwrap().redirect = Some(v.unescape_value().unwrap().into_owned());
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    pages
+}
+
+/// What `/wiki/{title}` should answer, by following redirects by title like
+/// MediaWiki: `Ok((page, redirected))`, or `Err(status)`.
+pub fn expected_wiki<'a>(
+    by_title: &HashMap<&str, &'a ExpectedPage>,
+    title: &str,
+) -> Result<(&'a ExpectedPage, bool), u16> {
+    let mut page = *by_title.get(title).ok_or(404u16)?;
+    let mut seen = vec![page.start];
+    let mut hops = 0;
+    while let Some(target) = &page.redirect {
+        let next = *by_title.get(target.as_str()).ok_or(404u16)?;
+        hops += 1;
+        if seen.contains(&next.start) || hops > 5 {
+            return Err(508);
+        }
+        seen.push(next.start);
+        page = next;
+    }
+    Ok((page, hops > 0))
+}
+
+/// Percent-encodes a title for a URL path (`encodeURIComponent`-like).
+pub fn enc(title: &str) -> String {
+    percent_encoding::utf8_percent_encode(title, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+/// A running `wikidex serve` on an ephemeral port; killed on drop.
+pub struct Server {
+    child: Child,
+    pub addr: String,
+    pub base: String,
+    pub log: Arc<Mutex<String>>,
+    agent: ureq::Agent,
+}
+
+/// An HTTP response, read whole.
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Resp {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// Asserts a JSON error `{"error": "..."}` with `status`; returns the message.
+    pub fn assert_error(&self, status: u16) -> String {
+        assert_eq!(self.status, status, "body: {}", self.text());
+        assert_eq!(self.header("content-type"), Some("application/json"), "{}", self.text());
+        let v = self.json();
+        let msg = v["error"].as_str().unwrap_or_else(|| panic!("no error field: {v}")).to_string();
+        assert!(!msg.is_empty());
+        msg
+    }
+}
+
+impl Server {
+    /// Starts `wikidex serve --bind 127.0.0.1:0 ARGS` and waits until it
+    /// listens. Panics with its stderr if it exits instead.
+    pub fn start(args: &[&str]) -> Server {
+        Server::try_start(args).unwrap_or_else(|log| panic!("server did not start:\n{log}"))
+    }
+
+    /// Like [`Server::start`], but returns the server's stderr if it exits.
+    pub fn try_start(args: &[&str]) -> Result<Server, String> {
+        let mut child = Command::new(bin())
+            .arg("serve")
+            .args(["--bind", "127.0.0.1:0", "--workers", "2"])
+            .args(args)
+            .env("WIKIDEX_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn wikidex serve");
+        let stderr = child.stderr.take().unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(i) = line.find("on http://") {
+                    let addr = line[i + 10..].split_whitespace().next().unwrap_or("").to_string();
+                    let _ = tx.send(addr);
+                }
+                sink.lock().unwrap().push_str(&line);
+                sink.lock().unwrap().push('\n');
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            if let Ok(addr) = rx.recv_timeout(Duration::from_millis(50)) {
+                let agent = ureq::Agent::config_builder()
+                    .http_status_as_error(false)
+                    .timeout_global(Some(Duration::from_secs(30)))
+                    .build()
+                    .into();
+                return Ok(Server { child, base: format!("http://{addr}"), addr, log, agent });
+            }
+            if let Ok(Some(_)) = child.try_wait() {
+                std::thread::sleep(Duration::from_millis(100));
+                return Err(log.lock().unwrap().clone());
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                return Err(format!("timed out; log:\n{}", log.lock().unwrap()));
+            }
+        }
+    }
+
+    fn finish(mut res: ureq::http::Response<ureq::Body>) -> Resp {
+        let status = res.status().as_u16();
+        let headers = res
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .collect();
+        let body = res.body_mut().with_config().limit(u64::MAX).read_to_vec().unwrap_or_default();
+        Resp { status, headers, body }
+    }
+
+    /// GET `path` (already encoded).
+    pub fn get(&self, path: &str) -> Resp {
+        self.get_with(path, &[])
+    }
+
+    /// GET with extra headers.
+    pub fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Resp {
+        let mut req = self.agent.get(format!("{}{path}", self.base));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        Self::finish(req.call().unwrap_or_else(|e| panic!("GET {path}: {e}")))
+    }
+
+    /// HEAD with extra headers.
+    pub fn head_with(&self, path: &str, headers: &[(&str, &str)]) -> Resp {
+        let mut req = self.agent.head(format!("{}{path}", self.base));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        Self::finish(req.call().unwrap_or_else(|e| panic!("HEAD {path}: {e}")))
+    }
+
+    /// POST an empty body.
+    pub fn post(&self, path: &str) -> Resp {
+        Self::finish(self.agent.post(format!("{}{path}", self.base)).send_empty().expect("POST"))
+    }
+
+    /// Sends raw bytes on a fresh connection and returns everything the server
+    /// answers until it closes (or 5 s pass).
+    pub fn raw(&self, request: &[u8]) -> String {
+        let mut s = TcpStream::connect(&self.addr).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s.write_all(request).expect("send");
+        let mut out = Vec::new();
+        let _ = s.read_to_end(&mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    /// Is the process still running?
+    pub fn alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Sends SIGTERM and waits for exit; returns the exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        self.child.wait().expect("wait")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

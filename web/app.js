@@ -1,0 +1,1 @@
+// wikidex web page (placeholder)
