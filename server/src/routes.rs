@@ -1,6 +1,6 @@
 //! The route table, used by [`crate::run`] and by tests alike.
 
-use crate::handlers::{meta, offsets, web as page, wiki, xml};
+use crate::handlers::{meta, offsets, suggest, web as page, wiki, xml};
 use actix_web::{Route, guard, web};
 
 /// A route answering GET and HEAD (actix omits HEAD bodies itself).
@@ -23,6 +23,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/healthz").route(get_or_head().to(meta::healthz)))
         .service(resource("/stats").route(get_or_head().to(meta::stats)))
         .service(resource("/metrics").route(get_or_head().to(meta::metrics)))
+        .service(resource("/opensearch").route(get_or_head().to(suggest::opensearch)))
+        .service(resource("/suggest").route(get_or_head().to(suggest::short)))
+        .service(resource("/opensearch.xml").route(get_or_head().to(suggest::description)))
         .service(resource("/").route(get_or_head().to(page::index)))
         .service(resource("/app.js").route(get_or_head().to(page::app_js)))
         .service(resource("/style.css").route(get_or_head().to(page::style_css)))

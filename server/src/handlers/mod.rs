@@ -3,6 +3,7 @@
 
 pub mod meta;
 pub mod offsets;
+pub mod suggest;
 pub mod web;
 pub mod wiki;
 pub mod xml;
