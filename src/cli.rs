@@ -106,4 +106,7 @@ pub struct GenArgs {
     /// The file to write.
     #[arg(short, long)]
     pub output: PathBuf,
+    /// Article text length in percent of realistic (smaller: more pages per GB).
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub text_percent: u32,
 }

@@ -54,7 +54,7 @@ fn index(args: IndexArgs) -> Result<()> {
     let mut stdout = std::io::stdout().lock();
     writeln!(
         stdout,
-        "indexed {} pages ({} titles, {} redirects, {} to missing pages) from {} in {:.2}s ({:.2} GB/s, {:.0} pages/s)\nindex: {} ({} bytes, {:.1} bytes/page)",
+        "indexed {} pages ({} titles, {} redirects, {} to missing pages) from {} in {:.2}s ({:.2} GB/s, {:.0} pages/s; scan {:.2}s, sort {:.2}s, write {:.2}s)\nindex: {} ({} bytes, {:.1} bytes/page)",
         summary.pages,
         summary.titles,
         summary.redirects,
@@ -63,6 +63,9 @@ fn index(args: IndexArgs) -> Result<()> {
         summary.seconds,
         gbps,
         summary.pages as f64 / summary.seconds,
+        summary.scan_seconds,
+        summary.sort_seconds,
+        summary.write_seconds,
         summary.index_dir.display(),
         summary.index_bytes,
         summary.index_bytes as f64 / summary.pages.max(1) as f64,
@@ -112,7 +115,7 @@ fn generate(args: GenArgs) -> Result<()> {
     let started = Instant::now();
     let tmp = args.output.with_extension("tmp");
     let file = std::fs::File::create(&tmp).with_context(|| format!("{}: failed to create", tmp.display()))?;
-    let cfg = SynthConfig { pages: args.pages, seed: args.seed };
+    let cfg = SynthConfig { pages: args.pages, seed: args.seed, text_percent: args.text_percent };
     let summary =
         generate(&cfg, &file, |_| {}).with_context(|| format!("{}: failed to write", tmp.display()))?;
     file.sync_all().with_context(|| format!("{}: failed to fsync", tmp.display()))?;

@@ -75,7 +75,7 @@ fn bundled_sample_is_what_the_generator_writes_and_indexes_exactly() {
     let on_disk = std::fs::read(&sample).unwrap();
     let mut regenerated = Vec::new();
     let mut reported = Vec::new();
-    generate(&SynthConfig { pages: 1000, seed: 42 }, &mut regenerated, |p| {
+    generate(&SynthConfig::new(1000, 42), &mut regenerated, |p| {
         reported.push(ExpectedPage {
             title: p.title.to_string(),
             start: p.start,
@@ -108,7 +108,7 @@ proptest! {
         let dump = dir.path().join("gen.xml");
         let mut reported = Vec::new();
         let file = std::fs::File::create(&dump).unwrap();
-        generate(&SynthConfig { pages, seed }, &file, |p| reported.push(ExpectedPage {
+        generate(&SynthConfig::new(pages, seed), &file, |p| reported.push(ExpectedPage {
             title: p.title.to_string(), start: p.start, end: p.end, ns: p.ns, id: p.id,
             redirect: p.redirect.map(str::to_string),
         })).unwrap();

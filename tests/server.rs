@@ -1,7 +1,9 @@
 //! `wikidex serve`: the HTTP contract, over real sockets, against the real
 //! excerpt, the bundled sample and hand-made dumps. See: issue 3 (Server).
 
-use crate::util::{ExpectedPage, Server, enc, expected_wiki, extract_pages, indexed_copy, real_excerpt, repo};
+use crate::util::{
+    ExpectedPage, Server, enc, expected_wiki, extract_pages, indexed_copy, real_excerpt, repo,
+};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::OnceLock;
@@ -85,9 +87,9 @@ fn every_title_round_trips(f: &Fixture) {
             Ok((target, redirected)) => {
                 assert_eq!(r.status, 200, "{path}: {}", r.text());
                 assert!(r.body == f.fragment(target), "{path}: wrong page");
-                let from = r.header("x-redirected-from").map(|h| {
-                    percent_encoding::percent_decode_str(h).decode_utf8().unwrap().into_owned()
-                });
+                let from = r
+                    .header("x-redirected-from")
+                    .map(|h| percent_encoding::percent_decode_str(h).decode_utf8().unwrap().into_owned());
                 assert_eq!(from, redirected.then(|| p.title.clone()), "{path}");
             }
             Err(status) => {
@@ -331,7 +333,13 @@ fn xml_ranges_follow_rfc_9110() {
     for p in f.pages.iter().step_by(7) {
         check(&format!("bytes={}-{}", p.start, p.end), p.start, p.end);
     }
-    for range in [format!("bytes={size}-"), format!("bytes={}-{}", size + 5, size + 9), "bytes=-0".into(), "bytes=9-5".into(), "bytes=0-1,5-6".into()] {
+    for range in [
+        format!("bytes={size}-"),
+        format!("bytes={}-{}", size + 5, size + 9),
+        "bytes=-0".into(),
+        "bytes=9-5".into(),
+        "bytes=0-1,5-6".into(),
+    ] {
         let r = get(&range);
         r.assert_error(416);
         assert_eq!(r.header("content-range"), Some(format!("bytes */{size}").as_str()), "{range}");
@@ -364,7 +372,8 @@ fn xml_if_range_and_validators() {
     s.get_with("/xml", &[("Range", "bytes=0-9"), ("If-Range", "\"other\"")]).assert_error(400);
     let weak = format!("W/{etag}");
     s.get_with("/xml", &[("Range", "bytes=0-9"), ("If-Range", &weak)]).assert_error(400);
-    s.get_with("/xml", &[("Range", "bytes=0-9"), ("If-Range", "Tue, 01 Jan 2001 00:00:00 GMT")]).assert_error(400);
+    s.get_with("/xml", &[("Range", "bytes=0-9"), ("If-Range", "Tue, 01 Jan 2001 00:00:00 GMT")])
+        .assert_error(400);
 }
 
 #[test]
@@ -511,11 +520,15 @@ fn opensearch_suggestions_and_description() {
     loop {
         match reader.read_event().expect("well-formed description") {
             quick_xml::events::Event::Empty(e) if e.name().as_ref() == b"Url" => {
-                templates.push(e.try_get_attribute("template").unwrap().unwrap().unescape_value().unwrap().into_owned());
+                templates.push(
+                    e.try_get_attribute("template").unwrap().unwrap().unescape_value().unwrap().into_owned(),
+                );
             }
             quick_xml::events::Event::Eof => break,
             _ => {}
         }
     }
-    assert!(templates.iter().any(|t| t == &format!("{}/opensearch?search={{searchTerms}}&namespace=0", s.base)));
+    assert!(
+        templates.iter().any(|t| t == &format!("{}/opensearch?search={{searchTerms}}&namespace=0", s.base))
+    );
 }

@@ -47,7 +47,7 @@
 //!
 //! let mut dump = Vec::new();
 //! let mut pages = Vec::new();
-//! let summary = generate(&SynthConfig { pages: 100, seed: 7 }, &mut dump, |p| {
+//! let summary = generate(&SynthConfig::new(100, 7), &mut dump, |p| {
 //!     pages.push((p.title.to_owned(), p.start, p.end));
 //! })?;
 //! assert_eq!(summary.pages, 100);
@@ -72,6 +72,17 @@ pub struct SynthConfig {
     pub pages: u64,
     /// Seed of every random choice; equal configs give byte-identical dumps.
     pub seed: u64,
+    /// Article text length as a percentage of the realistic default (100).
+    /// Smaller values make many-page dumps that fit on a disk, for measuring
+    /// what depends on the page count rather than the byte count.
+    pub text_percent: u32,
+}
+
+impl SynthConfig {
+    /// `pages` pages from `seed`, with realistic text lengths.
+    pub fn new(pages: u64, seed: u64) -> SynthConfig {
+        SynthConfig { pages, seed, text_percent: 100 }
+    }
 }
 
 /// One generated page, reported as soon as it is written.
@@ -117,7 +128,7 @@ pub fn generate<W: Write>(
     out: W,
     mut on_page: impl FnMut(&SynthPage<'_>),
 ) -> io::Result<SynthSummary> {
-    let synth = Synth::new(cfg.seed);
+    let synth = Synth::new(cfg.seed, cfg.text_percent);
     let mut out = Out { w: BufWriter::with_capacity(1 << 20, out), pos: 0 };
     out.put(HEADER.as_bytes())?;
     let mut bufs = PageBufs::default();
@@ -373,13 +384,19 @@ struct Corpus {
 
 struct Synth {
     seed: u64,
+    text_percent: u32,
     scramble_add: u64,
     corpus: Corpus,
 }
 
 impl Synth {
-    fn new(seed: u64) -> Self {
-        Synth { seed, scramble_add: splitmix(seed ^ 0x7469_746C_6573), corpus: Corpus::new(seed) }
+    fn new(seed: u64, text_percent: u32) -> Self {
+        Synth {
+            seed,
+            text_percent,
+            scramble_add: splitmix(seed ^ 0x7469_746C_6573),
+            corpus: Corpus::new(seed),
+        }
     }
 
     /// The title-determining properties of index `i`.
@@ -788,6 +805,7 @@ impl Synth {
                 _ => rng.random_range(300..3_000),
             }
         };
+        let body = if self.text_percent == 100 { body } else { body * u64::from(self.text_percent) / 100 };
 
         // Header, by namespace.
         let raw = &mut bufs.raw;
@@ -1497,7 +1515,7 @@ mod tests {
     fn run(pages: u64, seed: u64) -> Dump {
         let mut bytes = Vec::new();
         let mut recs = Vec::new();
-        let summary = generate(&SynthConfig { pages, seed }, &mut bytes, |p| {
+        let summary = generate(&SynthConfig::new(pages, seed), &mut bytes, |p| {
             recs.push(Rec {
                 title: p.title.to_owned(),
                 ns: p.ns,
@@ -1840,7 +1858,7 @@ mod tests {
     #[test]
     fn titles_decode_to_their_index() {
         let words: HashSet<&str> = WORDS.iter().copied().collect();
-        let synth = Synth::new(9);
+        let synth = Synth::new(9, 100);
         let mut seen = HashSet::new();
         let (mut title, mut core) = (String::new(), String::new());
         for i in (0..60_000).chain(1 << 20..(1 << 20) + 2_000) {

@@ -35,6 +35,10 @@ pub struct DumpError {
 /// One page as kept in memory while building: fixed size, titles in an arena.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RawPage {
+    /// The title's first 8 bytes, big-endian, zero-padded: comparing keys
+    /// orders titles by bytes without touching the arena (ties compare the
+    /// full titles).
+    pub key: u64,
     /// Offset of `<page>`.
     pub start: u64,
     /// Fragment length (`end - start + 1`).
@@ -98,6 +102,8 @@ pub struct ScanOptions<'a> {
     pub chunk_size: usize,
     /// Called after each chunk with (bytes of the dump covered, pages found).
     pub on_chunk: &'a (dyn Fn(u64, u64) + Sync),
+    /// Called before each chunk with its byte range, to map its pages in.
+    pub prefetch: &'a (dyn Fn(usize, usize) + Sync),
     /// Called after each chunk with its byte range, to let go of its pages.
     pub release: &'a (dyn Fn(usize, usize) + Sync),
     /// Set to stop early; the scan then returns `Ok(None)`.
@@ -119,6 +125,7 @@ pub fn scan(buf: &[u8], body_start: usize, opts: &ScanOptions<'_>) -> Result<Opt
             }
             let from = body_start + k * chunk_size;
             let to = (from + chunk_size).min(buf.len());
+            (opts.prefetch)(from, to);
             let r = scan_chunk(buf, from, to, k == 0, k as u32);
             match &r {
                 Ok(c) => {
@@ -197,6 +204,7 @@ fn scan_chunk(buf: &[u8], from: usize, to: usize, first: bool, chunk: u32) -> Re
             return Err(DumpError { offset: p.start, message: "chunk title arena overflow".into() });
         }
         out.pages.push(RawPage {
+            key: sort_key(p.title.as_bytes()),
             start: p.start,
             len,
             chunk,
@@ -227,6 +235,14 @@ fn scan_chunk(buf: &[u8], from: usize, to: usize, first: bool, chunk: u32) -> Re
         }
     }
     Ok(out)
+}
+
+/// The first 8 bytes of `title`, big-endian, zero-padded.
+pub fn sort_key(title: &[u8]) -> u64 {
+    let mut k = [0u8; 8];
+    let n = title.len().min(8);
+    k[..n].copy_from_slice(&title[..n]);
+    u64::from_be_bytes(k)
 }
 
 /// Only whitespace may follow `</mediawiki>`.
@@ -262,7 +278,13 @@ mod tests {
         let buf = xml.as_bytes();
         let pro = parse_prologue(buf)?;
         let cancel = AtomicBool::new(false);
-        let opts = ScanOptions { chunk_size, on_chunk: &|_, _| {}, release: &|_, _| {}, cancel: &cancel };
+        let opts = ScanOptions {
+            chunk_size,
+            on_chunk: &|_, _| {},
+            prefetch: &|_, _| {},
+            release: &|_, _| {},
+            cancel: &cancel,
+        };
         let r = scan(buf, pro.body_start, &opts)?.unwrap();
         Ok(r.chunks
             .iter()

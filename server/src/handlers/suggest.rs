@@ -111,7 +111,9 @@ pub async fn description(req: HttpRequest) -> HttpResponse {
 </OpenSearchDescription>
 "#
     );
-    HttpResponse::Ok().insert_header((header::CONTENT_TYPE, "application/opensearchdescription+xml")).body(body)
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "application/opensearchdescription+xml"))
+        .body(body)
 }
 
 /// `scheme://host` of this request, as the client addressed us.
