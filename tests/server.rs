@@ -498,7 +498,16 @@ fn opensearch_suggestions_and_description() {
     assert_eq!(arr.len(), 4);
     assert_eq!(arr[0], "an");
     let titles: Vec<&str> = arr[1].as_array().unwrap().iter().map(|t| t.as_str().unwrap()).collect();
-    let want: Vec<String> = f.rows_for("An").into_iter().map(|r| r.0).take(5).collect();
+    // folded order: by fold(title), ties by title; main namespace only
+    let fold = wikidex_indexer::fold::fold;
+    let mut want: Vec<(String, String)> = f
+        .pages
+        .iter()
+        .filter(|p| p.ns == 0 && fold(&p.title).starts_with("an"))
+        .map(|p| (fold(&p.title), p.title.clone()))
+        .collect();
+    want.sort();
+    let want: Vec<String> = want.into_iter().map(|(_, t)| t).take(5).collect();
     assert_eq!(titles, want);
     assert_eq!(arr[2].as_array().unwrap().len(), titles.len());
     let url = arr[3][0].as_str().unwrap();

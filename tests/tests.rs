@@ -4,4 +4,5 @@
 mod util;
 
 mod index;
+mod search;
 mod server;

@@ -223,15 +223,21 @@ impl Builder {
         let missing = redirects.iter().filter(|&&r| r == TARGET_MISSING).count() as u64;
         let sort_seconds = started.elapsed().as_secs_f64() - scan_seconds;
         self.report(Phase::Writing, 0, pages, pages);
-        let (titles, columns) = rayon::join(
+        let (titles, (folded, columns)) = rayon::join(
             || write_titles(&writer, &scanned, &rows),
-            || write_columns(&writer, &rows, &redirects),
+            || {
+                rayon::join(
+                    || write_folded(&writer, &scanned, &rows),
+                    || write_columns(&writer, &rows, &redirects),
+                )
+            },
         );
         let titles = titles?;
         for entry in columns? {
             writer.add(entry);
         }
         writer.add(titles.1);
+        writer.add(folded?);
         self.check_cancel()?;
         let index_files: u64 = writer.files().values().map(|f| f.bytes).sum();
         let manifest = Manifest {
@@ -327,6 +333,84 @@ fn write_titles(
     }
     let sink = map.into_inner().map_err(fst_err)?;
     Ok((titles, sink.finish()?))
+}
+
+/// A distinct title's folded form, located in a per-batch arena.
+struct FoldedTitle {
+    key: u64,
+    batch: u32,
+    at: u32,
+    len: u32,
+    first: u32,
+    count: u32,
+}
+
+/// Writes `folded.fst`: `fold(title) 0x00 title` → `first << 24 | count`,
+/// ordered by folded form, ties by title.
+fn write_folded(
+    writer: &IndexWriter,
+    scanned: &ScanResult,
+    rows: &[RawPage],
+) -> Result<(String, format::FileEntry)> {
+    let sink = writer.file(format::FOLDED_FST, FileKind::FoldedFst)?;
+    let path = sink.path().to_path_buf();
+    // Distinct titles as (first row, count).
+    let mut distinct: Vec<(u32, u32)> = Vec::new();
+    for (row, page) in rows.iter().enumerate() {
+        match distinct.last_mut() {
+            Some((first, count)) if scanned.title(&rows[*first as usize]) == scanned.title(page) => {
+                *count += 1
+            }
+            _ => distinct.push((row as u32, 1)),
+        }
+    }
+    if let Some((first, count)) = distinct.iter().find(|(_, c)| *c >= 1 << format::FOLDED_COUNT_BITS) {
+        let title = String::from_utf8_lossy(scanned.title(&rows[*first as usize])).into_owned();
+        return Err(Error::Limit { path, message: format!("title {title:?} is repeated {count} times") });
+    }
+    // Fold in parallel batches, each with its own arena.
+    let batches: Vec<(Vec<u8>, Vec<FoldedTitle>)> = distinct
+        .par_chunks(1 << 16)
+        .enumerate()
+        .map(|(batch, titles)| {
+            let mut arena = Vec::new();
+            let mut out = Vec::with_capacity(titles.len());
+            for &(first, count) in titles {
+                let title = std::str::from_utf8(scanned.title(&rows[first as usize])).unwrap_or_default();
+                let folded = crate::fold::fold(title);
+                out.push(FoldedTitle {
+                    key: scan::sort_key(folded.as_bytes()),
+                    batch: batch as u32,
+                    at: arena.len() as u32,
+                    len: folded.len() as u32,
+                    first,
+                    count,
+                });
+                arena.extend_from_slice(folded.as_bytes());
+            }
+            (arena, out)
+        })
+        .collect();
+    let folded_of = |f: &FoldedTitle| &batches[f.batch as usize].0[f.at as usize..(f.at + f.len) as usize];
+    let mut order: Vec<&FoldedTitle> = batches.iter().flat_map(|(_, v)| v.iter()).collect();
+    order.par_sort_unstable_by(|a, b| {
+        a.key
+            .cmp(&b.key)
+            .then_with(|| folded_of(a).cmp(folded_of(b)))
+            .then_with(|| scanned.title(&rows[a.first as usize]).cmp(scanned.title(&rows[b.first as usize])))
+    });
+    let fst_err = |source| Error::Fst { path: path.clone(), source };
+    let mut map = fst::MapBuilder::new(sink).map_err(fst_err)?;
+    let mut key = Vec::with_capacity(512);
+    for f in order {
+        key.clear();
+        key.extend_from_slice(folded_of(f));
+        key.push(crate::fold::SEPARATOR);
+        key.extend_from_slice(scanned.title(&rows[f.first as usize]));
+        map.insert(&key, (u64::from(f.first) << format::FOLDED_COUNT_BITS) | u64::from(f.count))
+            .map_err(fst_err)?;
+    }
+    map.into_inner().map_err(fst_err)?.finish()
 }
 
 /// Writes the fixed-width columns, in parallel, each through a buffer.

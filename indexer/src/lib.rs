@@ -30,6 +30,7 @@
 #![deny(missing_docs)]
 
 mod error;
+pub mod fold;
 pub mod format;
 mod reader;
 
@@ -44,4 +45,6 @@ pub mod synth;
 pub use build::{BuildSummary, Builder, Phase, Progress};
 pub use error::{Error, Result};
 pub use format::{DumpIdentity, Manifest, SiteInfo};
-pub use reader::{Index, Page, PrefixRows, Redirect};
+/// Re-exported so callers build fuzzy queries with the same version.
+pub use levenshtein_automata;
+pub use reader::{FoldedRows, FuzzyRows, Index, Page, PrefixRows, Redirect};

@@ -155,6 +155,7 @@ pub struct Index {
     lengths: Payload,
     namespaces: Payload,
     redirects: Payload,
+    folded: Option<fst::Map<Payload>>,
 }
 
 impl std::fmt::Debug for Index {
@@ -202,6 +203,14 @@ impl Index {
         lengths.check_len(manifest.pages, 4)?;
         namespaces.check_len(manifest.pages, 2)?;
         redirects.check_len(manifest.pages, 4)?;
+        let folded = match manifest.files.contains_key(format::FOLDED_FST) {
+            true => {
+                let payload = open(format::FOLDED_FST, FileKind::FoldedFst)?;
+                let path = payload.path.clone();
+                Some(fst::Map::new(payload).map_err(|source| Error::Fst { path, source })?)
+            }
+            false => None,
+        };
         let fst_path = fst_payload.path.clone();
         let titles =
             fst::Map::new(fst_payload).map_err(|source| Error::Fst { path: fst_path.clone(), source })?;
@@ -211,7 +220,15 @@ impl Index {
                 format!("holds {} titles, the manifest says {}", titles.len(), manifest.titles),
             ));
         }
-        Ok(Index { dir: dir.to_path_buf(), manifest, titles, starts, lengths, namespaces, redirects })
+        if let Some(f) = &folded
+            && f.len() as u64 != manifest.titles
+        {
+            return Err(Error::corrupt(
+                dir.join(format::FOLDED_FST),
+                format!("holds {} titles, the manifest says {}", f.len(), manifest.titles),
+            ));
+        }
+        Ok(Index { dir: dir.to_path_buf(), manifest, titles, starts, lengths, namespaces, redirects, folded })
     }
 
     /// Recomputes the checksum of every file (in parallel) and checks that
@@ -321,6 +338,115 @@ impl Index {
             total: self.pages() as u32,
             done: false,
         }
+    }
+}
+
+impl Index {
+    /// True when the index has `folded.fst` (case- and accent-insensitive
+    /// and fuzzy search).
+    pub fn has_folded(&self) -> bool {
+        self.folded.is_some()
+    }
+
+    /// Titles whose folded form starts with `folded_prefix` (already folded
+    /// with [`crate::fold::fold`]), in (folded, title) order; with `after`
+    /// (a title), only those after it in that order. `None` without
+    /// `folded.fst`.
+    pub fn folded_prefix<'a>(&'a self, folded_prefix: &str, after: Option<&str>) -> Option<FoldedRows<'a>> {
+        let map = self.folded.as_ref()?;
+        let builder = map.range();
+        let stream = match after {
+            Some(after) => {
+                let mut bound = crate::fold::fold(after).into_bytes();
+                bound.push(crate::fold::SEPARATOR);
+                bound.extend_from_slice(after.as_bytes());
+                if bound.as_slice() >= folded_prefix.as_bytes() {
+                    builder.gt(bound).into_stream()
+                } else {
+                    builder.ge(folded_prefix).into_stream()
+                }
+            }
+            None => builder.ge(folded_prefix).into_stream(),
+        };
+        Some(FoldedRows { stream, prefix: folded_prefix.as_bytes().to_vec() })
+    }
+
+    /// Titles whose folded form has a prefix within the edit distance that
+    /// `dfa` encodes (a `levenshtein_automata` prefix DFA over a folded
+    /// query), in (folded, title) order, with that distance. `None` without
+    /// `folded.fst`.
+    pub fn fuzzy<'a>(&'a self, dfa: &'a levenshtein_automata::DFA) -> Option<FuzzyRows<'a>> {
+        let map = self.folded.as_ref()?;
+        Some(FuzzyRows { dfa, stream: map.search_with_state(DfaAutomaton(dfa)).into_stream() })
+    }
+}
+
+fn folded_entry(key: &[u8], value: u64, title: &mut Vec<u8>) -> Range<u32> {
+    let sep = key.iter().position(|&b| b == crate::fold::SEPARATOR).map_or(0, |i| i + 1);
+    title.clear();
+    title.extend_from_slice(&key[sep..]);
+    let first = (value >> format::FOLDED_COUNT_BITS) as u32;
+    let count = (value & ((1 << format::FOLDED_COUNT_BITS) - 1)) as u32;
+    first..first + count
+}
+
+/// Titles matching a folded prefix; see [`Index::folded_prefix`].
+pub struct FoldedRows<'a> {
+    stream: fst::map::Stream<'a>,
+    prefix: Vec<u8>,
+}
+
+impl FoldedRows<'_> {
+    /// Writes the next title into `title` and returns its rows.
+    pub fn next_title(&mut self, title: &mut Vec<u8>) -> Option<Range<u32>> {
+        let (key, value) = self.stream.next()?;
+        if !key.starts_with(&self.prefix) {
+            return None;
+        }
+        Some(folded_entry(key, value, title))
+    }
+}
+
+/// An [`fst::Automaton`] over a `levenshtein_automata` DFA.
+#[derive(Clone, Copy)]
+pub struct DfaAutomaton<'a>(&'a levenshtein_automata::DFA);
+
+impl fst::Automaton for DfaAutomaton<'_> {
+    type State = u32;
+
+    fn start(&self) -> u32 {
+        self.0.initial_state()
+    }
+
+    fn is_match(&self, state: &u32) -> bool {
+        matches!(self.0.distance(*state), levenshtein_automata::Distance::Exact(_))
+    }
+
+    fn can_match(&self, state: &u32) -> bool {
+        *state != levenshtein_automata::SINK_STATE
+    }
+
+    fn accept(&self, state: &u32, byte: u8) -> u32 {
+        self.0.transition(*state, byte)
+    }
+}
+
+/// Titles matching a fuzzy prefix; see [`Index::fuzzy`].
+pub struct FuzzyRows<'a> {
+    dfa: &'a levenshtein_automata::DFA,
+    stream: fst::map::StreamWithState<'a, DfaAutomaton<'a>>,
+}
+
+impl FuzzyRows<'_> {
+    /// Writes the next title into `title`; returns its rows and the edit
+    /// distance of its best-matching prefix.
+    pub fn next_title(&mut self, title: &mut Vec<u8>) -> Option<(Range<u32>, u8)> {
+        let (key, value, state) = self.stream.next()?;
+        let distance = match self.dfa.distance(state) {
+            levenshtein_automata::Distance::Exact(d) => d,
+            levenshtein_automata::Distance::AtLeast(d) => d,
+        };
+        Some((folded_entry(key, value, title), distance))
     }
 }
 

@@ -35,6 +35,8 @@ pub enum FileKind {
     Namespaces,
     /// `redirects.u32`.
     Redirects,
+    /// `folded.fst`.
+    FoldedFst,
 }
 
 impl FileKind {
@@ -46,6 +48,7 @@ impl FileKind {
             FileKind::Lengths => *b"LENS",
             FileKind::Namespaces => *b"NSPC",
             FileKind::Redirects => *b"RDIR",
+            FileKind::FoldedFst => *b"FFST",
         }
     }
 }

@@ -10,6 +10,8 @@
 //!   ns.i16          row -> namespace key                           (i16 LE)
 //!   redirects.u32   row -> row of the redirect target, or NOT_REDIRECT /
 //!                   TARGET_MISSING                                 (u32 LE)
+//!   folded.fst      optional; fst Map: fold(title) 0x00 title ->
+//!                   first row << 24 | number of rows  (see crate::fold)
 //! ```
 //!
 //! A *row* is one page. Rows are sorted by (title bytes, start offset), so the
@@ -56,6 +58,11 @@ pub const LENGTHS: &str = "lengths.u32";
 pub const NAMESPACES: &str = "ns.i16";
 /// Name of the redirect target column.
 pub const REDIRECTS: &str = "redirects.u32";
+
+/// Name of the optional case- and accent-folded title fst.
+pub const FOLDED_FST: &str = "folded.fst";
+/// Bits of a `folded.fst` value that hold the title's row count.
+pub const FOLDED_COUNT_BITS: u32 = 24;
 
 /// `redirects.u32` value of a page that is not a redirect.
 pub const NOT_REDIRECT: u32 = u32::MAX;

@@ -6,6 +6,12 @@ use crate::error::ApiError;
 use crate::request::{decode_path_title, parse_query, single};
 use crate::state::AppState;
 use actix_web::{HttpRequest, HttpResponse, web};
+use std::collections::HashSet;
+use std::ops::Range;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+use wikidex_indexer::fold::fold;
+use wikidex_indexer::levenshtein_automata::LevenshteinAutomatonBuilder;
 use wikidex_indexer::{Page, Redirect};
 
 /// Extra per-row fields a client may ask for with `fields=`.
@@ -53,69 +59,290 @@ pub fn parse_limit(value: &str, max: usize) -> Result<usize, ApiError> {
     }
 }
 
+/// How `/offsets` matches the prefix (`match=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MatchMode {
+    /// Case-sensitive byte prefix (the default).
+    Exact,
+    /// Case- and accent-insensitive prefix ([`wikidex_indexer::fold`]).
+    Folded,
+    /// Folded, plus typo-tolerant prefixes: edit distance 1 for 4–7
+    /// characters, 2 for 8 or more (a transposition counts as one edit).
+    Fuzzy,
+}
+
+/// Rows examined per request at most when filters drop rows, so a filter
+/// over a huge prefix cannot make a slow request.
+pub const SCAN_BUDGET: usize = 200_000;
+/// Time a fuzzy search may take before it returns what it has.
+pub const FUZZY_BUDGET: Duration = Duration::from_millis(20);
+
+/// Everything a request to `/offsets` asks for, parsed and validated.
+#[derive(Debug)]
+pub struct OffsetsQuery {
+    /// The decoded prefix.
+    pub prefix: String,
+    /// Maximum rows.
+    pub limit: usize,
+    /// Continue after this title.
+    pub after: Option<String>,
+    /// Extra row fields.
+    pub fields: Vec<Field>,
+    /// Matching mode.
+    pub mode: MatchMode,
+    /// Namespaces to keep (`None`: all).
+    pub namespaces: Option<Vec<i32>>,
+    /// Replace redirects by their targets.
+    pub resolve: bool,
+}
+
+impl OffsetsQuery {
+    /// Parses a request.
+    pub fn parse(req: &HttpRequest, state: &AppState) -> Result<OffsetsQuery, ApiError> {
+        let prefix = decode_path_title(path_rest(req, "/offsets"))?;
+        if prefix.is_empty() {
+            return Err(ApiError::BadRequest(
+                "empty prefix: ask for /offsets/{prefix}, e.g. /offsets/Pyth".into(),
+            ));
+        }
+        let query = parse_query(req.query_string())?;
+        let limit = match single(&query, "limit")? {
+            Some(v) => parse_limit(v, state.config.max_limit)?,
+            None => state.config.default_limit(),
+        };
+        let after = single(&query, "after")?.map(|a| a.replace('_', " "));
+        let fields = match single(&query, "fields")? {
+            Some(v) => parse_fields(v)?,
+            None => Vec::new(),
+        };
+        let mode = match single(&query, "match")? {
+            None | Some("exact") => MatchMode::Exact,
+            Some("folded") => MatchMode::Folded,
+            Some("fuzzy") => MatchMode::Fuzzy,
+            Some(other) => {
+                return Err(ApiError::BadRequest(format!(
+                    "match must be exact, folded or fuzzy, got {other:?}"
+                )));
+            }
+        };
+        if mode != MatchMode::Exact && !state.index.has_folded() {
+            return Err(ApiError::BadRequest(
+                "this index was built without folded titles; rebuild it with `wikidex index` for match=folded/fuzzy"
+                    .into(),
+            ));
+        }
+        if mode == MatchMode::Fuzzy && after.is_some() {
+            return Err(ApiError::BadRequest("after= pages exact and folded matches; fuzzy results are ranked, ask for a larger limit instead".into()));
+        }
+        let namespaces = match single(&query, "ns")? {
+            Some(v) => Some(parse_namespaces(v)?),
+            // `Category:Sci` searches namespace 14 when no ns= is given.
+            None => prefix
+                .split_once(':')
+                .and_then(|(name, _)| state.index.manifest().site.namespace_named(name))
+                .map(|ns| vec![ns.key]),
+        };
+        let resolve = match single(&query, "redirects")? {
+            None | Some("return") => false,
+            Some("resolve") => true,
+            Some(other) => {
+                return Err(ApiError::BadRequest(format!(
+                    "redirects must be return or resolve, got {other:?}"
+                )));
+            }
+        };
+        Ok(OffsetsQuery { prefix, limit, after, fields, mode, namespaces, resolve })
+    }
+}
+
+/// Parses `ns=0,14` (also `|`-separated).
+pub fn parse_namespaces(value: &str) -> Result<Vec<i32>, ApiError> {
+    value
+        .split([',', '|'])
+        .map(|n| {
+            n.trim().parse().map_err(|_| {
+                ApiError::BadRequest(format!(
+                    "ns must be namespace numbers separated by commas, got {value:?}"
+                ))
+            })
+        })
+        .collect()
+}
+
 /// The handler.
 pub async fn offsets(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let prefix = decode_path_title(path_rest(&req, "/offsets"))?;
-    if prefix.is_empty() {
-        return Err(ApiError::BadRequest(
-            "empty prefix: ask for /offsets/{prefix}, e.g. /offsets/Pyth".into(),
-        ));
-    }
-    let query = parse_query(req.query_string())?;
-    let limit = match single(&query, "limit")? {
-        Some(v) => parse_limit(v, state.config.max_limit)?,
-        None => state.config.default_limit(),
-    };
-    let after = single(&query, "after")?.map(|a| a.replace('_', " "));
-    let fields = match single(&query, "fields")? {
-        Some(v) => parse_fields(v)?,
-        None => Vec::new(),
-    };
-    let body = render(&state, &prefix, after.as_deref(), limit, &fields)?;
+    let query = OffsetsQuery::parse(&req, &state)?;
+    let body = render(&state, &query)?;
     Ok(HttpResponse::Ok().content_type("application/json").body(body))
 }
 
+/// Levenshtein automaton builders for distances 1 and 2 (transpositions
+/// cost one), built once: their construction takes milliseconds.
+fn dfa_builder(distance: u8) -> &'static LevenshteinAutomatonBuilder {
+    static ONE: OnceLock<LevenshteinAutomatonBuilder> = OnceLock::new();
+    static TWO: OnceLock<LevenshteinAutomatonBuilder> = OnceLock::new();
+    let cell = if distance == 1 { &ONE } else { &TWO };
+    cell.get_or_init(|| LevenshteinAutomatonBuilder::new(distance, true))
+}
+
+/// Typos allowed for a folded query of `chars` characters (as Meilisearch).
+pub fn typo_budget(chars: usize) -> u8 {
+    match chars {
+        0..4 => 0,
+        4..8 => 1,
+        _ => 2,
+    }
+}
+
+/// The longest folded query fuzzy matching accepts; longer ones match
+/// folded prefixes only (the automaton grows with the query).
+const FUZZY_MAX_BYTES: usize = 128;
+
 /// `[[title, start, end, …fields], …]` for at most `limit` rows.
-fn render(
-    state: &AppState,
-    prefix: &str,
-    after: Option<&str>,
-    limit: usize,
-    fields: &[Field],
-) -> Result<Vec<u8>, ApiError> {
+pub fn render(state: &AppState, q: &OffsetsQuery) -> Result<Vec<u8>, ApiError> {
     let index = &state.index;
-    let mut out = Vec::with_capacity(2 + 48 * limit.min(128));
-    out.push(b'[');
-    let mut rows = index.prefix(prefix.as_bytes(), after.map(str::as_bytes));
+    let mut out = Rows::new(state, q);
     let mut title = Vec::with_capacity(64);
-    let mut n = 0;
-    'titles: while let Some(range) = rows.next_title(&mut title) {
-        let text = std::str::from_utf8(&title).map_err(|_| {
-            ApiError::Unavailable("the index holds a title that is not UTF-8; rebuild it".into())
-        })?;
-        for row in range {
-            if n == limit {
-                break 'titles;
+    match q.mode {
+        MatchMode::Exact => {
+            let mut rows = index.prefix(q.prefix.as_bytes(), q.after.as_deref().map(str::as_bytes));
+            while let Some(range) = rows.next_title(&mut title) {
+                if !out.title(&title, range)? {
+                    break;
+                }
             }
-            if n > 0 {
-                out.push(b',');
+        }
+        MatchMode::Folded | MatchMode::Fuzzy => {
+            let folded = fold(&q.prefix);
+            let mut rows = index.folded_prefix(&folded, q.after.as_deref()).expect("checked has_folded");
+            let mut seen = HashSet::new();
+            while let Some(range) = rows.next_title(&mut title) {
+                if q.mode == MatchMode::Fuzzy {
+                    seen.insert(range.start);
+                }
+                if !out.title(&title, range)? {
+                    break;
+                }
             }
-            let page = index.page(row);
-            out.push(b'[');
-            serde_json::to_writer(&mut out, text).expect("writing to a Vec cannot fail");
-            out.push(b',');
-            out.extend_from_slice(itoa::Buffer::new().format(page.start).as_bytes());
-            out.push(b',');
-            out.extend_from_slice(itoa::Buffer::new().format(page.end).as_bytes());
-            if !fields.is_empty() {
-                write_fields(state, &page, fields, &mut out)?;
+            let typos = typo_budget(folded.chars().count());
+            if q.mode == MatchMode::Fuzzy && !out.full() && typos > 0 && folded.len() <= FUZZY_MAX_BYTES {
+                let started = Instant::now();
+                'distances: for distance in 1..=typos {
+                    let dfa = dfa_builder(distance).build_prefix_dfa(&folded);
+                    let mut rows = index.fuzzy(&dfa).expect("checked has_folded");
+                    let mut checked = 0u32;
+                    while let Some((range, _)) = rows.next_title(&mut title) {
+                        checked += 1;
+                        if checked.is_multiple_of(32) && started.elapsed() > FUZZY_BUDGET {
+                            break 'distances;
+                        }
+                        if seen.insert(range.start) && !out.title(&title, range)? {
+                            break 'distances;
+                        }
+                    }
+                }
             }
-            out.push(b']');
-            n += 1;
         }
     }
-    out.push(b']');
-    Ok(out)
+    Ok(out.finish())
+}
+
+/// Accumulates response rows, applying the namespace filter, redirect
+/// resolution, the limit and the scan budget.
+struct Rows<'a> {
+    state: &'a AppState,
+    q: &'a OffsetsQuery,
+    out: Vec<u8>,
+    n: usize,
+    examined: usize,
+    resolved: HashSet<u32>,
+}
+
+impl<'a> Rows<'a> {
+    fn new(state: &'a AppState, q: &'a OffsetsQuery) -> Rows<'a> {
+        let mut out = Vec::with_capacity(2 + 48 * q.limit.min(128));
+        out.push(b'[');
+        Rows { state, q, out, n: 0, examined: 0, resolved: HashSet::new() }
+    }
+
+    fn full(&self) -> bool {
+        self.n >= self.q.limit || self.examined >= SCAN_BUDGET
+    }
+
+    /// Adds the rows of one title; false once no more rows are wanted.
+    fn title(&mut self, title: &[u8], rows: Range<u32>) -> Result<bool, ApiError> {
+        let index = &self.state.index;
+        for row in rows {
+            if self.full() {
+                return Ok(false);
+            }
+            self.examined += 1;
+            let page = index.page(row);
+            if let Some(ns) = &self.q.namespaces
+                && !ns.contains(&page.ns)
+            {
+                continue;
+            }
+            if self.q.resolve {
+                let Ok(target) = resolve_page(index, page) else { continue };
+                if !self.resolved.insert(target.row) {
+                    continue;
+                }
+                if target.row != page.row {
+                    let name = read_header(self.state, &target)?.title;
+                    self.row(name.as_bytes(), &target)?;
+                    continue;
+                }
+            }
+            self.row(title, &page)?;
+        }
+        Ok(!self.full())
+    }
+
+    fn row(&mut self, title: &[u8], page: &Page) -> Result<(), ApiError> {
+        let text = std::str::from_utf8(title).map_err(|_| {
+            ApiError::Unavailable("the index holds a title that is not UTF-8; rebuild it".into())
+        })?;
+        let out = &mut self.out;
+        if self.n > 0 {
+            out.push(b',');
+        }
+        out.push(b'[');
+        serde_json::to_writer(&mut *out, text).expect("writing to a Vec cannot fail");
+        out.push(b',');
+        out.extend_from_slice(itoa::Buffer::new().format(page.start).as_bytes());
+        out.push(b',');
+        out.extend_from_slice(itoa::Buffer::new().format(page.end).as_bytes());
+        if !self.q.fields.is_empty() {
+            write_fields(self.state, page, &self.q.fields, out)?;
+        }
+        out.push(b']');
+        self.n += 1;
+        Ok(())
+    }
+
+    fn finish(mut self) -> Vec<u8> {
+        self.out.push(b']');
+        self.out
+    }
+}
+
+/// Follows `page`'s redirects like `/wiki` does (at most 5 hops).
+fn resolve_page(index: &wikidex_indexer::Index, mut page: Page) -> Result<Page, ()> {
+    let mut hops = 0;
+    loop {
+        match page.redirect {
+            Redirect::None => return Ok(page),
+            Redirect::Missing => return Err(()),
+            Redirect::To(row) => {
+                hops += 1;
+                if hops > super::wiki::MAX_HOPS || row == page.row {
+                    return Err(());
+                }
+                page = index.page(row);
+            }
+        }
+    }
 }
 
 fn write_fields(state: &AppState, page: &Page, fields: &[Field], out: &mut Vec<u8>) -> Result<(), ApiError> {
@@ -141,6 +368,8 @@ fn write_fields(state: &AppState, page: &Page, fields: &[Field], out: &mut Vec<u
 
 /// The header fields of `page`, read from the dump.
 pub struct Header {
+    /// Title.
+    pub title: String,
     /// Page id.
     pub id: Option<u64>,
     /// Redirect target.
@@ -160,7 +389,7 @@ pub fn read_header(state: &AppState, page: &Page) -> Result<Header, ApiError> {
             e.message
         ))
     })?;
-    Ok(Header { id: h.id, redirect: h.redirect.map(|r| r.into_owned()) })
+    Ok(Header { title: h.title.into_owned(), id: h.id, redirect: h.redirect.map(|r| r.into_owned()) })
 }
 
 #[cfg(test)]

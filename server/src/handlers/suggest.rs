@@ -4,49 +4,48 @@
 //! description a browser installs).
 
 use crate::error::ApiError;
+use crate::handlers::offsets::{MatchMode, OffsetsQuery, render};
 use crate::request::{encode_title, parse_query, single};
 use crate::state::AppState;
 use crate::title::first_letter_variant;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-/// Rows examined per request at most, so a namespace filter over a huge
-/// prefix cannot turn into a slow request.
-const SCAN_BUDGET: usize = 20_000;
-
-/// Titles for a suggestion query, MediaWiki-style: the search text's first
-/// letter follows the wiki's case rule, a namespace prefix (`Talk:Fo`)
-/// searches that namespace, and otherwise only `namespaces` are listed.
-pub fn suggest(state: &AppState, search: &str, limit: usize, namespaces: &[i32]) -> Vec<String> {
-    let search = search.replace('_', " ");
-    if search.trim().is_empty() {
-        return Vec::new();
+/// Titles for a suggestion query: folded (case- and accent-insensitive)
+/// prefix matches first, then typo-tolerant ones, as `/offsets?match=fuzzy`;
+/// a namespace prefix (`Talk:Fo`) searches that namespace, otherwise only
+/// `namespaces`. Falls back to exact prefixes on an index without folded
+/// titles.
+pub fn suggest(
+    state: &AppState,
+    search: &str,
+    limit: usize,
+    namespaces: &[i32],
+    resolve: bool,
+) -> Result<Vec<String>, ApiError> {
+    let prefix = search.replace('_', " ");
+    if prefix.trim().is_empty() {
+        return Ok(Vec::new());
     }
     let site = &state.index.manifest().site;
-    let prefix = first_letter_variant(site, &search).unwrap_or(search);
     let explicit_ns = prefix.split_once(':').and_then(|(ns, _)| site.namespace_named(ns)).map(|ns| ns.key);
-    let allowed = |ns: i32| match explicit_ns {
-        Some(k) => ns == k,
-        None => namespaces.contains(&ns),
+    let mode = if state.index.has_folded() { MatchMode::Fuzzy } else { MatchMode::Exact };
+    let prefix = match mode {
+        MatchMode::Exact => first_letter_variant(site, &prefix).unwrap_or(prefix),
+        _ => prefix,
     };
-    let index = &state.index;
-    let mut rows = index.prefix(prefix.as_bytes(), None);
-    let mut title = Vec::new();
-    let mut out = Vec::new();
-    let mut examined = 0;
-    while let Some(range) = rows.next_title(&mut title) {
-        examined += range.len();
-        if allowed(index.page(range.start).ns) {
-            out.push(String::from_utf8_lossy(&title).into_owned());
-            if out.len() == limit {
-                break;
-            }
-        }
-        if examined >= SCAN_BUDGET {
-            break;
-        }
-    }
-    out
+    let q = OffsetsQuery {
+        prefix,
+        limit,
+        after: None,
+        fields: Vec::new(),
+        mode,
+        namespaces: Some(explicit_ns.map_or_else(|| namespaces.to_vec(), |k| vec![k])),
+        resolve,
+    };
+    let rows: Vec<(String, u64, u64)> =
+        serde_json::from_slice(&render(state, &q)?).expect("render writes valid rows");
+    Ok(rows.into_iter().map(|r| r.0).collect())
 }
 
 fn parse_limit(value: Option<&str>, default: usize, max: usize) -> Result<usize, ApiError> {
@@ -78,7 +77,14 @@ pub async fn opensearch(req: HttpRequest, state: web::Data<AppState>) -> Result<
     let search = single(&query, "search")?.unwrap_or("").to_string();
     let limit = parse_limit(single(&query, "limit")?, 10, 100)?;
     let namespaces = parse_namespaces(single(&query, "namespace")?)?;
-    let titles = suggest(&state, &search, limit, &namespaces);
+    let resolve = match single(&query, "redirects")? {
+        None | Some("return") => false,
+        Some("resolve") => true,
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!("redirects must be return or resolve, got {other:?}")));
+        }
+    };
+    let titles = suggest(&state, &search, limit, &namespaces, resolve)?;
     let base = base_url(&req);
     let urls: Vec<String> =
         titles.iter().map(|t| format!("{base}/wiki/{}", encode_title(&t.replace(' ', "_")))).collect();
@@ -92,7 +98,7 @@ pub async fn short(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
     let query = parse_query(req.query_string())?;
     let q = single(&query, "q")?.unwrap_or("").to_string();
     let limit = parse_limit(single(&query, "limit")?, 10, 100)?;
-    let titles = suggest(&state, &q, limit, &[0]);
+    let titles = suggest(&state, &q, limit, &[0], false)?;
     Ok(HttpResponse::Ok().content_type("application/json").body(serde_json::json!([q, titles]).to_string()))
 }
 
