@@ -42,6 +42,9 @@ pub struct IndexArgs {
     /// Worker threads [default: all cores].
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Skip the case-folded title index (no match=folded/fuzzy; smaller, faster to build).
+    #[arg(long)]
+    pub no_folded: bool,
 }
 
 /// `wikidex serve`.

@@ -49,7 +49,7 @@ fn index(args: IndexArgs) -> Result<()> {
         rayon::ThreadPoolBuilder::new().num_threads(n).build_global().context("configure threads")?;
     }
     let out = args.output.unwrap_or_else(|| Builder::default_out(&args.dump));
-    let summary = build_index(&args.dump, &out, (args.chunk_mib << 20) as usize)?;
+    let summary = build_index(&args.dump, &out, (args.chunk_mib << 20) as usize, !args.no_folded)?;
     let gbps = summary.dump_bytes as f64 / summary.seconds / 1e9;
     let mut stdout = std::io::stdout().lock();
     writeln!(
@@ -74,10 +74,16 @@ fn index(args: IndexArgs) -> Result<()> {
 }
 
 /// Builds `out` from `dump` with a progress display and Ctrl-C handling.
-fn build_index(dump: &Path, out: &Path, chunk_size: usize) -> Result<wikidex_indexer::BuildSummary> {
+fn build_index(
+    dump: &Path,
+    out: &Path,
+    chunk_size: usize,
+    folded: bool,
+) -> Result<wikidex_indexer::BuildSummary> {
     let display = std::sync::Arc::new(progress::Display::new());
     let shown = display.clone();
-    let builder = Builder::new(dump, out).chunk_size(chunk_size).progress(move |p| shown.update(p));
+    let builder =
+        Builder::new(dump, out).chunk_size(chunk_size).folded(folded).progress(move |p| shown.update(p));
     let cancel = builder.cancel_flag();
     // A first Ctrl-C stops the build cleanly (temporary files removed); a
     // second one exits at once. Ignore failure: a handler may already exist.
@@ -153,7 +159,7 @@ fn serve(args: ServeArgs) -> Result<()> {
             let index = Builder::default_out(&dump);
             if let Some(reason) = needs_index(&index, &dump) {
                 tracing::info!("indexing {} ({reason})", dump.display());
-                build_index(&dump, &index, 32 << 20)?;
+                build_index(&dump, &index, 32 << 20, true)?;
             }
             (index, dump)
         }

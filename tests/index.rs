@@ -38,14 +38,31 @@ fn assert_index_matches(dir: &Path, expected: &[ExpectedPage]) {
     for (row, w) in want.iter().enumerate() {
         first_row.entry(w.title.as_str()).or_insert(row as u32);
     }
+    let mut title = Vec::new();
     for (row, (g, w)) in got.iter().zip(&want).enumerate() {
         assert_eq!((g.0.as_str(), g.1, g.2, g.3), (w.title.as_str(), w.start, w.end, w.ns), "row {row}");
+        assert!(index.title_of(row as u32, &mut title), "title_of({row})");
+        assert_eq!(title, w.title.as_bytes(), "title_of({row}) walks back to its title");
         let redirect = match &w.redirect {
             None => Redirect::None,
             Some(t) => first_row.get(t.as_str()).map_or(Redirect::Missing, |&r| Redirect::To(r)),
         };
         assert_eq!(g.4, Some(redirect), "redirect of {:?}", w.title);
     }
+    assert!(!index.title_of(want.len() as u32, &mut title));
+    // Every title is found again through its folded form, in folded order.
+    let fold = wikidex_indexer::fold::fold;
+    let mut folded_order: Vec<(String, &str)> =
+        want.iter().map(|w| (fold(&w.title), w.title.as_str())).collect();
+    folded_order.sort();
+    folded_order.dedup();
+    let mut all = index.folded_prefix("", None).expect("folded.fst is built by default");
+    let mut seen = Vec::new();
+    while let Some(rows) = all.next_title(&mut title) {
+        assert_eq!(rows, index.rows_of(&title));
+        seen.push(String::from_utf8(title.clone()).unwrap());
+    }
+    assert_eq!(seen, folded_order.iter().map(|(_, t)| t.to_string()).collect::<Vec<_>>());
     let m = index.manifest();
     assert_eq!(m.redirects, expected.iter().filter(|p| p.redirect.is_some()).count() as u64);
 }

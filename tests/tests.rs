@@ -3,6 +3,7 @@
 
 mod util;
 
+mod browser;
 mod index;
 mod search;
 mod server;

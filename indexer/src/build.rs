@@ -88,6 +88,7 @@ pub struct Builder {
     chunk_size: usize,
     progress: Option<ProgressFn>,
     cancel: Arc<AtomicBool>,
+    folded: bool,
 }
 
 impl Builder {
@@ -99,6 +100,7 @@ impl Builder {
             chunk_size: 32 << 20,
             progress: None,
             cancel: Arc::new(AtomicBool::new(false)),
+            folded: true,
         }
     }
 
@@ -112,6 +114,13 @@ impl Builder {
     /// Bytes of dump per parallel work unit (default 32 MiB).
     pub fn chunk_size(mut self, bytes: usize) -> Builder {
         self.chunk_size = bytes.max(1);
+        self
+    }
+
+    /// Whether to write `folded.fst` and `folded.u32` (case-, accent- and
+    /// typo-tolerant search; default true).
+    pub fn folded(mut self, yes: bool) -> Builder {
+        self.folded = yes;
         self
     }
 
@@ -194,7 +203,7 @@ impl Builder {
             release: &release,
             cancel: &self.cancel,
         };
-        let scanned =
+        let mut scanned =
             scan::scan(&map, prologue.body_start, &opts).map_err(dump_err)?.ok_or(Error::Interrupted)?;
         drop(map);
         if let Some(diff) = identity.difference(&DumpIdentity::of_file(&file, path)?) {
@@ -207,6 +216,7 @@ impl Builder {
 
         let scan_seconds = started.elapsed().as_secs_f64();
         let pages = scanned.pages() as u64;
+        debug_assert!(pages > 0 || scanned.chunks.iter().all(|c| c.pages.is_empty()));
         if pages > format::MAX_PAGES {
             return Err(Error::Limit {
                 path: path.to_path_buf(),
@@ -214,7 +224,7 @@ impl Builder {
             });
         }
         self.report(Phase::Sorting, 0, pages, pages);
-        let rows = sorted_rows(&scanned);
+        let rows = sorted_rows(&mut scanned);
         self.report(Phase::Sorting, pages, pages, pages);
         self.check_cancel()?;
 
@@ -227,7 +237,7 @@ impl Builder {
             || write_titles(&writer, &scanned, &rows),
             || {
                 rayon::join(
-                    || write_folded(&writer, &scanned, &rows),
+                    || self.folded.then(|| write_folded(&writer, &scanned, &rows)).transpose(),
                     || write_columns(&writer, &rows, &redirects),
                 )
             },
@@ -237,7 +247,9 @@ impl Builder {
             writer.add(entry);
         }
         writer.add(titles.1);
-        writer.add(folded?);
+        for entry in folded?.into_iter().flatten() {
+            writer.add(entry);
+        }
         self.check_cancel()?;
         let index_files: u64 = writer.files().values().map(|f| f.bytes).sum();
         let manifest = Manifest {
@@ -276,12 +288,15 @@ fn cmp_titles(scanned: &ScanResult, a: &RawPage, b: &RawPage) -> std::cmp::Order
     a.key.cmp(&b.key).then_with(|| scanned.title(a).cmp(scanned.title(b)))
 }
 
-/// All pages, sorted by (title bytes, start).
-fn sorted_rows(scanned: &ScanResult) -> Vec<RawPage> {
+/// All pages, sorted by (title bytes, start). Moves them out of the chunks
+/// (which keep their title arenas) so they are held once.
+fn sorted_rows(scanned: &mut ScanResult) -> Vec<RawPage> {
     let mut rows: Vec<RawPage> = Vec::with_capacity(scanned.pages());
-    for c in &scanned.chunks {
-        rows.extend_from_slice(&c.pages);
+    for c in &mut scanned.chunks {
+        rows.append(&mut c.pages);
+        c.pages.shrink_to_fit();
     }
+    let scanned = &*scanned;
     rows.par_sort_unstable_by(|a, b| cmp_titles(scanned, a, b).then(a.start.cmp(&b.start)));
     rows
 }
@@ -335,82 +350,95 @@ fn write_titles(
     Ok((titles, sink.finish()?))
 }
 
-/// A distinct title's folded form, located in a per-batch arena.
+/// A distinct title's folded form, located in a per-batch arena (24 bytes:
+/// at 20 M titles every byte here is 20 MB of peak memory).
 struct FoldedTitle {
     key: u64,
     batch: u32,
     at: u32,
     len: u32,
     first: u32,
-    count: u32,
 }
 
-/// Writes `folded.fst`: `fold(title) 0x00 title` → `first << 24 | count`,
-/// ordered by folded form, ties by title.
+/// Writes `folded.fst` (`fold(title)` → position of its rows) and
+/// `folded.u32` (the rows of each folded key, in title order, back to back;
+/// a key's rows end where the next key's begin).
 fn write_folded(
     writer: &IndexWriter,
     scanned: &ScanResult,
     rows: &[RawPage],
-) -> Result<(String, format::FileEntry)> {
+) -> Result<[(String, format::FileEntry); 2]> {
     let sink = writer.file(format::FOLDED_FST, FileKind::FoldedFst)?;
+    let mut postings = writer.file(format::FOLDED_ROWS, FileKind::FoldedRows)?;
     let path = sink.path().to_path_buf();
-    // Distinct titles as (first row, count).
-    let mut distinct: Vec<(u32, u32)> = Vec::new();
-    for (row, page) in rows.iter().enumerate() {
-        match distinct.last_mut() {
-            Some((first, count)) if scanned.title(&rows[*first as usize]) == scanned.title(page) => {
-                *count += 1
-            }
-            _ => distinct.push((row as u32, 1)),
+    let rows_path = postings.path().to_path_buf();
+    let title = |row: u32| scanned.title(&rows[row as usize]);
+    // The first row of each distinct title.
+    let mut distinct: Vec<u32> = Vec::new();
+    for row in 0..rows.len() as u32 {
+        if distinct.last().is_none_or(|&first| title(first) != title(row)) {
+            distinct.push(row);
         }
-    }
-    if let Some((first, count)) = distinct.iter().find(|(_, c)| *c >= 1 << format::FOLDED_COUNT_BITS) {
-        let title = String::from_utf8_lossy(scanned.title(&rows[*first as usize])).into_owned();
-        return Err(Error::Limit { path, message: format!("title {title:?} is repeated {count} times") });
     }
     // Fold in parallel batches, each with its own arena.
     let batches: Vec<(Vec<u8>, Vec<FoldedTitle>)> = distinct
         .par_chunks(1 << 16)
         .enumerate()
-        .map(|(batch, titles)| {
+        .map(|(batch, firsts)| {
             let mut arena = Vec::new();
-            let mut out = Vec::with_capacity(titles.len());
-            for &(first, count) in titles {
-                let title = std::str::from_utf8(scanned.title(&rows[first as usize])).unwrap_or_default();
-                let folded = crate::fold::fold(title);
+            let mut out = Vec::with_capacity(firsts.len());
+            for &first in firsts {
+                let folded = crate::fold::fold(std::str::from_utf8(title(first)).unwrap_or_default());
                 out.push(FoldedTitle {
                     key: scan::sort_key(folded.as_bytes()),
                     batch: batch as u32,
                     at: arena.len() as u32,
                     len: folded.len() as u32,
                     first,
-                    count,
                 });
                 arena.extend_from_slice(folded.as_bytes());
             }
             (arena, out)
         })
         .collect();
-    let folded_of = |f: &FoldedTitle| &batches[f.batch as usize].0[f.at as usize..(f.at + f.len) as usize];
-    let mut order: Vec<&FoldedTitle> = batches.iter().flat_map(|(_, v)| v.iter()).collect();
+    drop(distinct);
+    let mut order: Vec<FoldedTitle> = Vec::with_capacity(batches.iter().map(|(_, v)| v.len()).sum());
+    let mut arenas = Vec::with_capacity(batches.len());
+    for (arena, entries) in batches {
+        order.extend(entries);
+        arenas.push(arena);
+    }
+    let folded_of = |f: &FoldedTitle| &arenas[f.batch as usize][f.at as usize..(f.at + f.len) as usize];
+    // By folded form, then title (= row order, rows being sorted by title).
     order.par_sort_unstable_by(|a, b| {
-        a.key
-            .cmp(&b.key)
-            .then_with(|| folded_of(a).cmp(folded_of(b)))
-            .then_with(|| scanned.title(&rows[a.first as usize]).cmp(scanned.title(&rows[b.first as usize])))
+        a.key.cmp(&b.key).then_with(|| folded_of(a).cmp(folded_of(b))).then(a.first.cmp(&b.first))
     });
     let fst_err = |source| Error::Fst { path: path.clone(), source };
     let mut map = fst::MapBuilder::new(sink).map_err(fst_err)?;
-    let mut key = Vec::with_capacity(512);
-    for f in order {
-        key.clear();
-        key.extend_from_slice(folded_of(f));
-        key.push(crate::fold::SEPARATOR);
-        key.extend_from_slice(scanned.title(&rows[f.first as usize]));
-        map.insert(&key, (u64::from(f.first) << format::FOLDED_COUNT_BITS) | u64::from(f.count))
-            .map_err(fst_err)?;
+    let mut buf: Vec<u8> = Vec::with_capacity(1 << 20);
+    let mut position = 0u64;
+    let mut i = 0;
+    while i < order.len() {
+        let folded = folded_of(&order[i]);
+        let group_start = position;
+        while i < order.len() && folded_of(&order[i]) == folded {
+            let first = order[i].first;
+            let mut row = first;
+            while (row as usize) < rows.len() && title(row) == title(first) {
+                buf.extend_from_slice(&row.to_le_bytes());
+                row += 1;
+            }
+            position += u64::from(row - first);
+            i += 1;
+        }
+        map.insert(folded, group_start).map_err(fst_err)?;
+        if buf.len() >= 1 << 20 {
+            postings.write_all(&buf).map_err(|e| Error::io(&rows_path, "write", e))?;
+            buf.clear();
+        }
     }
-    map.into_inner().map_err(fst_err)?.finish()
+    postings.write_all(&buf).map_err(|e| Error::io(&rows_path, "write", e))?;
+    Ok([map.into_inner().map_err(fst_err)?.finish()?, postings.finish()?])
 }
 
 /// Writes the fixed-width columns, in parallel, each through a buffer.

@@ -33,9 +33,6 @@ pub fn fold(s: &str) -> String {
     s.chars().default_case_fold().nfkd().filter(|&c| !is_combining_mark(c)).collect()
 }
 
-/// Separates the folded title from the original in `folded.fst` keys.
-pub const SEPARATOR: u8 = 0;
-
 #[cfg(test)]
 mod tests {
     use super::fold;

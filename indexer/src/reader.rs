@@ -155,7 +155,7 @@ pub struct Index {
     lengths: Payload,
     namespaces: Payload,
     redirects: Payload,
-    folded: Option<fst::Map<Payload>>,
+    folded: Option<(fst::Map<Payload>, Payload)>,
 }
 
 impl std::fmt::Debug for Index {
@@ -207,7 +207,10 @@ impl Index {
             true => {
                 let payload = open(format::FOLDED_FST, FileKind::FoldedFst)?;
                 let path = payload.path.clone();
-                Some(fst::Map::new(payload).map_err(|source| Error::Fst { path, source })?)
+                let map = fst::Map::new(payload).map_err(|source| Error::Fst { path, source })?;
+                let rows = open(format::FOLDED_ROWS, FileKind::FoldedRows)?;
+                rows.check_len(manifest.pages, 4)?;
+                Some((map, rows))
             }
             false => None,
         };
@@ -220,12 +223,12 @@ impl Index {
                 format!("holds {} titles, the manifest says {}", titles.len(), manifest.titles),
             ));
         }
-        if let Some(f) = &folded
-            && f.len() as u64 != manifest.titles
+        if let Some((f, _)) = &folded
+            && f.len() as u64 > manifest.titles
         {
             return Err(Error::corrupt(
                 dir.join(format::FOLDED_FST),
-                format!("holds {} titles, the manifest says {}", f.len(), manifest.titles),
+                format!("holds {} keys, more than the {} titles", f.len(), manifest.titles),
             ));
         }
         Ok(Index { dir: dir.to_path_buf(), manifest, titles, starts, lengths, namespaces, redirects, folded })
@@ -342,10 +345,50 @@ impl Index {
 }
 
 impl Index {
+    /// The title of `row`, written into `out`, by walking `titles.fst`
+    /// backwards from a value: its values increase with its keys, so at each
+    /// node the path to take is the last transition whose output does not
+    /// exceed the row. About as fast as a forward lookup. False if `row` is
+    /// out of range.
+    pub fn title_of(&self, row: u32, out: &mut Vec<u8>) -> bool {
+        out.clear();
+        if u64::from(row) >= self.pages() {
+            return false;
+        }
+        let fst = self.titles.as_fst();
+        let target = u64::from(row);
+        let mut node = fst.root();
+        let mut acc = 0u64;
+        loop {
+            let mut next = None;
+            for t in node.transitions() {
+                if acc + t.out.value() <= target {
+                    next = Some(t);
+                } else {
+                    break;
+                }
+            }
+            match next {
+                Some(t) if !(node.is_final() && acc + node.final_output().value() == target) => {
+                    out.push(t.inp);
+                    acc += t.out.value();
+                    node = fst.node(t.addr);
+                }
+                _ => return node.is_final(),
+            }
+        }
+    }
+
     /// True when the index has `folded.fst` (case- and accent-insensitive
     /// and fuzzy search).
     pub fn has_folded(&self) -> bool {
         self.folded.is_some()
+    }
+
+    fn posting(&self, position: u64) -> u32 {
+        let rows = &self.folded.as_ref().expect("folded index").1;
+        let i = position as usize * 4;
+        u32::from_le_bytes(rows.as_ref()[i..i + 4].try_into().unwrap())
     }
 
     /// Titles whose folded form starts with `folded_prefix` (already folded
@@ -353,22 +396,28 @@ impl Index {
     /// (a title), only those after it in that order. `None` without
     /// `folded.fst`.
     pub fn folded_prefix<'a>(&'a self, folded_prefix: &str, after: Option<&str>) -> Option<FoldedRows<'a>> {
-        let map = self.folded.as_ref()?;
-        let builder = map.range();
+        let (map, _) = self.folded.as_ref()?;
+        let mut skip = None;
         let stream = match after {
-            Some(after) => {
-                let mut bound = crate::fold::fold(after).into_bytes();
-                bound.push(crate::fold::SEPARATOR);
-                bound.extend_from_slice(after.as_bytes());
-                if bound.as_slice() >= folded_prefix.as_bytes() {
-                    builder.gt(bound).into_stream()
-                } else {
-                    builder.ge(folded_prefix).into_stream()
-                }
+            Some(after) if crate::fold::fold(after).as_str() >= folded_prefix => {
+                let key = crate::fold::fold(after);
+                // Rows of titles up to `after` within its own folded group.
+                let below =
+                    self.titles.range().gt(after).into_stream().next().map_or(u32::MAX, |(_, v)| v as u32);
+                let stream = map.range().ge(&key).into_stream();
+                skip = Some((key.into_bytes(), below));
+                stream
             }
-            None => builder.ge(folded_prefix).into_stream(),
+            _ => map.range().ge(folded_prefix).into_stream(),
         };
-        Some(FoldedRows { stream, prefix: folded_prefix.as_bytes().to_vec() })
+        Some(FoldedRows {
+            groups: Groups { index: self, pending: 0..0, skip: None },
+            stream,
+            prefix: folded_prefix.as_bytes().to_vec(),
+            skip,
+            lookahead: None,
+            total: self.pages(),
+        })
     }
 
     /// Titles whose folded form has a prefix within the edit distance that
@@ -376,34 +425,87 @@ impl Index {
     /// query), in (folded, title) order, with that distance. `None` without
     /// `folded.fst`.
     pub fn fuzzy<'a>(&'a self, dfa: &'a levenshtein_automata::DFA) -> Option<FuzzyRows<'a>> {
-        let map = self.folded.as_ref()?;
-        Some(FuzzyRows { dfa, stream: map.search_with_state(DfaAutomaton(dfa)).into_stream() })
+        let (map, _) = self.folded.as_ref()?;
+        Some(FuzzyRows {
+            groups: Groups { index: self, pending: 0..0, skip: None },
+            map,
+            dfa,
+            distance: 0,
+            stream: map.search_with_state(DfaAutomaton(dfa)).into_stream(),
+        })
     }
 }
 
-fn folded_entry(key: &[u8], value: u64, title: &mut Vec<u8>) -> Range<u32> {
-    let sep = key.iter().position(|&b| b == crate::fold::SEPARATOR).map_or(0, |i| i + 1);
-    title.clear();
-    title.extend_from_slice(&key[sep..]);
-    let first = (value >> format::FOLDED_COUNT_BITS) as u32;
-    let count = (value & ((1 << format::FOLDED_COUNT_BITS) - 1)) as u32;
-    first..first + count
+/// The titles of one folded key's postings, one title (and its rows) at a time.
+struct Groups<'a> {
+    index: &'a Index,
+    pending: Range<u64>,
+    /// Skip rows below this (the rows of titles up to `after=`).
+    skip: Option<u32>,
+}
+
+impl Groups<'_> {
+    fn start(&mut self, positions: Range<u64>, skip: Option<u32>) {
+        self.pending = positions;
+        self.skip = skip;
+    }
+
+    fn next_title(&mut self, title: &mut Vec<u8>) -> Option<Range<u32>> {
+        while self.pending.start < self.pending.end {
+            let row = self.index.posting(self.pending.start);
+            self.pending.start += 1;
+            if self.skip.is_some_and(|below| row < below) || !self.index.title_of(row, title) {
+                continue;
+            }
+            let rows = self.index.rows_of(title);
+            // The postings of one title are its rows, contiguous and ascending.
+            while self.pending.start < self.pending.end && self.index.posting(self.pending.start) < rows.end {
+                self.pending.start += 1;
+            }
+            return Some(rows);
+        }
+        None
+    }
 }
 
 /// Titles matching a folded prefix; see [`Index::folded_prefix`].
 pub struct FoldedRows<'a> {
+    groups: Groups<'a>,
     stream: fst::map::Stream<'a>,
     prefix: Vec<u8>,
+    skip: Option<(Vec<u8>, u32)>,
+    /// The next key (read to find where this one's rows end) and its value.
+    lookahead: Option<(Vec<u8>, u64)>,
+    total: u64,
 }
 
 impl FoldedRows<'_> {
     /// Writes the next title into `title` and returns its rows.
     pub fn next_title(&mut self, title: &mut Vec<u8>) -> Option<Range<u32>> {
-        let (key, value) = self.stream.next()?;
-        if !key.starts_with(&self.prefix) {
-            return None;
+        loop {
+            if let Some(rows) = self.groups.next_title(title) {
+                return Some(rows);
+            }
+            let (key, from) = match self.lookahead.take() {
+                Some(next) => next,
+                None => {
+                    let (key, value) = self.stream.next()?;
+                    (key.to_vec(), value)
+                }
+            };
+            if !key.starts_with(&self.prefix) {
+                return None;
+            }
+            let to = match self.stream.next() {
+                Some((next, value)) => {
+                    self.lookahead = Some((next.to_vec(), value));
+                    value
+                }
+                None => self.total,
+            };
+            let skip = self.skip.take().filter(|(k, _)| *k == key).map(|(_, below)| below);
+            self.groups.start(from..to, skip);
         }
-        Some(folded_entry(key, value, title))
     }
 }
 
@@ -433,20 +535,30 @@ impl fst::Automaton for DfaAutomaton<'_> {
 
 /// Titles matching a fuzzy prefix; see [`Index::fuzzy`].
 pub struct FuzzyRows<'a> {
+    groups: Groups<'a>,
+    map: &'a fst::Map<Payload>,
     dfa: &'a levenshtein_automata::DFA,
+    distance: u8,
     stream: fst::map::StreamWithState<'a, DfaAutomaton<'a>>,
 }
 
 impl FuzzyRows<'_> {
     /// Writes the next title into `title`; returns its rows and the edit
-    /// distance of its best-matching prefix.
+    /// distance of its folded form's best-matching prefix.
     pub fn next_title(&mut self, title: &mut Vec<u8>) -> Option<(Range<u32>, u8)> {
-        let (key, value, state) = self.stream.next()?;
-        let distance = match self.dfa.distance(state) {
-            levenshtein_automata::Distance::Exact(d) => d,
-            levenshtein_automata::Distance::AtLeast(d) => d,
-        };
-        Some((folded_entry(key, value, title), distance))
+        loop {
+            if let Some(rows) = self.groups.next_title(title) {
+                return Some((rows, self.distance));
+            }
+            let (key, from, state) = self.stream.next()?;
+            self.distance = match self.dfa.distance(state) {
+                levenshtein_automata::Distance::Exact(d) | levenshtein_automata::Distance::AtLeast(d) => d,
+            };
+            // A key's rows end where the next key's (in the whole map) begin.
+            let to =
+                self.map.range().gt(key).into_stream().next().map_or(self.groups.index.pages(), |(_, v)| v);
+            self.groups.start(from..to, None);
+        }
     }
 }
 

@@ -37,6 +37,8 @@ pub enum FileKind {
     Redirects,
     /// `folded.fst`.
     FoldedFst,
+    /// `folded.u32`.
+    FoldedRows,
 }
 
 impl FileKind {
@@ -49,6 +51,7 @@ impl FileKind {
             FileKind::Namespaces => *b"NSPC",
             FileKind::Redirects => *b"RDIR",
             FileKind::FoldedFst => *b"FFST",
+            FileKind::FoldedRows => *b"FROW",
         }
     }
 }

@@ -10,8 +10,9 @@
 //!   ns.i16          row -> namespace key                           (i16 LE)
 //!   redirects.u32   row -> row of the redirect target, or NOT_REDIRECT /
 //!                   TARGET_MISSING                                 (u32 LE)
-//!   folded.fst      optional; fst Map: fold(title) 0x00 title ->
-//!                   first row << 24 | number of rows  (see crate::fold)
+//!   folded.fst      optional; fst Map: fold(title) -> position of its rows
+//!                   in folded.u32                        (see crate::fold)
+//!   folded.u32      optional; rows grouped by folded title (u32 LE)
 //! ```
 //!
 //! A *row* is one page. Rows are sorted by (title bytes, start offset), so the
@@ -61,8 +62,8 @@ pub const REDIRECTS: &str = "redirects.u32";
 
 /// Name of the optional case- and accent-folded title fst.
 pub const FOLDED_FST: &str = "folded.fst";
-/// Bits of a `folded.fst` value that hold the title's row count.
-pub const FOLDED_COUNT_BITS: u32 = 24;
+/// Name of the rows of each folded title, back to back.
+pub const FOLDED_ROWS: &str = "folded.u32";
 
 /// `redirects.u32` value of a page that is not a redirect.
 pub const NOT_REDIRECT: u32 = u32::MAX;
