@@ -155,6 +155,17 @@ impl OffsetsQuery {
     }
 }
 
+/// Parses `redirects=return|resolve` (absent: return): true to resolve.
+pub fn parse_redirects(value: Option<&str>) -> Result<bool, ApiError> {
+    match value {
+        None | Some("return") => Ok(false),
+        Some("resolve") => Ok(true),
+        Some(other) => {
+            Err(ApiError::BadRequest(format!("redirects must be return or resolve, got {other:?}")))
+        }
+    }
+}
+
 /// Parses `ns=0,14` (also `|`-separated).
 pub fn parse_namespaces(value: &str) -> Result<Vec<i32>, ApiError> {
     value

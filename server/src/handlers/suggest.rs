@@ -4,7 +4,7 @@
 //! description a browser installs).
 
 use crate::error::ApiError;
-use crate::handlers::offsets::{MatchMode, OffsetsQuery, render};
+use crate::handlers::offsets::{MatchMode, OffsetsQuery, parse_namespaces, parse_redirects, render};
 use crate::request::{encode_title, parse_query, single};
 use crate::state::AppState;
 use crate::title::first_letter_variant;
@@ -55,20 +55,6 @@ fn parse_limit(value: Option<&str>, default: usize, max: usize) -> Result<usize,
     }
 }
 
-fn parse_namespaces(value: Option<&str>) -> Result<Vec<i32>, ApiError> {
-    match value {
-        None | Some("") => Ok(vec![0]),
-        Some(v) => v
-            .split(['|', ','])
-            .map(|n| {
-                n.trim().parse().map_err(|_| {
-                    ApiError::BadRequest(format!("namespace must be numbers separated by | or , got {v:?}"))
-                })
-            })
-            .collect(),
-    }
-}
-
 /// `GET /opensearch?search=…&limit=…&namespace=…`:
 /// `[query, [titles], [descriptions], [urls]]` exactly like MediaWiki's
 /// `action=opensearch&format=json` (descriptions are empty strings there too).
@@ -76,14 +62,11 @@ pub async fn opensearch(req: HttpRequest, state: web::Data<AppState>) -> Result<
     let query = parse_query(req.query_string())?;
     let search = single(&query, "search")?.unwrap_or("").to_string();
     let limit = parse_limit(single(&query, "limit")?, 10, 100)?;
-    let namespaces = parse_namespaces(single(&query, "namespace")?)?;
-    let resolve = match single(&query, "redirects")? {
-        None | Some("return") => false,
-        Some("resolve") => true,
-        Some(other) => {
-            return Err(ApiError::BadRequest(format!("redirects must be return or resolve, got {other:?}")));
-        }
+    let namespaces = match single(&query, "namespace")? {
+        None | Some("") => vec![0],
+        Some(v) => parse_namespaces(v)?,
     };
+    let resolve = parse_redirects(single(&query, "redirects")?)?;
     let titles = suggest(&state, &search, limit, &namespaces, resolve)?;
     let base = base_url(&req);
     let urls: Vec<String> =
