@@ -350,15 +350,21 @@ fn write_titles(
     Ok((titles, sink.finish()?))
 }
 
-/// A distinct title's folded form, located in a per-batch arena (24 bytes:
-/// at 20 M titles every byte here is 20 MB of peak memory).
+/// A distinct title's folded form: for an ASCII title, its lowercase
+/// (computed when needed, so the most common case stores no bytes);
+/// otherwise bytes in a per-batch arena. 24 bytes: at 20 M titles every byte
+/// here is 20 MB of peak memory.
 struct FoldedTitle {
     key: u64,
-    batch: u32,
-    at: u32,
-    len: u32,
     first: u32,
+    /// Offset in the batch arena, or `ASCII`.
+    at: u32,
+    len: u16,
+    batch: u16,
 }
+
+/// `FoldedTitle::at` of an ASCII title.
+const ASCII: u32 = u32::MAX;
 
 /// Writes `folded.fst` (`fold(title)` → position of its rows) and
 /// `folded.u32` (the rows of each folded key, in title order, back to back;
@@ -388,16 +394,22 @@ fn write_folded(
             let mut arena = Vec::new();
             let mut out = Vec::with_capacity(firsts.len());
             for &first in firsts {
-                let folded = crate::fold::fold(std::str::from_utf8(title(first)).unwrap_or_default());
-                out.push(FoldedTitle {
-                    key: scan::sort_key(folded.as_bytes()),
-                    batch: batch as u32,
-                    at: arena.len() as u32,
-                    len: folded.len() as u32,
-                    first,
-                });
-                arena.extend_from_slice(folded.as_bytes());
+                let t = title(first);
+                let (key, at, len) = if t.is_ascii() {
+                    let mut k = [0u8; 8];
+                    for (d, s) in k.iter_mut().zip(t) {
+                        *d = s.to_ascii_lowercase();
+                    }
+                    (u64::from_be_bytes(k), ASCII, t.len())
+                } else {
+                    let folded = crate::fold::fold(std::str::from_utf8(t).unwrap_or_default());
+                    let at = arena.len() as u32;
+                    arena.extend_from_slice(folded.as_bytes());
+                    (scan::sort_key(folded.as_bytes()), at, folded.len())
+                };
+                out.push(FoldedTitle { key, first, at, len: len as u16, batch: batch as u16 });
             }
+            arena.shrink_to_fit();
             (arena, out)
         })
         .collect();
@@ -408,20 +420,28 @@ fn write_folded(
         order.extend(entries);
         arenas.push(arena);
     }
-    let folded_of = |f: &FoldedTitle| &arenas[f.batch as usize][f.at as usize..(f.at + f.len) as usize];
+    let folded_of = |f: &FoldedTitle| -> Folded<'_> {
+        if f.at == ASCII {
+            Folded::Lower(title(f.first))
+        } else {
+            Folded::Bytes(&arenas[f.batch as usize][f.at as usize..f.at as usize + f.len as usize])
+        }
+    };
     // By folded form, then title (= row order, rows being sorted by title).
     order.par_sort_unstable_by(|a, b| {
-        a.key.cmp(&b.key).then_with(|| folded_of(a).cmp(folded_of(b))).then(a.first.cmp(&b.first))
+        a.key.cmp(&b.key).then_with(|| folded_of(a).cmp(&folded_of(b))).then(a.first.cmp(&b.first))
     });
     let fst_err = |source| Error::Fst { path: path.clone(), source };
     let mut map = fst::MapBuilder::new(sink).map_err(fst_err)?;
     let mut buf: Vec<u8> = Vec::with_capacity(1 << 20);
     let mut position = 0u64;
     let mut i = 0;
+    let mut key = Vec::with_capacity(1024);
     while i < order.len() {
         let folded = folded_of(&order[i]);
+        folded.write_to(&mut key);
         let group_start = position;
-        while i < order.len() && folded_of(&order[i]) == folded {
+        while i < order.len() && folded_of(&order[i]).cmp(&folded).is_eq() {
             let first = order[i].first;
             let mut row = first;
             while (row as usize) < rows.len() && title(row) == title(first) {
@@ -431,7 +451,7 @@ fn write_folded(
             position += u64::from(row - first);
             i += 1;
         }
-        map.insert(folded, group_start).map_err(fst_err)?;
+        map.insert(&key, group_start).map_err(fst_err)?;
         if buf.len() >= 1 << 20 {
             postings.write_all(&buf).map_err(|e| Error::io(&rows_path, "write", e))?;
             buf.clear();
@@ -439,6 +459,35 @@ fn write_folded(
     }
     postings.write_all(&buf).map_err(|e| Error::io(&rows_path, "write", e))?;
     Ok([map.into_inner().map_err(fst_err)?.finish()?, postings.finish()?])
+}
+
+/// A folded title: stored bytes, or an ASCII title lowercased on the fly.
+#[derive(Clone, Copy)]
+enum Folded<'a> {
+    Bytes(&'a [u8]),
+    Lower(&'a [u8]),
+}
+
+impl Folded<'_> {
+    fn cmp(&self, other: &Folded<'_>) -> std::cmp::Ordering {
+        match (self, other) {
+            (Folded::Bytes(a), Folded::Bytes(b)) => a.cmp(b),
+            _ => self.bytes().cmp(other.bytes()),
+        }
+    }
+
+    fn bytes(self) -> impl Iterator<Item = u8> {
+        let (s, lower) = match self {
+            Folded::Bytes(s) => (s, false),
+            Folded::Lower(s) => (s, true),
+        };
+        s.iter().map(move |&b| if lower { b.to_ascii_lowercase() } else { b })
+    }
+
+    fn write_to(self, out: &mut Vec<u8>) {
+        out.clear();
+        out.extend(self.bytes());
+    }
 }
 
 /// Writes the fixed-width columns, in parallel, each through a buffer.

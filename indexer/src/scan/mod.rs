@@ -234,6 +234,9 @@ fn scan_chunk(buf: &[u8], from: usize, to: usize, first: bool, chunk: u32) -> Re
             });
         }
     }
+    // Held until the index is written: give back what doubling reserved.
+    out.arena.shrink_to_fit();
+    out.pages.shrink_to_fit();
     Ok(out)
 }
 

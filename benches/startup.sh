@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Time from `wikidex serve` exec to the first answered request, for an index
+# of any size, with the full checksum pass (default) and with --trust-index.
+# Usage: benches/startup.sh INDEX_DIR DUMP [RUNS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+INDEX=${1:?index dir}; DUMP=${2:?dump}; RUNS=${3:-5}
+cargo build --release -q
+BIN=$PWD/target/release/wikidex
+PORT=$((20000 + RANDOM % 20000))
+measure() {
+    local best=999999
+    for _ in $(seq "$RUNS"); do
+        cat "$INDEX"/* > /dev/null   # page cache warm: we measure our work, not the disk
+        local t0; t0=$(date +%s%N)
+        "$BIN" serve --index "$INDEX" --dump "$DUMP" --bind "127.0.0.1:$PORT" "$@" 2>/dev/null &
+        local pid=$!
+        until curl -sf -o /dev/null "http://127.0.0.1:$PORT/healthz"; do sleep 0.001; done
+        local t1; t1=$(date +%s%N)
+        kill "$pid"; wait "$pid" 2>/dev/null || true
+        local ms=$(( (t1 - t0) / 1000000 ))
+        (( ms < best )) && best=$ms
+    done
+    echo "$best"
+}
+pages=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['pages'])" "$INDEX/manifest.json")
+bytes=$(du -sb "$INDEX" | cut -f1)
+full=$(measure)
+trust=$(measure --trust-index)
+echo "| index | pages | index bytes | first answer (checksums verified) | first answer (--trust-index) |"
+echo "|---|---|---|---|---|"
+echo "| $(basename "$INDEX") | $pages | $bytes | $full ms | $trust ms |"
