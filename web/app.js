@@ -8,7 +8,11 @@
 
 (() => {
   const PAGE_SIZE = 50;
+  const MAX_LIMIT = 10000; // the server's largest `limit`
   const DEBOUNCE_MS = 80;
+  /** Title matching: `fuzzy` (folded, typo-tolerant; the default) or `exact` (case-sensitive prefix). */
+  const MODES = ['fuzzy', 'exact'];
+  const DEFAULT_MODE = 'fuzzy';
 
   /** Namespace numbers of English Wikipedia, as named in the dump's siteinfo. */
   const NAMESPACES = {
@@ -40,6 +44,7 @@
     viewer: $('viewer'), placeholder: $('viewer-placeholder'), pageTitle: $('page-title'),
     pageMeta: $('page-meta'), pageNotice: $('page-notice'), pageBody: $('page-body'),
     raw: $('raw'), rawToggle: $('raw-toggle'), backToResults: $('back-to-results'),
+    mode: $('match-mode'),
   };
 
   /**
@@ -171,9 +176,37 @@
     return { body, res, rtt, server };
   }
 
-  const offsetsUrl = (prefix, { limit = PAGE_SIZE, after = null } = {}) =>
-    `/offsets/${encodeURIComponent(prefix)}?limit=${limit}&fields=ns,redirect${
-      after != null ? `&after=${encodeURIComponent(after)}` : ''}`;
+  /**
+   * `/offsets` for `prefix`. Exact mode pages with `after=`; fuzzy results
+   * are ranked, so fuzzy mode pages by asking again with a larger `limit`.
+   */
+  function offsetsUrl(prefix, { limit = PAGE_SIZE, after = null, mode = 'exact' } = {}) {
+    const path = `/offsets/${encodeURIComponent(prefix)}`;
+    if (mode === 'fuzzy') return `${path}?match=fuzzy&limit=${limit}&fields=ns,redirect`;
+    return `${path}?limit=${limit}&fields=ns,redirect${after != null ? `&after=${encodeURIComponent(after)}` : ''}`;
+  }
+
+  /**
+   * Case and accent folding, close to the server's (`indexer/src/fold.rs`):
+   * good enough to tell a prefix hit from a typo hit and to highlight it.
+   */
+  const fold = (s) => s.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase().replace(/ß/g, 'ss').replace(/ς/g, 'σ');
+
+  /** Length (UTF-16 units) of the start of `title` that folds to `folded`; -1 if none does. */
+  function foldedPrefixLength(title, folded) {
+    if (!folded) return 0;
+    let k = 0;
+    for (const ch of title) {
+      k += ch.length;
+      const f = fold(title.slice(0, k));
+      if (f.length >= folded.length) {
+        if (!f.startsWith(folded)) return -1;
+        while (k < title.length && /\p{M}/u.test(title[k])) k++; // marks belong to their letter
+        return k;
+      }
+    }
+    return -1;
+  }
 
   /** One row of `/offsets`, as an object. */
   function toRow(r) {
@@ -198,6 +231,8 @@
 
   const state = {
     query: null,        // the prefix the list shows (null: nothing shown)
+    mode: null,         // the matching mode of the list shown ('fuzzy' or 'exact')
+    limit: PAGE_SIZE,   // fuzzy mode: the `limit` the list was fetched with
     rows: [],
     seen: new Set(),
     more: false,
@@ -274,15 +309,16 @@
     }
     const ctrl = new AbortController();
     searchCtrl = ctrl;
+    const mode = currentMode();
     setBusy(true);
     els.results.dataset.state = 'loading';
     try {
-      const { body, rtt, server } = await request(offsetsUrl(q), { signal: ctrl.signal });
+      const { body, rtt, server } = await request(offsetsUrl(q, { mode }), { signal: ctrl.signal });
       if (seq !== searchSeq) return;
       if (!Array.isArray(body)) throw new ApiError('Unexpected answer from /offsets.', 200);
       state.searchTiming = { rtt, server };
       renderTiming();
-      showResults(q, body.map(toRow), false);
+      showResults(q, mode, body.map(toRow), { append: false, limit: PAGE_SIZE });
       if (openWhenReady) {
         openWhenReady = false;
         openDefault();
@@ -290,7 +326,7 @@
     } catch (e) {
       if (seq !== searchSeq || (e && e.name === 'AbortError')) return;
       openWhenReady = false;
-      failResults(q, e);
+      failResults(q, mode, e);
     } finally {
       if (seq === searchSeq) {
         setBusy(false);
@@ -303,20 +339,25 @@
   async function loadMore() {
     if (!state.more || moreCtrl || state.query == null || !state.rows.length) return;
     const q = state.query;
+    const mode = state.mode;
     const seq = searchSeq;
     const ctrl = new AbortController();
     moreCtrl = ctrl;
-    const after = state.rows[state.rows.length - 1].title;
+    // Exact: the next page after the last title. Fuzzy (ranked, no `after=`):
+    // the same question with a larger limit, of which only the new tail is added.
+    const opts = mode === 'fuzzy'
+      ? { mode, limit: Math.min(state.limit + PAGE_SIZE, MAX_LIMIT) }
+      : { mode, after: state.rows[state.rows.length - 1].title };
     els.loadMore.disabled = true;
     els.loadMore.textContent = 'Loading…';
     setBusy(true);
     try {
-      const { body, rtt, server } = await request(offsetsUrl(q, { after }), { signal: ctrl.signal });
-      if (seq !== searchSeq || q !== state.query) return;
+      const { body, rtt, server } = await request(offsetsUrl(q, opts), { signal: ctrl.signal });
+      if (seq !== searchSeq || q !== state.query || mode !== state.mode) return;
       if (!Array.isArray(body)) throw new ApiError('Unexpected answer from /offsets.', 200);
       state.searchTiming = { rtt, server };
       renderTiming();
-      showResults(q, body.map(toRow), true);
+      showResults(q, mode, body.map(toRow), { append: true, limit: opts.limit ?? PAGE_SIZE });
     } catch (e) {
       if (e && e.name === 'AbortError') return;
       if (seq !== searchSeq) return;
@@ -332,6 +373,7 @@
 
   function clearResults() {
     state.query = null;
+    state.mode = null;
     state.rows = [];
     state.seen = new Set();
     state.more = false;
@@ -339,6 +381,7 @@
     els.results.replaceChildren();
     els.results.dataset.state = 'idle';
     els.results.dataset.query = '';
+    delete els.results.dataset.mode;
     els.loadMore.hidden = true;
     els.noResults.hidden = true;
     els.errorBox.hidden = true;
@@ -349,8 +392,9 @@
     updateTitle();
   }
 
-  function failResults(q, e) {
+  function failResults(q, mode, e) {
     state.query = q;
+    state.mode = mode;
     state.rows = [];
     state.seen = new Set();
     state.more = false;
@@ -358,6 +402,7 @@
     els.results.replaceChildren();
     els.results.dataset.state = 'error';
     els.results.dataset.query = q;
+    els.results.dataset.mode = mode;
     els.loadMore.hidden = true;
     els.noResults.hidden = true;
     els.emptyState.hidden = true;
@@ -367,12 +412,17 @@
     showError(e.message);
   }
 
-  function highlightTitle(title, q) {
+  /** The title with the part the query matched marked (all of it, folded, in fuzzy mode). */
+  function highlightTitle(title, q, mode) {
     const span = h('span', { class: 'r-title' });
-    if (q && title.startsWith(q)) span.append(h('mark', { text: q }), title.slice(q.length));
+    const n = !q ? 0 : mode === 'fuzzy' ? foldedPrefixLength(title, fold(q)) : title.startsWith(q) ? q.length : 0;
+    if (n > 0) span.append(h('mark', { text: title.slice(0, n) }), title.slice(n));
     else span.append(title);
     return span;
   }
+
+  /** A fuzzy hit whose title does not start with the query, even folded: a typo hit. */
+  const isTypoHit = (row, q, mode) => mode === 'fuzzy' && !fold(row.title).startsWith(fold(q));
 
   function resultItem(row, index) {
     const size = rowSize(row);
@@ -381,11 +431,13 @@
       h('span', { class: 'r-range', title: `bytes ${row.start}-${row.end} of the dump` },
         `${fmtNum(row.start)}–${fmtNum(row.end)}`),
       h('span', { class: 'r-size', text: fmtBytes(size) }));
+    const typo = isTypoHit(row, state.query, state.mode);
     const li = h('li', {
-      class: 'result', role: 'option', id: `opt-${index}`, 'aria-selected': 'false',
+      class: typo ? 'result is-typo' : 'result', role: 'option', id: `opt-${index}`, 'aria-selected': 'false',
       dataset: { title: row.title, index: String(index) },
     },
-    h('span', { class: 'r-line' }, highlightTitle(row.title, state.query),
+    h('span', { class: 'r-line' }, highlightTitle(row.title, state.query, state.mode),
+      typo ? h('span', { class: 'badge badge-typo', title: `Similar spelling: does not start with “${state.query}”` }, 'did you mean?') : null,
       row.redirect != null
         ? h('span', { class: 'badge badge-redirect', title: `Redirect to ${row.redirect}` },
           'redirect ', h('span', { 'aria-hidden': 'true', text: '→' }), ` ${row.redirect}`)
@@ -395,7 +447,12 @@
     return li;
   }
 
-  function showResults(q, rows, append) {
+  /**
+   * Shows `rows` for `q` in `mode`: a fresh list, or appended to the one
+   * shown (only titles not yet listed: a fuzzy "load more" answers the
+   * whole longer list again). `limit` is what the request asked for.
+   */
+  function showResults(q, mode, rows, { append, limit }) {
     if (!append) {
       state.rows = [];
       state.seen = new Set();
@@ -404,6 +461,8 @@
       els.results.scrollTop = 0;
     }
     state.query = q;
+    state.mode = mode;
+    state.limit = limit;
     const frag = document.createDocumentFragment();
     for (const row of rows) {
       if (state.seen.has(row.title)) continue;
@@ -412,34 +471,49 @@
       frag.append(resultItem(row, state.rows.length - 1));
     }
     els.results.append(frag);
-    state.more = rows.length >= PAGE_SIZE;
+    state.more = rows.length >= limit && (mode !== 'fuzzy' || limit < MAX_LIMIT);
     const n = state.rows.length;
     els.results.dataset.state = n ? 'done' : 'empty';
     els.results.dataset.query = q;
+    els.results.dataset.mode = mode;
     els.loadMore.hidden = !state.more;
     els.errorBox.hidden = true;
     els.emptyState.hidden = true;
     els.q.setAttribute('aria-expanded', n ? 'true' : 'false');
     if (state.active < 0) els.q.removeAttribute('aria-activedescendant');
-    if (n) {
+    const more = state.more ? ' — more below' : '';
+    if (!n) {
+      showNoResults(q, mode);
+      setStatus(mode === 'fuzzy' ? `No titles match “${q}”` : `No titles start with “${q}”`);
+    } else if (mode === 'fuzzy') {
+      els.noResults.hidden = true;
+      const typos = state.rows.reduce((k, r) => k + (isTypoHit(r, q, mode) ? 1 : 0), 0);
+      setStatus(`${fmtNum(n)}${state.more ? '+' : ''} ${n === 1 ? 'title matches' : 'titles match'} “${q}”${
+        typos ? ` (${fmtNum(typos)} by similar spelling)` : ''}${more}`);
+    } else {
       els.noResults.hidden = true;
       const word = n === 1 ? 'title starts' : 'titles start';
-      setStatus(`${fmtNum(n)}${state.more ? '+' : ''} ${word} with “${q}”${state.more ? ' — more below' : ''}`);
-    } else {
-      showNoResults(q);
-      setStatus(`No titles start with “${q}”`);
+      setStatus(`${fmtNum(n)}${state.more ? '+' : ''} ${word} with “${q}”${more}`);
     }
     updateTitle();
   }
 
-  function showNoResults(q) {
-    const box = [h('strong', { text: 'No titles start with ' }), h('q', { text: q }), '.'];
-    const cap = q[0].toUpperCase() + q.slice(1);
-    if (cap !== q) {
-      box.push(' Titles are case-sensitive and begin with a capital: ',
-        h('button', { type: 'button', class: 'linklike', onclick: () => setQuery(cap, true) }, `try “${cap}”`), '.');
+  function showNoResults(q, mode) {
+    let box;
+    if (mode === 'fuzzy') {
+      box = [h('strong', { text: 'No titles match ' }), h('q', { text: q }), '.',
+        ' Fuzzy matching ignores case and accents and forgives one typo in 4 to 7 characters, two in longer prefixes.'];
     } else {
-      box.push(' Prefixes match the start of a title exactly, including case and spaces.');
+      box = [h('strong', { text: 'No titles start with ' }), h('q', { text: q }), '.'];
+      const cap = q[0].toUpperCase() + q.slice(1);
+      if (cap !== q) {
+        box.push(' Titles are case-sensitive and begin with a capital: ',
+          h('button', { type: 'button', class: 'linklike try-capital', onclick: () => setQuery(cap, true) }, `try “${cap}”`), '.');
+      } else {
+        box.push(' Exact prefixes match the start of a title character for character, including case and spaces.');
+      }
+      box.push(' ', h('button', { type: 'button', class: 'linklike try-fuzzy', onclick: () => switchMode('fuzzy') },
+        'Search ignoring case and typos'), '.');
     }
     els.noResults.replaceChildren(...box);
     els.noResults.hidden = false;
@@ -466,7 +540,10 @@
   function openDefault() {
     if (!state.rows.length) return;
     const q = cleanQuery(els.q.value);
-    const row = state.rows.find((r) => r.title === q) || state.rows[0];
+    const fq = fold(q);
+    const row = state.rows.find((r) => r.title === q)
+      || (state.mode === 'fuzzy' && state.rows.find((r) => fold(r.title) === fq))
+      || state.rows[0];
     openRow(row);
   }
 
@@ -487,23 +564,51 @@
 
   function readUrl() {
     const p = new URLSearchParams(location.search);
-    return { q: p.get('q') || '', page: p.get('page') || null };
+    const match = p.get('match');
+    return { q: p.get('q') || '', page: p.get('page') || null, match: MODES.includes(match) ? match : DEFAULT_MODE };
   }
 
-  function urlFor({ q, page }) {
+  /** The page's URL for a state; `match` defaults to the mode selected now and is left out when default. */
+  function urlFor({ q, page, match = currentMode() }) {
     const p = new URLSearchParams();
     if (q) p.set('q', q);
     if (page) p.set('page', page);
+    if (match !== DEFAULT_MODE) p.set('match', match);
     const s = p.toString();
     return s ? `/?${s}` : '/';
   }
 
   function navigate(st, push) {
-    const url = urlFor(st);
+    const full = { q: st.q, page: st.page, match: st.match || currentMode() };
+    const url = urlFor(full);
     const same = url === location.pathname + location.search;
-    if (push && !same) history.pushState({ q: st.q, page: st.page }, '', url);
-    else history.replaceState({ q: st.q, page: st.page }, '', url);
+    if (push && !same) history.pushState(full, '', url);
+    else history.replaceState(full, '', url);
     if (push) typingEntry = false;
+  }
+
+  // ------------------------------------------------------------ match mode
+
+  /** The mode selected in the toggle. */
+  function currentMode() {
+    const checked = els.mode.querySelector('input[name="match"]:checked');
+    return checked && MODES.includes(checked.value) ? checked.value : DEFAULT_MODE;
+  }
+
+  /** Sets the toggle (no search). */
+  function setModeControl(mode) {
+    for (const input of els.mode.querySelectorAll('input[name="match"]')) input.checked = input.value === mode;
+    els.mode.dataset.value = mode;
+  }
+
+  /** The toggle changed (or a hint asked for `mode`): record it in the URL and search again. */
+  function switchMode(mode) {
+    if (mode && mode !== currentMode()) setModeControl(mode);
+    mode = currentMode();
+    els.mode.dataset.value = mode;
+    const q = cleanQuery(els.q.value);
+    navigate({ q: els.q.value, page: state.page, match: mode }, q !== '');
+    if (q !== '') runSearch(q); // always: a search in the other mode may still be in flight
   }
 
   function updateTitle() {
@@ -515,8 +620,9 @@
   /** Brings the page in line with a URL state (first load and Back/Forward). */
   function applyUrlState(st) {
     els.q.value = st.q;
+    setModeControl(st.match);
     const q = cleanQuery(st.q);
-    if (q !== (state.query ?? '') || els.results.dataset.state === 'error') runSearch(q);
+    if (q !== (state.query ?? '') || els.results.dataset.state === 'error' || (q && st.match !== state.mode)) runSearch(q);
     if (st.page) {
       if (st.page !== state.page) {
         const row = state.rows.find((r) => r.title === st.page) || null;
@@ -1627,7 +1733,7 @@
         e.preventDefault();
         const q = cleanQuery(els.q.value);
         if (!q) return;
-        if (debounceTimer || pendingQuery !== null || q !== state.query) {
+        if (debounceTimer || pendingQuery !== null || q !== state.query || currentMode() !== state.mode) {
           openWhenReady = true;
           if (debounceTimer || q !== pendingQuery) runSearch(q);
           return;
@@ -1666,6 +1772,10 @@
 
   els.loadMore.addEventListener('click', () => loadMore());
 
+  els.mode.addEventListener('change', (e) => {
+    if (e.target.name === 'match') switchMode();
+  });
+
   els.rawToggle.addEventListener('click', () => setRaw(els.rawToggle.getAttribute('aria-pressed') !== 'true'));
 
   els.backToResults.addEventListener('click', () => {
@@ -1700,7 +1810,9 @@
   document.addEventListener('keydown', (e) => {
     if (e.key !== '/' || e.ctrlKey || e.metaKey || e.altKey) return;
     const t = e.target;
-    if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) return;
+    const typesText = t && (t.isContentEditable || /^(TEXTAREA|SELECT)$/.test(t.tagName)
+      || (t.tagName === 'INPUT' && !['radio', 'checkbox', 'button', 'submit', 'reset'].includes(t.type)));
+    if (typesText) return;
     e.preventDefault();
     els.q.focus();
     els.q.select();
@@ -1734,7 +1846,8 @@
   window.wikidex = Object.freeze({ renderWikitext, normalizeTitle });
 
   const initial = readUrl();
-  history.replaceState({ q: initial.q, page: initial.page }, '', urlFor(initial));
+  setModeControl(initial.match);
+  history.replaceState(initial, '', urlFor(initial));
   applyUrlState(initial);
   if (!initial.q && !initial.page) els.q.focus();
   loadStats();

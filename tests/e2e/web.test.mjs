@@ -9,9 +9,11 @@
 //                        "titles": ["Analysis of Variance", …the first results, in order…],
 //                        "open": {"title": "Anarchism", "start": 3581, "end": 193620,
 //                                 "text_snippet": "a few words of plain prose from the page"}}
-//                     `titles` lists the first results for `prefix` (up to 50, the page's
-//                     batch); `open` is a non-redirect page with its inclusive byte range.
-//                     Without the file the test derives the same from the server's API.
+//                     `titles` lists the first results for `prefix` in the page's default
+//                     mode, fuzzy matching: `/offsets/{prefix}?match=fuzzy&limit=50` (up to
+//                     50, the page's batch); `open` is a non-redirect page with its inclusive
+//                     byte range. Without the file the test derives the same from the
+//                     server's API. Exact-mode expectations always come from the API.
 //   WIKIDEX_SHOT_DIR  where screenshots go (default: target/e2e-screenshots in the repo)
 //   WIKIDEX_CHROMIUM  the browser binary (default /usr/bin/chromium)
 //
@@ -29,6 +31,7 @@ const BASE = (process.env.WIKIDEX_URL || '').replace(/\/+$/, '');
 const SHOT_DIR = path.resolve(HERE, process.env.WIKIDEX_SHOT_DIR || '../../target/e2e-screenshots');
 const CHROMIUM = process.env.WIKIDEX_CHROMIUM || '/usr/bin/chromium';
 const PAGE_SIZE = 50;
+const MAX_LIMIT = 10000;
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 375, height: 740 };
 const WAIT = 10_000;
@@ -44,8 +47,22 @@ async function apiJson(p) {
   return JSON.parse(body);
 }
 
-const offsetsPath = (prefix, { limit = PAGE_SIZE, after } = {}) =>
-  `/offsets/${encodeURIComponent(prefix)}?limit=${limit}&fields=ns,redirect${after != null ? `&after=${encodeURIComponent(after)}` : ''}`;
+/**
+ * The `/offsets` request the page makes for `prefix` in a matching mode: fuzzy
+ * (the page's default) pages by asking for a larger `limit`, exact by `after=`.
+ */
+function offsetsPath(prefix, { limit = PAGE_SIZE, after, match = 'fuzzy' } = {}) {
+  const p = `/offsets/${encodeURIComponent(prefix)}`;
+  if (match === 'fuzzy') {
+    assert.equal(after, undefined, 'fuzzy results page by limit, not after=');
+    return `${p}?match=fuzzy&limit=${limit}&fields=ns,redirect`;
+  }
+  assert.equal(match, 'exact');
+  return `${p}?limit=${limit}&fields=ns,redirect${after != null ? `&after=${encodeURIComponent(after)}` : ''}`;
+}
+
+/** The page's folding, for telling prefix hits from typo hits. */
+const fold = (s) => s.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase().replace(/ß/g, 'ss').replace(/ς/g, 'σ');
 
 async function offsets(prefix, opts) {
   return (await apiJson(offsetsPath(prefix, opts))).map(([title, start, end, ns, redirect]) => ({ title, start, end, ns, redirect }));
@@ -92,19 +109,19 @@ async function loadExpect() {
     assert.ok(Array.isArray(expect.titles) && expect.titles.length, 'WIKIDEX_EXPECT: titles must be a non-empty array');
     assert.ok(expect.titles.length <= PAGE_SIZE, `WIKIDEX_EXPECT: at most ${PAGE_SIZE} titles (one batch)`);
   }
-  // A prefix with more than one batch of titles, for "load more"; and a default prefix.
+  // A prefix with more than one batch of titles for "load more" in each mode; and a default prefix.
   let busiest = null;
   let morePrefix = null;
+  let exactMorePrefix = null;
   if (expect && (await offsets(expect.prefix, { limit: PAGE_SIZE + 1 })).length > PAGE_SIZE) morePrefix = expect.prefix;
-  if (!expect || !morePrefix) {
-    for (const ch of 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789') {
-      const rows = await offsets(ch, { limit: PAGE_SIZE + 1 });
-      if (!busiest || rows.length > busiest.rows.length) busiest = { prefix: ch, rows };
-      if (rows.length > PAGE_SIZE) {
-        morePrefix = ch;
-        break;
-      }
-    }
+  if (expect && (await offsets(expect.prefix, { limit: PAGE_SIZE + 1, match: 'exact' })).length > PAGE_SIZE) exactMorePrefix = expect.prefix;
+  for (const ch of 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789') {
+    if (expect && morePrefix && exactMorePrefix) break;
+    const rows = await offsets(ch, { limit: PAGE_SIZE + 1 });
+    if (!busiest || rows.length > busiest.rows.length) busiest = { prefix: ch, rows };
+    if (!morePrefix && rows.length > PAGE_SIZE) morePrefix = ch;
+    if (!exactMorePrefix && (await offsets(ch, { limit: PAGE_SIZE + 1, match: 'exact' })).length > PAGE_SIZE) exactMorePrefix = ch;
+    if (!expect && busiest.rows.length > PAGE_SIZE && morePrefix && exactMorePrefix) break;
   }
   if (!expect) {
     assert.ok(busiest && busiest.rows.length >= 2, 'the served dump needs at least two titles sharing a first character');
@@ -125,6 +142,7 @@ async function loadExpect() {
     expect.open = { title: row.title, start: row.start, end: row.end, text_snippet: proseSnippet(xml) || row.title };
   }
   expect.morePrefix = morePrefix;
+  expect.exactMorePrefix = exactMorePrefix;
   return expect;
 }
 
@@ -169,16 +187,30 @@ async function withPage({ viewport = DESKTOP, colorScheme = 'light' } = {}, fn) 
 const attr = (s) => JSON.stringify(s); // CSS attribute value
 const norm = (s) => s.replace(/\s+/g, ' ').trim();
 
-async function waitResults(page, q) {
-  await page.waitForFunction((q) => {
+/** Waits until the list shows the answer for `q` in matching mode `mode`. */
+async function waitResults(page, q, mode = 'fuzzy') {
+  await page.waitForFunction(([q, mode]) => {
     const r = document.getElementById('results');
-    return r.dataset.query === q && ['done', 'empty', 'error'].includes(r.dataset.state);
-  }, q);
+    return r.dataset.query === q && r.dataset.mode === mode && ['done', 'empty', 'error'].includes(r.dataset.state);
+  }, [q, mode]);
 }
 
-async function search(page, q) {
+async function search(page, q, mode = 'fuzzy') {
   await page.fill('#q', q);
-  await waitResults(page, q);
+  await waitResults(page, q, mode);
+}
+
+const modeRadio = (mode) => `#match-mode input[name="match"][value="${mode}"]`;
+const checkedMode = (page) => page.$eval('#match-mode input[name="match"]:checked', (e) => e.value);
+
+/** Records the URL of every request the page makes to /offsets. */
+function recordOffsets(page) {
+  const urls = [];
+  page.on('request', (req) => {
+    const u = new URL(req.url());
+    if (u.pathname.startsWith('/offsets/')) urls.push(u);
+  });
+  return urls;
 }
 
 const listed = (page) => page.$$eval('#results li.result', (els) => els.map((e) => e.dataset.title));
@@ -194,6 +226,7 @@ const urlState = (page) => {
   const u = new URL(page.url());
   return { q: u.searchParams.get('q'), page: u.searchParams.get('page') };
 };
+const urlMatch = (page) => new URL(page.url()).searchParams.get('match');
 
 /** Records the Range header of every request the page makes to /xml. */
 function recordXmlRanges(page) {
@@ -210,7 +243,8 @@ function recordXmlRanges(page) {
 
 test('before typing: the empty state, a labelled combobox and a live status', async (t) => {
   t.diagnostic(`expecting ${process.env.WIKIDEX_EXPECT ? `from ${process.env.WIKIDEX_EXPECT}` : 'what the API says'}: prefix ${
-    JSON.stringify(EXPECT.prefix)} (${EXPECT.titles.length} titles), open ${JSON.stringify(EXPECT.open)}, load more with ${JSON.stringify(EXPECT.morePrefix)}`);
+    JSON.stringify(EXPECT.prefix)} (${EXPECT.titles.length} titles), open ${JSON.stringify(EXPECT.open)}, load more with ${
+    JSON.stringify(EXPECT.morePrefix)} (fuzzy), ${JSON.stringify(EXPECT.exactMorePrefix)} (exact)`);
   await withPage({}, async (page) => {
     await page.goto('/');
     assert.ok(await page.isVisible('#empty-state'));
@@ -236,7 +270,7 @@ test('typing a prefix lists exactly the expected titles, in order, with ranges, 
     const shown = await listed(page);
     assert.ok(shown.length <= PAGE_SIZE, `at most ${PAGE_SIZE} titles in a batch, got ${shown.length}`);
     assert.deepEqual(shown.slice(0, titles.length), titles);
-    assert.match(await page.textContent('#status'), new RegExp(`${shown.length}\\+? titles? starts?`));
+    assert.match(await page.textContent('#status'), new RegExp(`${shown.length}\\+? titles? match(es)? “`));
     assert.equal(await page.getAttribute('#q', 'aria-expanded'), 'true');
     for (const row of rows.slice(0, 12)) {
       const li = page.locator(`#results li.result[data-title=${attr(row.title)}]`);
@@ -346,14 +380,15 @@ test('a shared URL restores the search and the open page; Back and Forward work'
   });
 });
 
-test('load more appends the next titles after the last one shown, without duplicates', async (t) => {
-  const prefix = EXPECT.morePrefix;
-  if (!prefix) return t.skip(`no prefix has more than ${PAGE_SIZE} titles in this dump`);
-  const first = await offsets(prefix);
-  const second = await offsets(prefix, { after: first[first.length - 1].title });
+test('exact mode: load more appends the titles after the last one shown (after=), without duplicates', async (t) => {
+  const prefix = EXPECT.exactMorePrefix;
+  if (!prefix) return t.skip(`no prefix has more than ${PAGE_SIZE} exact titles in this dump`);
+  const first = await offsets(prefix, { match: 'exact' });
+  const second = await offsets(prefix, { after: first[first.length - 1].title, match: 'exact' });
   await withPage({}, async (page) => {
-    await page.goto('/');
-    await search(page, prefix);
+    const requests = recordOffsets(page);
+    await page.goto('/?match=exact');
+    await search(page, prefix, 'exact');
     assert.deepEqual(await listed(page), first.map((r) => r.title));
     assert.ok(await page.isVisible('#load-more'));
     await page.click('#load-more');
@@ -362,8 +397,203 @@ test('load more appends the next titles after the last one shown, without duplic
     assert.deepEqual(shown, [...first, ...second].map((r) => r.title));
     assert.equal(new Set(shown).size, shown.length, 'no duplicates');
     assert.equal(await page.isVisible('#load-more'), second.length === PAGE_SIZE);
+    const last = requests[requests.length - 1];
+    assert.equal(last.searchParams.get('after'), first[first.length - 1].title, `load more asked ${last}`);
+    assert.equal(last.searchParams.get('match'), null);
     const ids = await page.$$eval('#results li.result', (els) => els.map((e) => e.id));
     assert.equal(new Set(ids).size, ids.length, 'option ids stay unique');
+  });
+});
+
+// ------------------------------------------------------------------ matching modes
+
+/**
+ * A title to misspell: Anarchism when the dump has it (the issue's example),
+ * else the page the other tests open; with its lower-case spelling, a typo
+ * (two neighbouring letters swapped) and a short exact prefix.
+ */
+let demoCache = null;
+async function demo() {
+  if (demoCache) return demoCache;
+  let title = 'Anarchism';
+  const hit = (await offsets(title, { limit: 1, match: 'exact' }))[0];
+  if (!hit || hit.title !== title) title = EXPECT.open.title;
+  const chars = [...title];
+  let typo = null;
+  for (let i = 2; i + 1 < Math.min(chars.length, 12); i++) {
+    const [a, b] = [chars[i], chars[i + 1]];
+    if (/\p{L}/u.test(a) && /\p{L}/u.test(b) && fold(a) !== fold(b)) {
+      const c = [...chars];
+      [c[i], c[i + 1]] = [b, a];
+      typo = c.join('');
+      break;
+    }
+  }
+  const lower = title.toLowerCase();
+  demoCache = { title, lower, typo, short: chars.slice(0, Math.min(6, chars.length)).join('') };
+  return demoCache;
+}
+
+test('default mode is fuzzy: lower case and a typo both find the title; typo hits are marked', async (t) => {
+  const { title, lower, typo } = await demo();
+  if (lower === title && !typo) return t.skip(`nothing to fold or misspell in ${JSON.stringify(title)}`);
+  const expectLower = (await offsets(lower)).map((r) => r.title);
+  assert.ok(expectLower.includes(title), `the API's fuzzy answer for ${lower} lists ${title}`);
+  await withPage({}, async (page) => {
+    const requests = recordOffsets(page);
+    await page.goto('/');
+    // The toggle: a labelled group of two radios, fuzzy selected, nothing in the URL.
+    const group = page.getByRole('group', { name: 'Title matching' });
+    assert.ok(await group.isVisible());
+    assert.equal(await group.getAttribute('id'), 'match-mode');
+    assert.ok(await page.getByRole('radio', { name: 'Fuzzy' }).isChecked());
+    assert.ok(!(await page.getByRole('radio', { name: 'Exact' }).isChecked()));
+    assert.equal(await checkedMode(page), 'fuzzy');
+    assert.equal(urlMatch(page), null);
+
+    await page.locator('#q').pressSequentially(lower, { delay: 20 });
+    await waitResults(page, lower);
+    assert.deepEqual(await listed(page), expectLower);
+    const last = requests[requests.length - 1];
+    assert.equal(`${last.pathname}${last.search}`, offsetsPath(lower), 'the page asks for fuzzy matches, 50 at a time');
+    const li = page.locator(`#results li.result[data-title=${attr(title)}]`);
+    assert.ok(!(await li.evaluate((e) => e.classList.contains('is-typo'))), 'a folded prefix hit is not a typo hit');
+    assert.equal(urlMatch(page), null, 'the default mode is not written into the URL');
+
+    if (typo) {
+      const expectTypo = (await offsets(typo)).map((r) => r.title);
+      assert.ok(expectTypo.includes(title), `the API's fuzzy answer for ${typo} lists ${title}`);
+      await search(page, typo);
+      assert.deepEqual(await listed(page), expectTypo);
+      const row = page.locator(`#results li.result[data-title=${attr(title)}]`);
+      assert.ok(await row.evaluate((e) => e.classList.contains('is-typo')), `${title} is marked as a typo hit for ${typo}`);
+      assert.match(norm(await row.innerText()), /did you mean\?/);
+      assert.match(await page.textContent('#status'), /by similar spelling/);
+      // Only typo hits are marked.
+      const marked = await page.$$eval('#results li.result.is-typo', (els) => els.map((e) => e.dataset.title));
+      assert.deepEqual(marked, expectTypo.filter((x) => !fold(x).startsWith(fold(typo))));
+    }
+  });
+});
+
+test('exact mode: the lower-case spelling finds nothing, a capitalised prefix finds exact matches', async () => {
+  const { title, lower, short } = await demo();
+  const exactLower = (await offsets(lower, { match: 'exact' })).map((r) => r.title);
+  const exactShort = (await offsets(short, { match: 'exact' })).map((r) => r.title);
+  assert.ok(exactShort.includes(title) || exactShort.length === PAGE_SIZE);
+  await withPage({}, async (page) => {
+    const requests = recordOffsets(page);
+    await page.goto('/');
+    await search(page, lower);
+    await page.getByRole('radio', { name: 'Exact' }).check();
+    await waitResults(page, lower, 'exact');
+    assert.equal(await checkedMode(page), 'exact');
+    assert.equal(urlMatch(page), 'exact', 'a non-default mode is in the URL');
+    assert.equal(urlState(page).q, lower);
+    assert.deepEqual(await listed(page), exactLower);
+    if (!exactLower.length) {
+      assert.equal(await page.getAttribute('#results', 'data-state'), 'empty');
+      assert.ok(await page.isVisible('#no-results'));
+      assert.match(await page.textContent('#status'), /No titles start with/);
+    }
+    const last = requests[requests.length - 1];
+    assert.equal(`${last.pathname}${last.search}`, offsetsPath(lower, { match: 'exact' }));
+
+    await search(page, short, 'exact');
+    assert.deepEqual(await listed(page), exactShort);
+    assert.equal(await page.locator('#results li.result.is-typo').count(), 0, 'no typo hits in exact mode');
+    assert.match(await page.textContent('#status'), /titles? starts? with/);
+
+    // And back: the same text, fuzzy again.
+    await page.getByRole('radio', { name: 'Fuzzy' }).check();
+    await waitResults(page, short);
+    assert.deepEqual(await listed(page), (await offsets(short)).map((r) => r.title));
+    assert.equal(urlMatch(page), null);
+  });
+});
+
+test('the mode survives a shared URL, a reload, Back and Forward; arrow keys switch it', async () => {
+  const { title, lower, short } = await demo();
+  const exactShort = (await offsets(short, { match: 'exact' })).map((r) => r.title);
+  const exactLower = (await offsets(lower, { match: 'exact' })).map((r) => r.title);
+  await withPage({}, async (page) => {
+    await page.goto(`/?q=${encodeURIComponent(lower)}&match=exact`);
+    await waitResults(page, lower, 'exact');
+    assert.equal(await checkedMode(page), 'exact');
+    assert.deepEqual(await listed(page), exactLower);
+
+    await search(page, short, 'exact');
+    if (exactShort.includes(title)) {
+      await page.click(`#results li.result[data-title=${attr(title)}]`);
+      await waitOpen(page, title);
+      assert.deepEqual({ ...urlState(page), match: urlMatch(page) }, { q: short, page: title, match: 'exact' });
+      await page.reload();
+      await waitResults(page, short, 'exact');
+      await waitOpen(page, title);
+      assert.equal(await checkedMode(page), 'exact');
+      assert.deepEqual(await listed(page), exactShort);
+      await page.goBack(); // to the list without the page, still exact
+      await waitResults(page, short, 'exact');
+      assert.ok(await page.isHidden('#viewer'));
+      assert.equal(urlMatch(page), 'exact');
+      assert.equal(await checkedMode(page), 'exact');
+    }
+
+    // Switching is a step in history: Back undoes it, Forward redoes it.
+    await page.getByRole('radio', { name: 'Fuzzy' }).check();
+    await waitResults(page, short);
+    assert.equal(urlMatch(page), null);
+    await page.goBack();
+    await waitResults(page, short, 'exact');
+    assert.equal(await checkedMode(page), 'exact');
+    assert.equal(urlMatch(page), 'exact');
+    assert.deepEqual(await listed(page), exactShort);
+    await page.goForward();
+    await waitResults(page, short);
+    assert.equal(await checkedMode(page), 'fuzzy');
+    assert.deepEqual(await listed(page), (await offsets(short)).map((r) => r.title));
+
+    // The keyboard: the radios are one tab stop; arrow keys move the selection.
+    await page.focus(modeRadio('fuzzy'));
+    await page.keyboard.press('ArrowRight');
+    await waitResults(page, short, 'exact');
+    assert.equal(await checkedMode(page), 'exact');
+    assert.equal(urlMatch(page), 'exact');
+
+    // An unknown mode in a URL is the default.
+    await page.goto(`/?q=${encodeURIComponent(lower)}&match=bogus`);
+    await waitResults(page, lower);
+    assert.equal(await checkedMode(page), 'fuzzy');
+  });
+});
+
+test('fuzzy mode: load more asks again with a larger limit and appends only the new titles', async (t) => {
+  const prefix = EXPECT.morePrefix;
+  if (!prefix) return t.skip(`no prefix has more than ${PAGE_SIZE} fuzzy matches in this dump`);
+  await withPage({}, async (page) => {
+    const requests = recordOffsets(page);
+    await page.goto('/');
+    await search(page, prefix);
+    assert.deepEqual(await listed(page), (await offsets(prefix)).map((r) => r.title));
+    for (let limit = 2 * PAGE_SIZE; limit <= Math.min(4 * PAGE_SIZE, MAX_LIMIT); limit += PAGE_SIZE) {
+      assert.ok(await page.isVisible('#load-more'), `load more is offered below ${limit - PAGE_SIZE} titles`);
+      const expected = (await offsets(prefix, { limit })).map((r) => r.title);
+      const before = (await listed(page)).length;
+      await page.click('#load-more');
+      await page.waitForFunction((n) => document.querySelectorAll('#results li.result').length > n
+        && !document.getElementById('load-more').disabled, before);
+      const last = requests[requests.length - 1];
+      assert.equal(`${last.pathname}${last.search}`, offsetsPath(prefix, { limit }), 'load more re-asks with a larger limit');
+      const shown = await listed(page);
+      assert.deepEqual(shown, expected);
+      assert.equal(new Set(shown).size, shown.length, 'no duplicates');
+      const ids = await page.$$eval('#results li.result', (els) => els.map((e) => e.id));
+      assert.equal(new Set(ids).size, ids.length, 'option ids stay unique');
+      if (expected.length < limit) {
+        assert.ok(await page.isHidden('#load-more'), 'no load more after the last match');
+        break;
+      }
+    }
   });
 });
 
@@ -393,7 +623,7 @@ test('a redirect is badged in the list and its page links to the target', async 
     if (row) break;
   }
   if (!row) return t.skip('no redirects in this dump');
-  const target = (await offsets(row.redirect, { limit: 1 }))[0];
+  const target = (await offsets(row.redirect, { limit: 1, match: 'exact' }))[0];
   const targetExists = target && target.title === row.redirect;
   await withPage({}, async (page) => {
     await page.goto('/');
@@ -487,22 +717,37 @@ test('a slow stale response never replaces a newer one', async (t) => {
   });
 });
 
-test('no results: a clear message, and a hint about capitals', async () => {
+test('no results: a clear message; in exact mode, hints about capitals and fuzzy matching', async () => {
   const { prefix, titles } = EXPECT;
+  const none = `${titles[0]}\u2603\u2603 no such title`;
   await withPage({}, async (page) => {
     await page.goto('/');
-    const none = `${titles[0]}\u2603\u2603 no such title`;
     await search(page, none);
     assert.equal(await page.getAttribute('#results', 'data-state'), 'empty');
     assert.ok(await page.isVisible('#no-results'));
+    assert.match(await page.textContent('#status'), /No titles match/);
+    assert.equal(await page.locator('#no-results button').count(), 0, 'no capitals hint in fuzzy mode');
+
+    await page.goto('/?match=exact');
+    await search(page, none, 'exact');
+    assert.equal(await page.getAttribute('#results', 'data-state'), 'empty');
     assert.match(await page.textContent('#status'), /No titles start with/);
     const lower = prefix[0].toLowerCase() + prefix.slice(1);
-    if (lower !== prefix && (await offsets(lower)).length === 0) {
-      await search(page, lower);
-      await page.click('#no-results button');
-      await waitResults(page, prefix);
+    if (lower !== prefix && (await offsets(lower, { match: 'exact' })).length === 0) {
+      const exact = (await offsets(prefix, { match: 'exact' })).map((r) => r.title);
+      await search(page, lower, 'exact');
+      await page.click('#no-results button.try-capital');
+      await waitResults(page, prefix, 'exact');
       assert.equal(await page.inputValue('#q'), prefix);
-      assert.deepEqual((await listed(page)).slice(0, titles.length), titles);
+      assert.deepEqual(await listed(page), exact);
+      assert.equal(urlMatch(page), 'exact');
+
+      await search(page, lower, 'exact');
+      await page.click('#no-results button.try-fuzzy');
+      await waitResults(page, lower, 'fuzzy');
+      assert.equal(await checkedMode(page), 'fuzzy');
+      assert.equal(urlMatch(page), null);
+      assert.deepEqual(await listed(page), (await offsets(lower)).map((r) => r.title));
     }
   });
 });
@@ -528,6 +773,18 @@ test('screenshots: desktop and phone, light and dark; no sideways scrolling on a
       await page.goto('/');
       await page.waitForSelector('#stats:not([hidden])');
       await page.screenshot({ path: path.join(SHOT_DIR, `desktop-${colorScheme}-empty.png`) });
+      const { lower, typo } = await demo();
+      if (typo) {
+        await search(page, typo);
+        await page.screenshot({ path: path.join(SHOT_DIR, `desktop-${colorScheme}-typo.png`) });
+      }
+      await page.goto(`/?q=${encodeURIComponent(lower)}&match=exact`);
+      await waitResults(page, lower, 'exact');
+      await page.focus(modeRadio('exact'));
+      await page.keyboard.press('ArrowRight'); // keyboard focus: the focus ring shows (and wraps to fuzzy)
+      await page.keyboard.press('ArrowLeft');
+      await waitResults(page, lower, 'exact');
+      await page.screenshot({ path: path.join(SHOT_DIR, `desktop-${colorScheme}-exact.png`) });
       await page.goto(url);
       await waitOpen(page, open.title);
       await page.focus('#q');
@@ -540,6 +797,7 @@ test('screenshots: desktop and phone, light and dark; no sideways scrolling on a
         await waitResults(page, prefix);
         const name = viewport.width === PHONE.width ? 'phone' : `phone${viewport.width}`;
         await page.screenshot({ path: path.join(SHOT_DIR, `${name}-${colorScheme}.png`) });
+        assert.ok(await page.isVisible('#match-mode'), 'the matching toggle is on screen');
         const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
         assert.ok((await overflow()) <= 0, `results fit ${viewport.width} px`);
         const item = page.locator(`#results li.result[data-title=${attr(open.title)}]`);
