@@ -233,11 +233,12 @@ impl Builder {
         let missing = redirects.iter().filter(|&&r| r == TARGET_MISSING).count() as u64;
         let sort_seconds = started.elapsed().as_secs_f64() - scan_seconds;
         self.report(Phase::Writing, 0, pages, pages);
+        let plan = self.folded.then(|| plan_folded(&scanned, &rows));
         let (titles, (folded, columns)) = rayon::join(
             || write_titles(&writer, &scanned, &rows),
             || {
                 rayon::join(
-                    || self.folded.then(|| write_folded(&writer, &scanned, &rows)).transpose(),
+                    || plan.as_ref().map(|plan| write_folded(&writer, &scanned, &rows, plan)).transpose(),
                     || write_columns(&writer, &rows, &redirects),
                 )
             },
@@ -366,18 +367,25 @@ struct FoldedTitle {
 /// `FoldedTitle::at` of an ASCII title.
 const ASCII: u32 = u32::MAX;
 
-/// Writes `folded.fst` (`fold(title)` → position of its rows) and
-/// `folded.u32` (the rows of each folded key, in title order, back to back;
-/// a key's rows end where the next key's begin).
-fn write_folded(
-    writer: &IndexWriter,
-    scanned: &ScanResult,
-    rows: &[RawPage],
-) -> Result<[(String, format::FileEntry); 2]> {
-    let sink = writer.file(format::FOLDED_FST, FileKind::FoldedFst)?;
-    let mut postings = writer.file(format::FOLDED_ROWS, FileKind::FoldedRows)?;
-    let path = sink.path().to_path_buf();
-    let rows_path = postings.path().to_path_buf();
+/// Distinct titles sorted by folded form (then title), ready to write.
+struct FoldedPlan {
+    order: Vec<FoldedTitle>,
+    arenas: Vec<Vec<u8>>,
+}
+
+impl FoldedPlan {
+    fn folded<'a>(&'a self, f: &FoldedTitle, title: &'a [u8]) -> Folded<'a> {
+        if f.at == ASCII {
+            Folded::Lower(title)
+        } else {
+            Folded::Bytes(&self.arenas[f.batch as usize][f.at as usize..f.at as usize + f.len as usize])
+        }
+    }
+}
+
+/// Folds every distinct title and sorts them by folded form, on all cores
+/// (done before the fst builds, which then run side by side).
+fn plan_folded(scanned: &ScanResult, rows: &[RawPage]) -> FoldedPlan {
     let title = |row: u32| scanned.title(&rows[row as usize]);
     // The first row of each distinct title.
     let mut distinct: Vec<u32> = Vec::new();
@@ -420,17 +428,34 @@ fn write_folded(
         order.extend(entries);
         arenas.push(arena);
     }
-    let folded_of = |f: &FoldedTitle| -> Folded<'_> {
-        if f.at == ASCII {
-            Folded::Lower(title(f.first))
-        } else {
-            Folded::Bytes(&arenas[f.batch as usize][f.at as usize..f.at as usize + f.len as usize])
-        }
-    };
+    let mut plan = FoldedPlan { order: Vec::new(), arenas };
     // By folded form, then title (= row order, rows being sorted by title).
     order.par_sort_unstable_by(|a, b| {
-        a.key.cmp(&b.key).then_with(|| folded_of(a).cmp(&folded_of(b))).then(a.first.cmp(&b.first))
+        a.key
+            .cmp(&b.key)
+            .then_with(|| plan.folded(a, title(a.first)).cmp(&plan.folded(b, title(b.first))))
+            .then(a.first.cmp(&b.first))
     });
+    plan.order = order;
+    plan
+}
+
+/// Writes `folded.fst` (`fold(title)` → position of its rows) and
+/// `folded.u32` (the rows of each folded key, in title order, back to back;
+/// a key's rows end where the next key's begin).
+fn write_folded(
+    writer: &IndexWriter,
+    scanned: &ScanResult,
+    rows: &[RawPage],
+    plan: &FoldedPlan,
+) -> Result<[(String, format::FileEntry); 2]> {
+    let sink = writer.file(format::FOLDED_FST, FileKind::FoldedFst)?;
+    let mut postings = writer.file(format::FOLDED_ROWS, FileKind::FoldedRows)?;
+    let path = sink.path().to_path_buf();
+    let rows_path = postings.path().to_path_buf();
+    let title = |row: u32| scanned.title(&rows[row as usize]);
+    let order = &plan.order;
+    let folded_of = |f: &FoldedTitle| plan.folded(f, title(f.first));
     let fst_err = |source| Error::Fst { path: path.clone(), source };
     let mut map = fst::MapBuilder::new(sink).map_err(fst_err)?;
     let mut buf: Vec<u8> = Vec::with_capacity(1 << 20);

@@ -19,7 +19,9 @@ use std::path::{Path, PathBuf};
 pub struct FileSink {
     path: PathBuf,
     kind: FileKind,
-    out: CrcWriter<BufWriter<File>>,
+    // Buffer first, then hash: the CRC sees 1 MiB blocks, not the many tiny
+    // writes an fst builder makes.
+    out: BufWriter<CrcWriter<File>>,
 }
 
 impl Write for FileSink {
@@ -35,12 +37,12 @@ impl Write for FileSink {
 impl FileSink {
     /// Writes the footer, flushes and fsyncs; returns the manifest entry.
     pub fn finish(self) -> Result<(String, FileEntry)> {
-        let (len, crc) = (self.out.len(), self.out.crc());
         let path = self.path;
-        let mut inner = self.out.into_inner();
+        let hashed = self.out.into_inner().map_err(|e| Error::io(&path, "write", e.into_error()))?;
+        let (len, crc) = (hashed.len(), hashed.crc());
+        let mut file = hashed.into_inner();
         let footer = Footer::new(self.kind, len, crc).encode();
-        inner.write_all(&footer).map_err(|e| Error::io(&path, "write", e))?;
-        let file = inner.into_inner().map_err(|e| Error::io(&path, "write", e.into_error()))?;
+        file.write_all(&footer).map_err(|e| Error::io(&path, "write", e))?;
         file.sync_all().map_err(|e| Error::io(&path, "fsync", e))?;
         let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
         Ok((name, FileEntry { bytes: len + FOOTER_LEN as u64, crc32: crc }))
@@ -99,7 +101,7 @@ impl IndexWriter {
     pub fn file(&self, name: &str, kind: FileKind) -> Result<FileSink> {
         let path = self.tmp.join(name);
         let file = File::create(&path).map_err(|e| Error::io(&path, "create", e))?;
-        Ok(FileSink { path, kind, out: CrcWriter::new(BufWriter::with_capacity(1 << 20, file)) })
+        Ok(FileSink { path, kind, out: BufWriter::with_capacity(1 << 20, CrcWriter::new(file)) })
     }
 
     /// Records a finished file for the manifest.
