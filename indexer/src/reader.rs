@@ -237,13 +237,50 @@ impl Index {
     /// Recomputes the checksum of every file (in parallel) and checks that
     /// every row's values are in range. Reads the whole index once.
     pub fn verify(&self) -> Result<()> {
-        let payloads =
-            [self.titles.as_fst().as_inner(), &self.starts, &self.lengths, &self.namespaces, &self.redirects];
+        let mut payloads: Vec<&Payload> = vec![
+            self.titles.as_fst().as_inner(),
+            &self.starts,
+            &self.lengths,
+            &self.namespaces,
+            &self.redirects,
+        ];
+        if let Some((fst, rows)) = &self.folded {
+            payloads.push(fst.as_fst().as_inner());
+            payloads.push(rows);
+        }
         std::thread::scope(|s| {
             let handles: Vec<_> = payloads.iter().map(|p| s.spawn(|| p.verify())).collect();
             handles.into_iter().try_for_each(|h| h.join().expect("checksum thread panicked"))
         })?;
         let pages = self.pages();
+        // fst values: row positions, 0 first, strictly increasing, in range.
+        let check_values = |map: &fst::Map<Payload>| -> Result<()> {
+            let mut stream = map.stream();
+            let mut expected_first = Some(0u64);
+            let mut prev = None;
+            while let Some((key, v)) = stream.next() {
+                let bad =
+                    v >= pages || prev.is_some_and(|p| v <= p) || expected_first.is_some_and(|f| v != f);
+                if bad {
+                    return Err(Error::corrupt(
+                        &map.as_fst().as_inner().path,
+                        format!("key {:?} points at row {v} (of {pages})", String::from_utf8_lossy(key)),
+                    ));
+                }
+                expected_first = None;
+                prev = Some(v);
+            }
+            Ok(())
+        };
+        check_values(&self.titles)?;
+        if let Some((fst, rows)) = &self.folded {
+            check_values(fst)?;
+            for i in 0..pages {
+                if u64::from(self.posting(i)) >= pages {
+                    return Err(Error::corrupt(&rows.path, format!("entry {i} names a row past {pages}")));
+                }
+            }
+        }
         for row in 0..pages as u32 {
             let start = self.start(row);
             let len = self.length(row);

@@ -99,11 +99,13 @@ pub fn parse_header(buf: &[u8], start: usize) -> Result<PageHeader<'_>, DumpErro
         if buf[pos] != b'<' {
             return Err(err(pos, format!("expected a tag inside <page>, found {}", snippet(buf, pos))));
         }
-        let name_end = buf[pos + 1..]
+        // A closing tag's name keeps its '/': `</page>` is named "/page".
+        let name_from = pos + 1 + usize::from(buf.get(pos + 1) == Some(&b'/'));
+        let name_end = buf[name_from..]
             .iter()
             .position(|&b| matches!(b, b'>' | b'/' | b' ' | b'\t' | b'\n' | b'\r'))
-            .map(|i| pos + 1 + i)
-            .filter(|&i| i > pos + 1 || buf[i] == b'/')
+            .map(|i| name_from + i)
+            .filter(|&i| i > name_from)
             .ok_or_else(|| err(pos, format!("malformed tag {}", snippet(buf, pos))))?;
         let name = &buf[pos + 1..name_end];
         match name {
@@ -198,14 +200,28 @@ fn simple_element(
 }
 
 /// Skips to just after `</name>`.
+/// Skips to just after `</name>`, which must come before this page ends:
+/// a damaged close tag must not swallow the pages after it.
 fn skip_element_rest(buf: &[u8], pos: usize, name: &[u8], start: usize) -> Result<usize, DumpError> {
     let mut close = Vec::with_capacity(name.len() + 3);
     close.extend_from_slice(b"</");
     close.extend_from_slice(name);
     close.push(b'>');
-    memmem::find(&buf[pos..], &close)
-        .map(|i| pos + i + close.len())
-        .ok_or_else(|| DumpError { offset: start as u64, message: truncated_page() })
+    let found = memmem::find(&buf[pos..], &close).map(|i| pos + i);
+    let limit = found.unwrap_or(buf.len());
+    let page_end =
+        [&b"</page>"[..], b"<page>"].iter().filter_map(|t| memmem::find(&buf[pos..limit], t)).min();
+    match (found, page_end) {
+        (Some(at), None) => Ok(at + close.len()),
+        (_, Some(i)) => Err(DumpError {
+            offset: (pos + i) as u64,
+            message: format!(
+                "<{}> in the header of the page at byte {start} is not closed before the page ends",
+                String::from_utf8_lossy(name)
+            ),
+        }),
+        (None, None) => Err(DumpError { offset: start as u64, message: truncated_page() }),
+    }
 }
 
 /// The unescaped `title` attribute of a `<redirect …>` tag whose attribute
@@ -338,6 +354,20 @@ mod tests {
         let mut bad = b"<page><title>A\xff</title><ns>0</ns><revision></revision></page>".to_vec();
         assert!(parse_page(&bad, 0).unwrap_err().message.contains("UTF-8"));
         bad.clear();
+    }
+
+    #[test]
+    fn a_page_without_revision_ends_at_its_own_close_tag() {
+        let xml = "<page><title>A</title><ns>0</ns><id>2</id></page><page>";
+        let p = page(xml).unwrap();
+        assert_eq!(&xml[..=p.end as usize], "<page><title>A</title><ns>0</ns><id>2</id></page>");
+    }
+
+    #[test]
+    fn a_damaged_header_element_does_not_swallow_the_next_page() {
+        let xml = "<page><title>A</title><ns>0</ns><restrictions>x</restrictionz><revision></revision></page>\n<page><title>B</title><ns>0</ns><restrictions>y</restrictions><revision></revision></page>";
+        let e = page(xml).unwrap_err();
+        assert!(e.message.contains("<restrictions>") && e.message.contains("not closed"), "{e:?}");
     }
 
     #[test]
