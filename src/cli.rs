@@ -81,10 +81,13 @@ pub struct ServeArgs {
     /// Seconds an idle keep-alive connection stays open.
     #[arg(long, env = "WIKIDEX_KEEP_ALIVE", default_value_t = 30)]
     pub keep_alive: u64,
-    /// Skip the full checksum pass over the index at startup (footers,
-    /// lengths and the dump's identity are still checked).
-    #[arg(long, env = "WIKIDEX_TRUST_INDEX")]
-    pub trust_index: bool,
+    /// When to recompute every index checksum: `full` before serving,
+    /// `background` just after starting (a mismatch stops the server),
+    /// `auto` = full up to 256 MiB of index, else background; `off`.
+    /// Footers, versions, lengths and the dump's identity are always
+    /// checked before serving.
+    #[arg(long, env = "WIKIDEX_VERIFY", default_value = "auto")]
+    pub verify: wikidex_server::VerifyMode,
 }
 
 /// `wikidex verify`.

@@ -175,7 +175,7 @@ fn serve(args: ServeArgs) -> Result<()> {
         max_connections: args.max_connections,
         request_timeout: Duration::from_secs(args.request_timeout),
         keep_alive: Duration::from_secs(args.keep_alive),
-        verify_checksums: !args.trust_index,
+        verify: args.verify,
     };
     config.validate()?;
     wikidex_server::run(config, started)?;

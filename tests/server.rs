@@ -450,7 +450,19 @@ fn refuses_to_start_on_a_changed_dump_or_a_corrupt_index() {
     std::fs::write(&starts, &flipped).unwrap();
     let log = Server::try_start(&args).err().expect("must refuse a corrupt index");
     assert!(log.contains("starts.u64") && log.contains("checksum"), "{log}");
+    // with the checksum pass in the background, the server stops by itself
+    let mut background = args.to_vec();
+    background.extend(["--verify", "background"]);
+    let mut server = Server::start(&background);
+    let status = server.wait_exit(std::time::Duration::from_secs(20)).expect("stops on a damaged index");
+    assert_eq!(status.code(), Some(2));
+    let log = server.log.lock().unwrap().clone();
+    assert!(log.contains("starts.u64") && log.contains("checksum"), "{log}");
     std::fs::write(&starts, &original).unwrap();
+    let mut server = Server::start(&background);
+    assert!(server.wait_exit(std::time::Duration::from_millis(500)).is_none(), "a sound index keeps serving");
+    assert_eq!(server.get("/healthz").status, 200);
+    drop(server);
     // wrong version in a footer
     let manifest = index.join("manifest.json");
     let text = std::fs::read_to_string(&manifest).unwrap();

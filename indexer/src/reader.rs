@@ -234,9 +234,10 @@ impl Index {
         Ok(Index { dir: dir.to_path_buf(), manifest, titles, starts, lengths, namespaces, redirects, folded })
     }
 
-    /// Recomputes the checksum of every file (in parallel) and checks that
-    /// every row's values are in range. Reads the whole index once.
-    pub fn verify(&self) -> Result<()> {
+    /// Recomputes the checksum of every file, in parallel: reads the whole
+    /// index once, at memory speed. A server runs this at (or just after)
+    /// startup; [`Index::verify`] also checks the structure.
+    pub fn verify_checksums(&self) -> Result<()> {
         let mut payloads: Vec<&Payload> = vec![
             self.titles.as_fst().as_inner(),
             &self.starts,
@@ -251,7 +252,14 @@ impl Index {
         std::thread::scope(|s| {
             let handles: Vec<_> = payloads.iter().map(|p| s.spawn(|| p.verify())).collect();
             handles.into_iter().try_for_each(|h| h.join().expect("checksum thread panicked"))
-        })?;
+        })
+    }
+
+    /// Everything [`Index::verify_checksums`] does, and checks that every
+    /// fst value, posting and row points inside the index and the dump
+    /// (`wikidex verify`).
+    pub fn verify(&self) -> Result<()> {
+        self.verify_checksums()?;
         let pages = self.pages();
         // fst values: row positions, 0 first, strictly increasing, in range.
         let check_values = |map: &fst::Map<Payload>| -> Result<()> {

@@ -28,7 +28,7 @@ pub mod routes;
 pub mod state;
 pub mod title;
 
-pub use config::Config;
+pub use config::{Config, VerifyMode};
 pub use routes::configure;
 pub use state::{AppState, StartupError};
 
@@ -89,6 +89,25 @@ pub fn run(config: Config, started: Instant) -> Result<(), StartupError> {
                 started.elapsed().as_millis()
             );
         }
-        server.run().await.map_err(|source| StartupError::Io { context: "server failed".into(), source })
+        let server = server.run();
+        if state.verify_in_background {
+            let (state, handle) = (state.clone(), server.handle());
+            std::thread::spawn(move || {
+                let t0 = Instant::now();
+                match state.index.verify_checksums() {
+                    Ok(()) => tracing::info!("index checksums verified in {} ms", t0.elapsed().as_millis()),
+                    Err(e) => {
+                        tracing::error!("{e}; stopping the server");
+                        let _ = state.damaged.set(e.to_string());
+                        actix_web::rt::System::new().block_on(handle.stop(true));
+                    }
+                }
+            });
+        }
+        server.await.map_err(|source| StartupError::Io { context: "server failed".into(), source })?;
+        match state.damaged.get() {
+            Some(damage) => Err(StartupError::Damaged(damage.clone())),
+            None => Ok(()),
+        }
     })
 }

@@ -1,7 +1,7 @@
 //! [`AppState`]: everything a handler reads, built once at startup and
 //! shared read-only by all workers.
 
-use crate::config::Config;
+use crate::config::{AUTO_FULL_BYTES, Config, VerifyMode};
 use crate::dump::DumpFile;
 use crate::metrics::{IndexFacts, Metrics};
 use std::time::Instant;
@@ -22,6 +22,10 @@ pub struct AppState {
     pub facts: IndexFacts,
     /// When the server started.
     pub started: Instant,
+    /// Set when a background checksum pass found the index damaged.
+    pub damaged: std::sync::OnceLock<String>,
+    /// Whether the checksums still have to be verified after startup.
+    pub verify_in_background: bool,
 }
 
 /// Why the server cannot start.
@@ -34,6 +38,9 @@ pub enum StartupError {
     /// A setting is invalid.
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
+    /// The background checksum pass found the index damaged.
+    #[error("{0}")]
+    Damaged(String),
     /// Binding or running the HTTP server failed.
     #[error("{context}: {source}")]
     Io {
@@ -47,14 +54,21 @@ pub enum StartupError {
 
 impl AppState {
     /// Opens and validates the index and dump named by `config`: footers,
-    /// versions and lengths always; every checksum when
-    /// `config.verify_checksums`; the dump's size, mtime and fingerprint.
+    /// versions, lengths and the dump's size, mtime and fingerprint always;
+    /// every checksum now or later as `config.verify` says.
     pub fn load(config: Config) -> Result<AppState, StartupError> {
         config.validate()?;
         let index = Index::open(&config.index_dir)?;
-        if config.verify_checksums {
-            index.verify()?;
+        let full = match config.verify {
+            VerifyMode::Full => true,
+            VerifyMode::Auto => index.bytes() <= AUTO_FULL_BYTES,
+            VerifyMode::Background | VerifyMode::Off => false,
+        };
+        if full {
+            index.verify_checksums()?;
         }
+        let verify_in_background =
+            !full && matches!(config.verify, VerifyMode::Auto | VerifyMode::Background);
         let dump = DumpFile::open(&config.dump, &index.manifest().dump)?;
         let m = index.manifest();
         let facts = IndexFacts {
@@ -64,6 +78,15 @@ impl AppState {
             dump_bytes: dump.size(),
             index_bytes: index.bytes(),
         };
-        Ok(AppState { index, dump, config, metrics: Metrics::default(), facts, started: Instant::now() })
+        Ok(AppState {
+            index,
+            dump,
+            config,
+            metrics: Metrics::default(),
+            facts,
+            started: Instant::now(),
+            damaged: std::sync::OnceLock::new(),
+            verify_in_background,
+        })
     }
 }

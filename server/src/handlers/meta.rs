@@ -21,8 +21,12 @@ pub async fn plaintext() -> HttpResponse {
     HttpResponse::Ok().content_type("text/plain").body("Hello, World!")
 }
 
-/// `GET /healthz`: 200 while the dump is as indexed, 503 otherwise.
+/// `GET /healthz`: 200 while the dump is as indexed and the index sound,
+/// 503 otherwise.
 pub async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    if let Some(damage) = state.damaged.get() {
+        return Err(ApiError::Unavailable(damage.clone()));
+    }
     state.dump.check()?;
     Ok(HttpResponse::Ok().content_type("application/json").body(r#"{"status":"ok"}"#))
 }
