@@ -177,10 +177,10 @@ impl Builder {
         let prologue = scan::parse_prologue(&map).map_err(dump_err)?;
 
         let body = (map.len() - prologue.body_start) as u64;
-        let scanned = AtomicU64::new(0);
+        let bytes_done = AtomicU64::new(0);
         let found = AtomicU64::new(0);
         let on_chunk = |bytes: u64, pages: u64| {
-            let done = scanned.fetch_add(bytes, Ordering::Relaxed) + bytes;
+            let done = bytes_done.fetch_add(bytes, Ordering::Relaxed) + bytes;
             let pages = found.fetch_add(pages, Ordering::Relaxed) + pages;
             self.report(Phase::Scanning, done, body, pages);
         };
@@ -216,7 +216,6 @@ impl Builder {
 
         let scan_seconds = started.elapsed().as_secs_f64();
         let pages = scanned.pages() as u64;
-        debug_assert!(pages > 0 || scanned.chunks.iter().all(|c| c.pages.is_empty()));
         if pages > format::MAX_PAGES {
             return Err(Error::Limit {
                 path: path.to_path_buf(),
