@@ -1,0 +1,291 @@
+//! [`Builder`]: dump in, index directory out.
+//!
+//! scan (parallel, [`crate::scan`]) → sort rows by (title, start) → resolve
+//! redirect targets to rows ([`rows`]) → write `titles.fst` and the columns
+//! ([`write`]) and the folded index ([`folded`]) in parallel →
+//! commit atomically ([`crate::format::IndexWriter`]). Progress is reported
+//! through a callback; this module never prints.
+
+mod folded;
+mod rows;
+mod write;
+
+use crate::error::{Error, Result};
+use crate::format::{self, DumpIdentity, IndexWriter, Manifest, TARGET_MISSING};
+use crate::scan::{self, ScanOptions};
+use memmap2::{Advice, Mmap, UncheckedAdvice};
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Instant;
+
+/// Which part of the build is running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Phase {
+    /// Reading the dump; `done`/`total` are bytes.
+    Scanning,
+    /// Sorting titles; `done`/`total` are pages.
+    Sorting,
+    /// Writing index files; `done`/`total` are pages.
+    Writing,
+}
+
+/// A progress report.
+#[derive(Debug, Clone, Copy)]
+pub struct Progress {
+    /// The current phase.
+    pub phase: Phase,
+    /// Units done in this phase.
+    pub done: u64,
+    /// Units in this phase.
+    pub total: u64,
+    /// Pages found so far.
+    pub pages: u64,
+}
+
+/// What a finished build produced.
+#[derive(Debug, Clone)]
+pub struct BuildSummary {
+    /// The index directory.
+    pub index_dir: PathBuf,
+    /// Pages indexed.
+    pub pages: u64,
+    /// Distinct titles.
+    pub titles: u64,
+    /// Redirect pages.
+    pub redirects: u64,
+    /// Redirects whose target is not in the dump.
+    pub redirects_missing: u64,
+    /// Size of the dump.
+    pub dump_bytes: u64,
+    /// Size of the index directory.
+    pub index_bytes: u64,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+    /// Seconds spent scanning the dump.
+    pub scan_seconds: f64,
+    /// Seconds spent sorting and resolving redirects.
+    pub sort_seconds: f64,
+    /// Seconds spent writing the fst and columns and committing.
+    pub write_seconds: f64,
+}
+
+type ProgressFn = Arc<dyn Fn(Progress) + Send + Sync>;
+
+/// Builds an index from a dump.
+///
+/// ```no_run
+/// use wikidex_indexer::Builder;
+/// let summary = Builder::new("dump.xml", "dump.xml.wikidex")
+///     .progress(|p| eprintln!("{:?} {}/{}", p.phase, p.done, p.total))
+///     .build()?;
+/// assert!(summary.pages > 0);
+/// # Ok::<(), wikidex_indexer::Error>(())
+/// ```
+pub struct Builder {
+    dump: PathBuf,
+    out: PathBuf,
+    chunk_size: usize,
+    progress: Option<ProgressFn>,
+    cancel: Arc<AtomicBool>,
+    folded: bool,
+}
+
+impl Builder {
+    /// A build of `dump` into the index directory `out`.
+    pub fn new(dump: impl Into<PathBuf>, out: impl Into<PathBuf>) -> Builder {
+        Builder {
+            dump: dump.into(),
+            out: out.into(),
+            chunk_size: 32 << 20,
+            progress: None,
+            cancel: Arc::new(AtomicBool::new(false)),
+            folded: true,
+        }
+    }
+
+    /// The default index directory of a dump: `DUMP.wikidex` beside it.
+    pub fn default_out(dump: &Path) -> PathBuf {
+        let mut name = dump.file_name().unwrap_or_default().to_os_string();
+        name.push(".wikidex");
+        dump.with_file_name(name)
+    }
+
+    /// Bytes of dump per parallel work unit (default 32 MiB).
+    pub fn chunk_size(mut self, bytes: usize) -> Builder {
+        self.chunk_size = bytes.max(1);
+        self
+    }
+
+    /// Whether to write `folded.fst` and `folded.u32` (case-, accent- and
+    /// typo-tolerant search; default true).
+    pub fn folded(mut self, yes: bool) -> Builder {
+        self.folded = yes;
+        self
+    }
+
+    /// Calls `f` from worker threads as the build advances.
+    pub fn progress(mut self, f: impl Fn(Progress) + Send + Sync + 'static) -> Builder {
+        self.progress = Some(Arc::new(f));
+        self
+    }
+
+    /// A flag that, once set (e.g. from a Ctrl-C handler), stops the build
+    /// with [`Error::Interrupted`] and no index written.
+    pub fn cancel_flag(&self) -> Arc<AtomicBool> {
+        self.cancel.clone()
+    }
+
+    fn report(&self, phase: Phase, done: u64, total: u64, pages: u64) {
+        if let Some(f) = &self.progress {
+            f(Progress { phase, done, total, pages });
+        }
+    }
+
+    fn check_cancel(&self) -> Result<()> {
+        if self.cancel.load(Ordering::Relaxed) { Err(Error::Interrupted) } else { Ok(()) }
+    }
+
+    /// Runs the build.
+    pub fn build(self) -> Result<BuildSummary> {
+        let started = Instant::now();
+        let path = self.dump.as_path();
+        let file = File::open(path).map_err(|e| Error::io(path, "open the dump", e))?;
+        let meta = file.metadata().map_err(|e| Error::io(path, "stat the dump", e))?;
+        if !meta.is_file() {
+            return Err(Error::io(path, "read the dump", std::io::Error::other("not a regular file")));
+        }
+        let identity = DumpIdentity::of_file(&file, path)?;
+        let dump_err = |e: scan::DumpError| Error::Dump {
+            path: path.to_path_buf(),
+            offset: e.offset,
+            message: e.message,
+        };
+        if identity.bytes == 0 {
+            return Err(dump_err(scan::DumpError { offset: 0, message: "the file is empty".into() }));
+        }
+        // Claim the output before the long scan, so a bad `-o` fails fast.
+        let mut writer = IndexWriter::create(&self.out)?;
+
+        // SAFETY: the map is read-only. If another process truncates the dump
+        // while we scan, reads past the new end fault (SIGBUS); users are told
+        // not to modify a dump while it is being indexed, and the dump's
+        // identity is re-checked after the scan so a changed dump is never
+        // published as an index.
+        let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, "memory-map the dump", e))?;
+        let _ = map.advise(Advice::Sequential);
+        let prologue = scan::parse_prologue(&map).map_err(dump_err)?;
+
+        let body = (map.len() - prologue.body_start) as u64;
+        let bytes_done = AtomicU64::new(0);
+        let found = AtomicU64::new(0);
+        let on_chunk = |bytes: u64, pages: u64| {
+            let done = bytes_done.fetch_add(bytes, Ordering::Relaxed) + bytes;
+            let pages = found.fetch_add(pages, Ordering::Relaxed) + pages;
+            self.report(Phase::Scanning, done, body, pages);
+        };
+        let release = |from: usize, to: usize| {
+            // SAFETY: DONTNEED on a read-only shared file mapping only drops
+            // our page-table entries; later reads fault the same bytes back
+            // in from the page cache. No references into the range are held
+            // across this call except by threads that will simply re-fault.
+            let _ = unsafe { map.unchecked_advise_range(UncheckedAdvice::DontNeed, from, to - from) };
+        };
+        let prefetch = |from: usize, to: usize| {
+            // Map the chunk's pages in one call instead of one fault per
+            // page (Linux 5.14+; ignored elsewhere).
+            let _ = map.advise_range(Advice::PopulateRead, from, to - from);
+        };
+        let opts = ScanOptions {
+            chunk_size: self.chunk_size,
+            on_chunk: &on_chunk,
+            prefetch: &prefetch,
+            release: &release,
+            cancel: &self.cancel,
+        };
+        let mut scanned =
+            scan::scan(&map, prologue.body_start, &opts).map_err(dump_err)?.ok_or(Error::Interrupted)?;
+        drop(map);
+        if let Some(diff) = identity.difference(&DumpIdentity::of_file(&file, path)?) {
+            return Err(Error::DumpChanged {
+                path: path.to_path_buf(),
+                message: format!("while it was being indexed: {diff}"),
+            });
+        }
+        self.check_cancel()?;
+
+        let scan_seconds = started.elapsed().as_secs_f64();
+        let pages = scanned.pages() as u64;
+        if pages > format::MAX_PAGES {
+            return Err(Error::Limit {
+                path: path.to_path_buf(),
+                message: format!("{pages} pages; one index holds at most {}", format::MAX_PAGES),
+            });
+        }
+        self.report(Phase::Sorting, 0, pages, pages);
+        let rows = rows::sorted_rows(&mut scanned);
+        self.report(Phase::Sorting, pages, pages, pages);
+        self.check_cancel()?;
+
+        let redirects = rows::resolve_redirects(&scanned, &rows);
+        let redirect_count = rows.iter().filter(|p| p.redirect_len > 0).count() as u64;
+        let missing = redirects.iter().filter(|&&r| r == TARGET_MISSING).count() as u64;
+        let sort_seconds = started.elapsed().as_secs_f64() - scan_seconds;
+        self.report(Phase::Writing, 0, pages, pages);
+        let plan = self.folded.then(|| folded::plan_folded(&scanned, &rows));
+        let (titles, (folded, columns)) = rayon::join(
+            || write::write_titles(&writer, &scanned, &rows),
+            || {
+                rayon::join(
+                    || {
+                        plan.as_ref()
+                            .map(|plan| folded::write_folded(&writer, &scanned, &rows, plan))
+                            .transpose()
+                    },
+                    || write::write_columns(&writer, &rows, &redirects),
+                )
+            },
+        );
+        let titles = titles?;
+        for entry in columns? {
+            writer.add(entry);
+        }
+        writer.add(titles.1);
+        for entry in folded?.into_iter().flatten() {
+            writer.add(entry);
+        }
+        self.check_cancel()?;
+        let index_files: u64 = writer.files().values().map(|f| f.bytes).sum();
+        let manifest = Manifest {
+            format: "wikidex-index".into(),
+            format_version: format::FORMAT_VERSION,
+            created_by: format!("wikidex {}", env!("CARGO_PKG_VERSION")),
+            dump: identity.clone(),
+            site: prologue.site,
+            pages,
+            titles: titles.0,
+            redirects: redirect_count,
+            redirects_missing: missing,
+            files: BTreeMap::new(),
+        };
+        writer.commit(manifest)?;
+        self.report(Phase::Writing, pages, pages, pages);
+        let manifest_bytes = std::fs::metadata(self.out.join(format::MANIFEST)).map_or(0, |m| m.len());
+        Ok(BuildSummary {
+            index_dir: self.out.clone(),
+            pages,
+            titles: titles.0,
+            redirects: redirect_count,
+            redirects_missing: missing,
+            dump_bytes: identity.bytes,
+            index_bytes: index_files + manifest_bytes,
+            seconds: started.elapsed().as_secs_f64(),
+            scan_seconds,
+            sort_seconds,
+            write_seconds: started.elapsed().as_secs_f64() - scan_seconds - sort_seconds,
+        })
+    }
+}

@@ -1,0 +1,61 @@
+//! Writing `titles.fst` and the fixed-width columns.
+
+use crate::error::{Error, Result};
+use crate::format::{self, FileKind, IndexWriter};
+use crate::scan::{RawPage, ScanResult};
+use rayon::prelude::*;
+use std::io::Write;
+
+/// Writes `titles.fst`; returns the number of distinct titles and the entry.
+pub(super) fn write_titles(
+    writer: &IndexWriter,
+    scanned: &ScanResult,
+    rows: &[RawPage],
+) -> Result<(u64, (String, format::FileEntry))> {
+    let sink = writer.file(format::TITLES_FST, FileKind::TitleFst)?;
+    let path = sink.path().to_path_buf();
+    let fst_err = |source| Error::Fst { path: path.clone(), source };
+    let mut map = fst::MapBuilder::new(sink).map_err(fst_err)?;
+    let mut prev: Option<&[u8]> = None;
+    let mut titles = 0u64;
+    for (row, page) in rows.iter().enumerate() {
+        let title = scanned.title(page);
+        if prev != Some(title) {
+            map.insert(title, row as u64).map_err(fst_err)?;
+            titles += 1;
+            prev = Some(title);
+        }
+    }
+    let sink = map.into_inner().map_err(fst_err)?;
+    Ok((titles, sink.finish()?))
+}
+
+/// Writes the fixed-width columns, in parallel, each through a buffer.
+pub(super) fn write_columns(
+    writer: &IndexWriter,
+    rows: &[RawPage],
+    redirects: &[u32],
+) -> Result<Vec<(String, format::FileEntry)>> {
+    type Encode<'a> = &'a (dyn Fn(usize, &mut Vec<u8>) + Sync);
+    let column = |name: &str, kind: FileKind, encode: Encode<'_>| {
+        let mut sink = writer.file(name, kind)?;
+        let path = sink.path().to_path_buf();
+        let mut buf = Vec::with_capacity(1 << 20);
+        for i in 0..rows.len() {
+            encode(i, &mut buf);
+            if buf.len() >= (1 << 20) - 8 {
+                sink.write_all(&buf).map_err(|e| Error::io(&path, "write", e))?;
+                buf.clear();
+            }
+        }
+        sink.write_all(&buf).map_err(|e| Error::io(&path, "write", e))?;
+        sink.finish()
+    };
+    let columns: [(&str, FileKind, Encode<'_>); 4] = [
+        (format::STARTS, FileKind::Starts, &|i, b| b.extend_from_slice(&rows[i].start.to_le_bytes())),
+        (format::LENGTHS, FileKind::Lengths, &|i, b| b.extend_from_slice(&rows[i].len.to_le_bytes())),
+        (format::NAMESPACES, FileKind::Namespaces, &|i, b| b.extend_from_slice(&rows[i].ns.to_le_bytes())),
+        (format::REDIRECTS, FileKind::Redirects, &|i, b| b.extend_from_slice(&redirects[i].to_le_bytes())),
+    ];
+    columns.par_iter().map(|(name, kind, encode)| column(name, *kind, *encode)).collect()
+}
