@@ -1,5 +1,7 @@
-//! `GET /offsets/{prefix}[?limit=N&after=T&fields=ns,redirect,id]`: titles
-//! starting with a prefix, with their byte ranges, in title order.
+//! `GET /offsets/{prefix}`: titles starting with a prefix, with their byte
+//! ranges. Query: `limit`, `after` (paging), `match=exact|folded|fuzzy`,
+//! `ns=0,14`, `fields=ns,redirect,id`, `redirects=resolve`. Parsing is
+//! [`OffsetsQuery`]; [`render`] writes the JSON straight into one buffer.
 
 use super::path_rest;
 use crate::error::ApiError;
