@@ -13,10 +13,11 @@ fn get_or_head() -> Route {
 pub fn configure(cfg: &mut web::ServiceConfig) {
     let resource =
         |path: &str| web::resource(path.to_string()).default_service(web::to(meta::method_not_allowed));
-    cfg.service(resource("/offsets/{prefix:.*}").route(get_or_head().to(offsets::offsets)))
-        .service(resource("/offsets").route(get_or_head().to(offsets::offsets)))
-        .service(resource("/wiki/{title:.*}").route(get_or_head().to(wiki::wiki)))
-        .service(resource("/wiki").route(get_or_head().to(wiki::wiki)))
+    // `/offsets/…` and `/wiki/…` take the rest of the path, which their
+    // handlers decode from the raw URI: a prefix scope routes them without
+    // the regex a `{tail:.*}` pattern costs on every request.
+    cfg.service(web::scope("/offsets").default_service(web::to(offsets::offsets)))
+        .service(web::scope("/wiki").default_service(web::to(wiki::wiki)))
         .service(resource("/xml").route(get_or_head().to(xml::xml)))
         .service(resource("/json").route(get_or_head().to(meta::json)))
         .service(resource("/plaintext").route(get_or_head().to(meta::plaintext)))

@@ -209,8 +209,10 @@ fn skip_element_rest(buf: &[u8], pos: usize, name: &[u8], start: usize) -> Resul
     close.push(b'>');
     let found = memmem::find(&buf[pos..], &close).map(|i| pos + i);
     let limit = found.unwrap_or(buf.len());
-    let page_end =
-        [&b"</page>"[..], b"<page>"].iter().filter_map(|t| memmem::find(&buf[pos..limit], t)).min();
+    let page_end = [&b"</page>"[..], b"<page>", b"</mediawiki>"]
+        .iter()
+        .filter_map(|t| memmem::find(&buf[pos..limit], t))
+        .min();
     match (found, page_end) {
         (Some(at), None) => Ok(at + close.len()),
         (_, Some(i)) => Err(DumpError {

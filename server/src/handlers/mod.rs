@@ -17,6 +17,16 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+/// Refuses methods other than GET and HEAD (for handlers routed by prefix).
+pub(crate) fn get_or_head(req: &HttpRequest) -> Result<(), ApiError> {
+    use actix_web::http::Method;
+    if req.method() == Method::GET || req.method() == Method::HEAD {
+        Ok(())
+    } else {
+        Err(ApiError::MethodNotAllowed)
+    }
+}
+
 /// The raw (still percent-encoded) rest of the path after `/{segment}`,
 /// without the separating slash.
 pub(crate) fn path_rest<'a>(req: &'a HttpRequest, segment: &str) -> &'a str {

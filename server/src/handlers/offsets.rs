@@ -184,6 +184,7 @@ pub fn parse_namespaces(value: &str) -> Result<Vec<i32>, ApiError> {
 
 /// The handler.
 pub async fn offsets(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    super::get_or_head(&req)?;
     let query = OffsetsQuery::parse(&req, &state)?;
     let body = render(&state, &query)?;
     Ok(HttpResponse::Ok().content_type("application/json").body(body))
