@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""Renders a run.sh output directory (results.jsonl, meta.json) as Markdown:
+maximum throughput with ratios, the constant-rate sweep with percentiles, and
+the issue's targets marked met / not met. Usage: report.py OUT_DIR"""
+
+import json
+import statistics
+import sys
+
+NAMES = {
+    "w-plain": "wikidex /plaintext", "n-plain": "nginx /plaintext (return 200)",
+    "w-offsets": "wikidex /offsets/{1-8 chars}?limit=10", "w-wiki": "wikidex /wiki/{title}",
+    "w-xml": "wikidex /xml Range 4-64 KB", "n-xml": "nginx same file, same ranges",
+}
+BASE = {"w-plain": "n-plain", "w-offsets": "w-plain", "w-wiki": "w-plain", "w-xml": "n-xml",
+        "b-plain": "w-plain", "b-offsets": "w-offsets", "b-wiki": "w-wiki", "b-xml": "w-xml"}
+
+
+def main():
+    out = sys.argv[1]
+    rows = [json.loads(line) for line in open(f"{out}/results.jsonl")]
+    meta = json.load(open(f"{out}/meta.json"))
+    p = print
+    p(f"### Load run {rows[0]['time'] if rows else ''}\n")
+    p(f"- dump: `{meta['dump']}` ({meta['dump_bytes'] / 1e9:.2f} GB); wikidex `--workers {meta['workers']}"
+      f"{(' ' + meta['server_args']) if meta['server_args'] else ''}`; nginx {meta['nginx']}, 1 worker")
+    p(f"- machine: {meta['nproc']} cores, {meta['cpu']}, kernel {meta['kernel']}; servers on core 0, load on core 1")
+    p(f"- load: {meta['conns']} keep-alive connections, {meta['duration_s']} s per run; max throughput: "
+      f"`{meta['max_tool']}`; constant rate: `{meta['rate_tool']}` (/xml: `{meta['xml_rate_tool']}`)")
+    if meta.get("b_bin"):
+        for k in ("plain", "offsets", "wiki", "xml"):
+            NAMES[f"b-{k}"] = f"B ({meta['b_label']}) " + NAMES[f"w-{k}"].split(" ", 1)[1]
+        order = ["w-plain", "b-plain", "n-plain", "w-offsets", "b-offsets", "w-wiki", "b-wiki", "w-xml", "b-xml", "n-xml"]
+        NAMES.update({k: NAMES.pop(k) for k in order if k in NAMES})
+        wk = "" if "--workers" in meta["b_args"] else f"--workers {meta['workers']} "
+        p(f"- B = `{meta['b_bin']} serve {wk}{meta['b_args']}` ({meta['b_label']}); "
+          f"A = `{meta['bin']}`; B rows are compared with A's")
+    p(f"- wikidex RSS after the run: {meta['wikidex_rss_kib'] / 1024:.1f} MiB\n")
+
+    # Maximum throughput.
+    mx = {}
+    for r in rows:
+        kind, target, *_ = r["label"].split(":")
+        if kind == "max":
+            mx.setdefault(target, []).append(r)
+    med = {t: statistics.median(x["rps"] for x in v) for t, v in mx.items()}
+    cpu = {t: statistics.median(x["cpu_us_per_req"] or 0 for x in v) for t, v in mx.items()}
+    if mx:
+        p("#### Maximum throughput (closed loop)\n")
+        p("| target | req/s per round | median req/s | vs | ratio | server CPU µs/req | ratio | server CPU % | core 0 busy % | client CPU % |")
+        p("|---|---|---|---|---|---|---|---|---|---|")
+        for t in NAMES:
+            if t not in mx:
+                continue
+            b = BASE.get(t)
+            ratio = f"{med[t] / med[b]:.2f}×" if b in med and med[b] else ""
+            cratio = f"{cpu[t] / cpu[b]:.2f}×" if b in cpu and cpu[b] else ""
+            v = mx[t]
+            p(f"| {NAMES[t]} | {' / '.join(format(x['rps'], ',.0f') for x in v)} | {med[t]:,.0f} | {b or ''} | {ratio} "
+              f"| {cpu[t]:.2f} | {cratio} | {statistics.median(x['server_cpu_pct'] for x in v):.0f} "
+              f"| {statistics.median(x['core_busy_pct'] for x in v):.0f} "
+              f"| {statistics.median(x.get('client_cpu_pct', 0) for x in v):.0f} |")
+        p("")
+
+    # Constant rate.
+    rt = [r for r in rows if r["label"].startswith("rate:")]
+    if rt:
+        p("#### Constant rate (latency from the scheduled send time), µs\n")
+        p("| fraction | target | tool | rate req/s | achieved | p50 | p90 | p99 | p99.9 | p99.99 | max | errors | CPU µs/req | core 0 busy % |")
+        p("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+        for r in rt:
+            _, t, f = r["label"].split(":")
+            errs = int(sum(r.get(k, 0) for k in ("connect_err", "read_err", "write_err", "status_err",
+                                                  "timeout_err", "other_err")))
+            p(f"| {f} | {NAMES[t]} | {r['tool']} | {int(r['target_rps']):,} | {r['rps']:,.0f} | {int(r['p50_us'])} "
+              f"| {int(r['p90_us'])} | {int(r['p99_us'])} | {int(r['p999_us'])} | {int(r['p9999_us'])} "
+              f"| {int(r['max_us'])} | {errs} | {r['cpu_us_per_req']} | {r['core_busy_pct']:.0f} |")
+        p("")
+
+    # Targets.
+    def at(t, f):
+        for r in rt:
+            if r["label"] == f"rate:{t}:{f}":
+                return r
+        return None
+
+    p("#### Targets\n")
+    p("| target | measured | met? |")
+    p("|---|---|---|")
+
+    def row(name, value, ok):
+        p(f"| {name} | {value} | {'met' if ok else 'NOT met'} |")
+
+    if "w-plain" in med and "n-plain" in med:
+        x = med["w-plain"] / med["n-plain"]
+        c = cpu["n-plain"] / cpu["w-plain"] if cpu["w-plain"] else 0
+        row("/plaintext ≥ 1.0× nginx (throughput)", f"{x:.2f}× (CPU-time capacity: {c:.2f}×)", x >= 1.0)
+    if "w-offsets" in med and "w-plain" in med:
+        x = med["w-offsets"] / med["w-plain"]
+        c = cpu["w-plain"] / cpu["w-offsets"] if cpu["w-offsets"] else 0
+        row("/offsets ≥ 0.7× our /plaintext (throughput)", f"{x:.2f}× (CPU-time capacity: {c:.2f}×)", x >= 0.7)
+    o, n = at("w-offsets", "0.5"), at("n-plain", "0.5")
+    if o and n:
+        x = o["p999_us"] / max(1, n["p999_us"])
+        row("/offsets p99.9 ≤ 1.5× nginx /plaintext p99.9 at ½ our /plaintext max",
+            f"{int(o['p999_us'])} vs {int(n['p999_us'])} µs = {x:.2f}×", x <= 1.5)
+        row("/offsets p99.99 ≤ 5 ms at that rate", f"{o['p9999_us'] / 1000:.2f} ms", o["p9999_us"] <= 5000)
+    if "w-xml" in med and "n-xml" in med:
+        x = med["w-xml"] / med["n-xml"]
+        row("/xml 4-64 KB ≥ 1.0× nginx (throughput)", f"{x:.2f}×", x >= 1.0)
+    w, n = at("w-xml", "0.5"), at("n-xml", "0.5")
+    if w and n:
+        row("/xml p99.9 < nginx p99.9 at ½ nginx's max rate", f"{int(w['p999_us'])} vs {int(n['p999_us'])} µs",
+            w["p999_us"] < n["p999_us"])
+    p("\n(10,000 idle connections: see conns.sh.)")
+
+
+if __name__ == "__main__":
+    main()

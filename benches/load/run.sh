@@ -1,0 +1,320 @@
+#!/usr/bin/env bash
+# wikidex load kit: wikidex vs nginx, server pinned to one core, load on the other.
+#
+#   benches/load/run.sh [--quick] [--pages N] [--duration S] [--rounds N]
+#                       [--fracs "0.25 0.5 0.75"] [--workers N] [--conns N]
+#                       [--tool auto|wrk2|oha|loadgen|wrk] [--server-args "..."]
+#                       [--only "plaintext offsets wiki xml"] [--out DIR]
+#                       [--b-bin BIN] [--b-args "..."] [--b-label NAME]
+#
+# 1. Data: --quick serves a copy of data/sample.xml; otherwise a generated dump
+#    of --pages pages (default 2,000,000, ~13.5 GB; 500k if the disk is short)
+#    under $BENCH_DIR (default /tmp/bench), generated and indexed if missing.
+# 2. Starts `wikidex serve` (--workers 1 by default) and nginx (generated
+#    config from nginx.conf.tmpl: /plaintext returns "Hello, World!", /xml is
+#    the same dump file with sendfile and byte ranges), both on core
+#    $SERVER_CPU (0); every load generator runs on core $CLIENT_CPU (1).
+# 3. Builds the request lists from the running server (gen_inputs.py),
+#    checks both servers return identical bytes for a few ranges, reads the
+#    sampled ranges once so the page cache is warm for both, warms up.
+# 4. Maximum throughput: each target closed-loop, --rounds times, alternating
+#    order. wrk is used when installed (cheapest client per request); else
+#    the rate tool with no rate.
+# 5. Constant-rate sweep: --fracs of our /plaintext maximum for /plaintext
+#    (ours and nginx's), /offsets and /wiki; of nginx's /xml maximum for
+#    /xml (ours and nginx's). Tool: wrk2 if on PATH, else oha (-q with
+#    --latency-correction), else wrk (closed loop only: the sweep is skipped).
+#    oha cannot vary a header per request, so /xml (a different Range each
+#    time) uses the kit's own wrk2-style generator, loadgen/, when wrk2 is
+#    absent. --tool forces one tool for everything that supports it.
+#    With --b-bin and/or --b-args a second wikidex, "B" (another binary, e.g. a
+#    patched build, and/or other serve flags, e.g. --workers 2), runs on the
+#    same core and port $PORT_B (28483) and every wikidex target is measured
+#    for B too, interleaved with A, in the same run: the A/B for tuning.
+# 6. Prints and writes $OUT/report.md (tables, ratios, targets) and keeps
+#    every raw output in $OUT (results.jsonl, load.log, server logs).
+#
+# Environment: WIKIDEX_BIN (default target/release/wikidex), BENCH_DIR,
+# SERVER_CPU, CLIENT_CPU, PORT_WIKIDEX (28480), PORT_NGINX (28481),
+# LOADGEN_TARGET (cargo target dir for loadgen). Traffic goes to 127.0.0.1
+# only; every load run has a fixed duration and a timeout.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+BIN=${WIKIDEX_BIN:-$ROOT/target/release/wikidex}
+BENCH_DIR=${BENCH_DIR:-/tmp/bench}
+SERVER_CPU=${SERVER_CPU:-0}
+CLIENT_CPU=${CLIENT_CPU:-1}
+PORT_W=${PORT_WIKIDEX:-28480}
+PORT_N=${PORT_NGINX:-28481}
+PORT_B=${PORT_B:-28483}
+B_BIN="" B_ARGS="" B_LABEL=B
+QUICK=0 PAGES=2000000 DURATION="" ROUNDS="" FRACS="0.25 0.5 0.75" WORKERS=1 CONNS=64
+TOOL=auto SERVER_ARGS="" ONLY="plaintext offsets wiki xml" OUT="" WARMUP=3
+
+while [ $# -gt 0 ]; do
+  case $1 in
+    --quick) QUICK=1 ;;
+    --pages) PAGES=$2; shift ;;
+    --duration) DURATION=$2; shift ;;
+    --rounds) ROUNDS=$2; shift ;;
+    --fracs) FRACS=$2; shift ;;
+    --workers) WORKERS=$2; shift ;;
+    --conns) CONNS=$2; shift ;;
+    --tool) TOOL=$2; shift ;;
+    --server-args) SERVER_ARGS=$2; shift ;;
+    --only) ONLY=$2; shift ;;
+    --out) OUT=$2; shift ;;
+    --b-bin) B_BIN=$2; shift ;;
+    --b-args) B_ARGS=$2; shift ;;
+    --b-label) B_LABEL=$2; shift ;;
+    -h|--help) sed -n '2,41p' "$0"; exit 0 ;;
+    *) echo "run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+if [ "$QUICK" = 1 ]; then DURATION=${DURATION:-5}; ROUNDS=${ROUNDS:-1}; else DURATION=${DURATION:-15}; ROUNDS=${ROUNDS:-2}; fi
+OUT=${OUT:-/tmp/wikidex-load/$(date +%Y%m%d-%H%M%S)}
+mkdir -p "$OUT"
+RESULTS=$OUT/results.jsonl LOG=$OUT/load.log
+: > "$RESULTS"; : > "$LOG"
+has() { [[ " $ONLY " == *" $1 "* ]]; }
+say() { echo "== $*"; }
+
+[ -x "$BIN" ] || { echo "run.sh: no $BIN; run: cargo build --release" >&2; exit 2; }
+for t in taskset curl python3 nginx; do
+  command -v $t >/dev/null || { echo "run.sh: $t is required (apt-get install -y nginx util-linux curl python3)" >&2; exit 2; }
+done
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+# ---- tools ------------------------------------------------------------------
+LOADGEN=""
+build_loadgen() {
+  [ -n "$LOADGEN" ] && return 0
+  local target=${LOADGEN_TARGET:-/tmp/wikidex-loadgen-target}
+  say "building loadgen (benches/load/loadgen) into $target"
+  CARGO_TARGET_DIR=$target cargo build --quiet --release --manifest-path "$HERE/loadgen/Cargo.toml"
+  LOADGEN=$target/release/wikidex-loadgen
+}
+case $TOOL in
+  auto)
+    if command -v wrk2 >/dev/null; then RATE_TOOL=wrk2
+    elif command -v oha >/dev/null; then RATE_TOOL=oha
+    elif command -v wrk >/dev/null; then RATE_TOOL=wrk
+    else echo "run.sh: no load generator: cargo install oha, or apt-get install -y wrk" >&2; exit 2; fi ;;
+  wrk2|oha|loadgen|wrk) RATE_TOOL=$TOOL ;;
+  *) echo "run.sh: unknown --tool $TOOL" >&2; exit 2 ;;
+esac
+XML_RATE_TOOL=$RATE_TOOL
+[ "$RATE_TOOL" = oha ] && XML_RATE_TOOL=loadgen   # oha sends one fixed Range header
+if [ "$TOOL" = auto ] && command -v wrk >/dev/null; then MAX_TOOL=wrk; else MAX_TOOL=$RATE_TOOL; fi
+[ "$RATE_TOOL" = wrk2 ] && [ "$MAX_TOOL" != wrk ] && MAX_TOOL=wrk2
+if [ "$RATE_TOOL" = loadgen ] || [ "$XML_RATE_TOOL" = loadgen ] || [ "$MAX_TOOL" = loadgen ]; then build_loadgen; fi
+say "load generators: max throughput: $MAX_TOOL; constant rate: $RATE_TOOL (/xml: $XML_RATE_TOOL)"
+[ "$RATE_TOOL" = wrk ] && say "WARNING: plain wrk has no constant-rate mode; the rate sweep is skipped (install wrk2 or oha)"
+
+# ---- data -------------------------------------------------------------------
+mkdir -p "$BENCH_DIR"
+if [ "$QUICK" = 1 ]; then
+  DUMP=$BENCH_DIR/quick/sample.xml
+  mkdir -p "$BENCH_DIR/quick"
+  [ -f "$DUMP" ] || cp -p "$ROOT/data/sample.xml" "$DUMP"
+else
+  need=$(( PAGES * 7500 ))
+  avail=$(df --output=avail -B1 "$BENCH_DIR" | tail -1)
+  name() { if (( $1 % 1000000 == 0 )); then echo "$(( $1 / 1000000 ))m"; elif (( $1 % 1000 == 0 )); then echo "$(( $1 / 1000 ))k"; else echo "$1"; fi; }
+  DUMP=$BENCH_DIR/enwiki-$(name "$PAGES").xml
+  if [ ! -f "$DUMP" ] && (( avail < need + (4 << 30) )); then
+    say "only $((avail >> 30)) GiB free in $BENCH_DIR: using 500k pages instead of $PAGES"
+    PAGES=500000; DUMP=$BENCH_DIR/enwiki-500k.xml
+  fi
+  if [ ! -f "$DUMP" ]; then
+    say "generating $DUMP ($PAGES pages)"
+    "$BIN" gen --pages "$PAGES" --seed 1 -o "$DUMP.tmp" && mv "$DUMP.tmp" "$DUMP"
+  fi
+fi
+INDEX=$DUMP.wikidex
+if [ ! -f "$INDEX/manifest.json" ]; then
+  say "indexing $DUMP"
+  "$BIN" index "$DUMP" 2>&1 | tail -2
+fi
+
+# ---- servers ----------------------------------------------------------------
+SERVER_PID="" NGINX_PID="" B_PID=""
+[ -n "$B_ARGS" ] && [ -z "$B_BIN" ] && B_BIN=$BIN
+cleanup() {
+  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null || true
+  [ -n "$B_PID" ] && kill "$B_PID" 2>/dev/null || true
+  [ -n "$NGINX_PID" ] && kill -QUIT "$NGINX_PID" 2>/dev/null || true
+  sleep 0.5
+  [ -n "$SERVER_PID" ] && kill -9 "$SERVER_PID" 2>/dev/null || true
+  [ -n "$B_PID" ] && kill -9 "$B_PID" 2>/dev/null || true
+  [ -n "$NGINX_PID" ] && kill -9 "$NGINX_PID" 2>/dev/null || true
+}
+trap cleanup EXIT INT TERM
+for p in "$PORT_W" "$PORT_N" $( [ -n "$B_BIN" ] && echo "$PORT_B" ); do
+  if ss -ltn "sport = :$p" | grep -q LISTEN; then
+    echo "run.sh: port $p is taken (set PORT_WIKIDEX / PORT_NGINX)" >&2; exit 2
+  fi
+done
+wait_http() {  # URL PID, up to 60 s
+  for _ in $(seq 600); do
+    curl -sf -o /dev/null "$1" && return 0
+    kill -0 "$2" 2>/dev/null || { echo "run.sh: the server for $1 exited; see $OUT/*.log" >&2; return 1; }
+    sleep 0.1
+  done
+  echo "run.sh: $1 did not answer within 60 s" >&2; return 1
+}
+say "starting wikidex on core $SERVER_CPU: --workers $WORKERS $SERVER_ARGS"
+# shellcheck disable=SC2086
+taskset -c "$SERVER_CPU" "$BIN" serve --index "$INDEX" --dump "$DUMP" --bind "127.0.0.1:$PORT_W" \
+  --workers "$WORKERS" $SERVER_ARGS > "$OUT/wikidex.log" 2>&1 &
+SERVER_PID=$!
+wait_http "http://127.0.0.1:$PORT_W/healthz" "$SERVER_PID"
+if [ -n "$B_BIN" ]; then
+  say "starting B ($B_LABEL) on core $SERVER_CPU: $B_BIN $B_ARGS"
+  # shellcheck disable=SC2086
+  b_workers=(--workers "$WORKERS"); [[ " $B_ARGS " == *" --workers "* ]] && b_workers=()
+  taskset -c "$SERVER_CPU" "$B_BIN" serve --index "$INDEX" --dump "$DUMP" --bind "127.0.0.1:$PORT_B" \
+    "${b_workers[@]}" $B_ARGS > "$OUT/wikidex-b.log" 2>&1 &
+  B_PID=$!
+  wait_http "http://127.0.0.1:$PORT_B/healthz" "$B_PID"
+fi
+
+NDIR=$OUT/nginx
+mkdir -p "$NDIR"
+sed -e "s#@PREFIX@#$NDIR#g" -e "s#@PORT@#$PORT_N#g" -e "s#@DUMP@#$DUMP#g" -e "s#@WORKERS@#1#g" \
+  "$HERE/nginx.conf.tmpl" > "$NDIR/nginx.conf"
+say "starting nginx $(nginx -v 2>&1 | sed 's/.*\///') on core $SERVER_CPU ($NDIR/nginx.conf)"
+taskset -c "$SERVER_CPU" nginx -p "$NDIR" -c "$NDIR/nginx.conf" -e "$NDIR/error.log" > "$NDIR/stdout.log" 2>&1 &
+NGINX_PID=$!
+wait_http "http://127.0.0.1:$PORT_N/plaintext" "$NGINX_PID"
+
+# ---- inputs -----------------------------------------------------------------
+IN=$OUT/inputs
+mkdir -p "$IN"
+say "request lists from the running server"
+python3 "$HERE/gen_inputs.py" "http://127.0.0.1:$PORT_W" "$IN" > /dev/null
+cat "$IN/inputs.json"; echo
+for port in "$PORT_W" "$PORT_B"; do
+  awk -v p="http://127.0.0.1:$port" '{print p "/offsets/" $0 "?limit=10"}' "$IN/prefixes.txt" > "$IN/urls-offsets-$port.txt"
+  awk -v p="http://127.0.0.1:$port" '{print p "/wiki/" $0}' "$IN/titles.txt" > "$IN/urls-wiki-$port.txt"
+done
+awk '{print "/offsets/" $0 "?limit=10"}' "$IN/prefixes.txt" > "$IN/req-offsets.txt"
+awk '{print "/wiki/" $0}' "$IN/titles.txt" > "$IN/req-wiki.txt"
+awk '{print "/xml\tRange: bytes=" $1 "-" $2}' "$IN/ranges.txt" > "$IN/req-xml.txt"
+
+say "checking both servers return the same bytes for 5 ranges"
+for r in $(shuf -n 5 --random-source=<(yes) "$IN/ranges.txt" | tr ' ' '-'); do
+  a=$(curl -sf -H "Range: bytes=$r" "http://127.0.0.1:$PORT_W/xml" | md5sum)
+  b=$(curl -sf -H "Range: bytes=$r" "http://127.0.0.1:$PORT_N/xml" | md5sum)
+  [ "$a" = "$b" ] || { echo "run.sh: /xml bytes=$r differ between wikidex and nginx" >&2; exit 1; }
+done
+[ "$(curl -sf "http://127.0.0.1:$PORT_N/plaintext")" = "Hello, World!" ] || { echo "run.sh: nginx /plaintext is wrong" >&2; exit 1; }
+say "warming the page cache with the sampled ranges"
+python3 - "$DUMP" "$IN/ranges.txt" <<'EOF'
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+n = 0
+for line in open(sys.argv[2]):
+    s, e = map(int, line.split())
+    n += len(os.pread(fd, e - s + 1, s))
+print(f"   read {n >> 20} MiB")
+EOF
+
+# ---- load commands ------------------------------------------------------------
+# target: w-plain n-plain w-offsets w-wiki w-xml n-xml; sets CMD for TOOL and RATE (0 = max)
+port_of() { case $1 in w-*) echo "$PORT_W" ;; n-*) echo "$PORT_N" ;; b-*) echo "$PORT_B" ;; esac; }
+build_cmd() {
+  local tool=$1 target=$2 rate=$3 port; port=$(port_of "$target")
+  local url=http://127.0.0.1:$port script args=()
+  case $target in
+    *-plain) script=plaintext.lua; args=(/plaintext) ;;
+    *-offsets) script=offsets.lua; args=("$IN/prefixes.txt" 10) ;;
+    *-wiki) script=wiki.lua; args=("$IN/titles.txt") ;;
+    *-xml) script=xml.lua; args=("$IN/ranges.txt" /xml) ;;
+  esac
+  CMD=(timeout $((DURATION + 60)) taskset -c "$CLIENT_CPU")
+  case $tool in
+    wrk) CMD+=(wrk -t1 -c"$CONNS" -d"${DURATION}s" --timeout 10s -s "$HERE/$script" "$url" -- "${args[@]}") ;;
+    wrk2) CMD+=(wrk2 -t1 -c"$CONNS" -d"${DURATION}s" --timeout 10s -R "$( [ "$rate" = 0 ] && echo 100000000 || echo "$rate")"
+                -s "$HERE/$script" "$url" -- "${args[@]}") ;;
+    oha)
+      CMD+=(oha --no-tui -z "${DURATION}s" -c "$CONNS" --worker-threads 1 --output-format json)
+      [ "$rate" != 0 ] && CMD+=(-q "$rate" --latency-correction)
+      case $target in
+        *-plain) CMD+=("$url/plaintext") ;;
+        *-offsets) CMD+=(--urls-from-file "$IN/urls-offsets-$port.txt") ;;
+        *-wiki) CMD+=(--urls-from-file "$IN/urls-wiki-$port.txt") ;;
+        *) echo "run.sh: oha cannot send a random Range per request" >&2; exit 1 ;;
+      esac ;;
+    loadgen)
+      CMD+=("$LOADGEN" --addr "127.0.0.1:$port" -c "$CONNS" -d "$DURATION" -R "$rate")
+      case $target in
+        *-plain) CMD+=(--path /plaintext) ;;
+        *-offsets) CMD+=(--requests "$IN/req-offsets.txt") ;;
+        *-wiki) CMD+=(--requests "$IN/req-wiki.txt") ;;
+        *-xml) CMD+=(--requests "$IN/req-xml.txt") ;;
+      esac ;;
+  esac
+}
+measure() {  # label tool target rate
+  local label=$1 tool=$2 target=$3 rate=$4 pid
+  case $target in w-*) pid=$SERVER_PID ;; n-*) pid=$NGINX_PID ;; b-*) pid=$B_PID ;; esac
+  build_cmd "$tool" "$target" "$rate"
+  python3 "$HERE/measure.py" --label "$label" --tool "$tool" --server-pid "$pid" --core "$SERVER_CPU" \
+    --target-rps "$rate" --out "$RESULTS" --log "$LOG" -- "${CMD[@]}"
+}
+TARGETS=()
+B=$( [ -n "$B_BIN" ] && echo 1 || true )
+has plaintext && TARGETS+=(w-plain ${B:+b-plain} n-plain)
+has offsets && TARGETS+=(w-offsets ${B:+b-offsets})
+has wiki && TARGETS+=(w-wiki ${B:+b-wiki})
+has xml && TARGETS+=(w-xml ${B:+b-xml} n-xml)
+max_tool_for() { if [ "$MAX_TOOL" = oha ] && [[ $1 == *-xml ]]; then echo "$XML_RATE_TOOL"; else echo "$MAX_TOOL"; fi; }
+
+say "warm-up (${WARMUP}s each)"
+SAVED=$DURATION; DURATION=$WARMUP
+for t in "${TARGETS[@]}"; do measure "warmup:$t" "$(max_tool_for "$t")" "$t" 0 > /dev/null; done
+DURATION=$SAVED
+
+say "maximum throughput, closed loop, $CONNS connections, ${DURATION}s x $ROUNDS rounds"
+for r in $(seq "$ROUNDS"); do
+  order=("${TARGETS[@]}")
+  if (( r % 2 == 0 )); then for ((i=${#TARGETS[@]}-1, j=0; i>=0; i--, j++)); do order[j]=${TARGETS[i]}; done; fi
+  for t in "${order[@]}"; do measure "max:$t:$r" "$(max_tool_for "$t")" "$t" 0; done
+done
+
+median_max() {
+  python3 - "$RESULTS" "$1" <<'EOF'
+import json, statistics, sys
+v = [json.loads(l)["rps"] for l in open(sys.argv[1]) if json.loads(l)["label"].startswith(f"max:{sys.argv[2]}:")]
+print(int(statistics.median(v)) if v else 0)
+EOF
+}
+if [ "$RATE_TOOL" != wrk ]; then
+  PLAIN_MAX=$(median_max w-plain); XML_MAX=$(median_max n-xml)
+  [ "$PLAIN_MAX" = 0 ] && PLAIN_MAX=$(median_max w-offsets)
+  say "constant-rate sweep: fractions [$FRACS] of our /plaintext max ($PLAIN_MAX/s) and of nginx /xml max ($XML_MAX/s)"
+  for f in $FRACS; do
+    rp=$(python3 -c "print(int($f * $PLAIN_MAX))"); rx=$(python3 -c "print(int($f * $XML_MAX))")
+    for t in "${TARGETS[@]}"; do
+      case $t in
+        *-xml) [ "$rx" -gt 0 ] && measure "rate:$t:$f" "$XML_RATE_TOOL" "$t" "$rx" ;;
+        *) [ "$rp" -gt 0 ] && measure "rate:$t:$f" "$RATE_TOOL" "$t" "$rp" ;;
+      esac
+    done
+  done
+fi
+
+cat > "$OUT/meta.json" <<EOF
+{"quick": $QUICK, "b_label": "$B_LABEL", "b_bin": "$B_BIN", "b_args": "$B_ARGS", "bin": "$BIN", "dump": "$DUMP", "dump_bytes": $(stat -c %s "$DUMP"), "workers": $WORKERS,
+ "server_args": "$SERVER_ARGS", "conns": $CONNS, "duration_s": $DURATION, "rounds": $ROUNDS,
+ "max_tool": "$MAX_TOOL", "rate_tool": "$RATE_TOOL", "xml_rate_tool": "$XML_RATE_TOOL",
+ "wikidex_rss_kib": $(awk '/VmRSS/{print $2}' /proc/$SERVER_PID/status),
+ "nginx": "$(nginx -v 2>&1 | sed 's/.*\///')", "nproc": $(nproc), "kernel": "$(uname -r)",
+ "cpu": "$(lscpu | sed -n 's/^Model name: *//p' | head -1)"}
+EOF
+python3 "$HERE/report.py" "$OUT" | tee "$OUT/report.md"
+say "raw results in $OUT"
