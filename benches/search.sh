@@ -1,44 +1,62 @@
 #!/usr/bin/env bash
-# /offsets exact vs match=folded vs match=fuzzy, side by side in one run:
-# closed-loop throughput, then a constant rate with coordinated-omission
-# correction (oha -q --latency-correction). Server pinned to core 0, oha to
-# core 1. Random prefixes from regexes (oha --rand-regex-url): exact ones
-# start uppercase like titles; folded/fuzzy ones are lowercase; fuzzy ones
-# are 4-9 letters, so most carry the maximum typo budget (a costly case).
+# /offsets exact vs match=folded vs match=fuzzy, side by side in one run, on
+# queries made from the index's real titles: exact = a 1-8 character prefix
+# of a title; folded = that prefix lowercased; fuzzy = a 5-9 character
+# lowercased prefix with one adjacent transposition (a typo). Closed-loop
+# throughput, then a constant rate with latency measured from the scheduled
+# send time (benches/load/loadgen, wrk2-style). Server pinned to core 0 with
+# one worker, load generator to core 1.
 # Usage: benches/search.sh INDEX DUMP [RATE]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 INDEX=${1:?index dir}; DUMP=${2:?dump}; RATE=${RATE:-${3:-2000}}
-command -v oha >/dev/null || cargo install oha
+WORK=${WORK:-/tmp/wikidex-search}; mkdir -p "$WORK"
 cargo build --release -q
+cargo build --release -q --manifest-path benches/load/loadgen/Cargo.toml --target-dir "$WORK/target"
+LOADGEN="$WORK/target/release/wikidex-loadgen"
+[ -x "$LOADGEN" ] || LOADGEN=$(find "$WORK/target/release" -maxdepth 1 -type f -perm -u+x | head -1)
+head -c 2000000000 "$DUMP" | grep -o '<title>[^<]*</title>' | sed 's/<title>//; s/<\/title>//' \
+    | shuf -n 20000 --random-source=<(yes) > "$WORK/titles.txt"
+python3 - "$WORK" <<'PY'
+import html, random, sys, unicodedata, urllib.parse
+work = sys.argv[1]
+rnd = random.Random(1)
+titles = [html.unescape(t) for t in open(f"{work}/titles.txt", encoding="utf-8").read().split("\n") if t]
+def fold(s):
+    return "".join(c for c in unicodedata.normalize("NFKD", s.casefold()) if not unicodedata.combining(c))
+q = lambda s: urllib.parse.quote(s, safe="")
+with open(f"{work}/exact.txt", "w") as ex, open(f"{work}/folded.txt", "w") as fo, open(f"{work}/fuzzy.txt", "w") as fz:
+    for t in titles:
+        p = t[: rnd.randint(1, 8)]
+        ex.write(f"/offsets/{q(p)}?limit=10\n")
+        fo.write(f"/offsets/{q(fold(p))}?match=folded&limit=10\n")
+        f = fold(t)[: rnd.randint(5, 9)]
+        if len(f) >= 5:
+            i = rnd.randint(1, len(f) - 2)
+            f = f[:i] + f[i + 1] + f[i] + f[i + 2 :]
+        fz.write(f"/offsets/{q(f)}?match=fuzzy&limit=10\n")
+PY
 PORT=$((20000 + RANDOM % 20000))
 taskset -c 0 target/release/wikidex serve --index "$INDEX" --dump "$DUMP" --bind "127.0.0.1:$PORT" --workers 1 2>/dev/null &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null' EXIT
 until curl -sf -o /dev/null "http://127.0.0.1:$PORT/healthz"; do sleep 0.05; done
-BASE="http://127.0.0.1:$PORT"
-declare -A URL=(
-    [exact]="$BASE/offsets/[A-Z][a-z]{1,4}\?limit=10"
-    [folded]="$BASE/offsets/[a-z]{2,5}\?match=folded&limit=10"
-    [fuzzy]="$BASE/offsets/[a-z]{4,9}\?match=fuzzy&limit=10"
-)
-pct() { python3 -c '
-import json,sys
-d=json.load(sys.stdin)
-p=d["latencyPercentiles"]; s=d["summary"]
-ms=lambda v: "%.2f" % (v*1000) if v is not None else "-"
-print("| %s | %.0f | %s | %s | %s | %s | %.4f |" % (sys.argv[1], s["requestsPerSec"], ms(p["p50"]), ms(p["p99"]), ms(p["p99.9"]), ms(s["slowest"]), s["successRate"]))
-' "$1"; }
-echo "closed loop, 50 connections, 10 s each:"
-echo "| query | req/s | p50 ms | p99 ms | p99.9 ms | max ms | success |"
+run() {  # mode rate
+    taskset -c 1 "$LOADGEN" --addr "127.0.0.1:$PORT" --requests "$WORK/$1.txt" -c 32 -d 10 -R "$2" | grep '^RESULT' \
+        | python3 -c '
+import sys
+kv = dict(x.split("=", 1) for x in sys.stdin.read().split()[1:])
+g = lambda k: float(kv.get(k, "nan"))
+ms = lambda k: "%.2f" % (g(k) / 1000)
+print("| %s | %.0f | %s | %s | %s | %s | %s |" % (sys.argv[1], g("rps"), ms("p50_us"), ms("p99_us"), ms("p999_us"), ms("p9999_us"), ms("max_us")))
+' "$1"
+}
+echo "closed loop, 32 connections, 10 s each ($(wc -l < "$WORK/exact.txt") queries from real titles):"
+echo "| match | req/s | p50 ms | p99 ms | p99.9 ms | p99.99 ms | max ms |"
 echo "|---|---|---|---|---|---|---|"
-for q in exact folded fuzzy; do
-    taskset -c 1 oha --no-tui --output-format json -c 50 -z 10s --rand-regex-url "${URL[$q]}" 2>/dev/null | pct "$q"
-done
+for m in exact folded fuzzy; do run "$m" 0; done
 echo
-echo "constant $RATE req/s, 10 s each, latency corrected:"
-echo "| query | req/s | p50 ms | p99 ms | p99.9 ms | max ms | success |"
+echo "constant $RATE req/s, 10 s each, latency from the scheduled send time:"
+echo "| match | req/s | p50 ms | p99 ms | p99.9 ms | p99.99 ms | max ms |"
 echo "|---|---|---|---|---|---|---|"
-for q in exact folded fuzzy; do
-    taskset -c 1 oha --no-tui --output-format json -c 50 -z 10s -q "$RATE" --latency-correction --rand-regex-url "${URL[$q]}" 2>/dev/null | pct "$q"
-done
+for m in exact folded fuzzy; do run "$m" "$RATE"; done
