@@ -502,6 +502,11 @@ impl Groups<'_> {
             if self.skip.is_some_and(|below| row < below) || !self.index.title_of(row, title) {
                 continue;
             }
+            // With no repeated title in the index (real dumps), a title has
+            // exactly this one row: skip the forward lookup of its range.
+            if self.index.manifest.titles == self.index.manifest.pages {
+                return Some(row..row + 1);
+            }
             let rows = self.index.rows_of(title);
             // The postings of one title are its rows, contiguous and ascending.
             while self.pending.start < self.pending.end && self.index.posting(self.pending.start) < rows.end {
