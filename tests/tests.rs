@@ -4,6 +4,7 @@
 mod util;
 
 mod browser;
+mod hardening;
 mod index;
 mod search;
 mod server;

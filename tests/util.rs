@@ -151,6 +151,39 @@ pub fn enc(title: &str) -> String {
     percent_encoding::utf8_percent_encode(title, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
+/// Spawns `command` so that it is killed when this test process exits, even
+/// when its `Server` is never dropped (fixtures shared through statics).
+///
+/// Linux sends the parent-death signal when the *thread* that spawned the
+/// child exits, and test threads come and go; so every child is spawned by
+/// one thread that lives as long as the process.
+fn spawn_tied_to_this_process(mut command: Command) -> Child {
+    use std::os::unix::process::CommandExt;
+    use std::sync::mpsc::{Sender, channel};
+    type Request = (Command, Sender<std::io::Result<Child>>);
+    static SPAWNER: OnceLock<Mutex<Sender<Request>>> = OnceLock::new();
+    // SAFETY: the closure runs in the child between fork and exec and only
+    // makes one async-signal-safe system call (prctl).
+    unsafe {
+        command.pre_exec(|| {
+            rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))
+                .map_err(std::io::Error::from)
+        });
+    }
+    let spawner = SPAWNER.get_or_init(|| {
+        let (tx, rx) = channel::<Request>();
+        std::thread::spawn(move || {
+            for (mut command, reply) in rx {
+                let _ = reply.send(command.spawn());
+            }
+        });
+        Mutex::new(tx)
+    });
+    let (reply, answer) = channel();
+    spawner.lock().unwrap().send((command, reply)).expect("spawner thread alive");
+    answer.recv().expect("spawner answered").expect("spawn wikidex serve")
+}
+
 /// A running `wikidex serve` on an ephemeral port; killed on drop.
 pub struct Server {
     child: Child,
@@ -202,16 +235,16 @@ impl Server {
 
     /// Like [`Server::start`], but returns the server's stderr if it exits.
     pub fn try_start(args: &[&str]) -> Result<Server, String> {
-        let mut child = Command::new(bin())
+        let mut command = Command::new(bin());
+        command
             .arg("serve")
             .args(["--bind", "127.0.0.1:0", "--workers", "2"])
             .args(args)
             .env("WIKIDEX_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn wikidex serve");
+            .stderr(Stdio::piped());
+        let mut child = spawn_tied_to_this_process(command);
         let stderr = child.stderr.take().unwrap();
         let log = Arc::new(Mutex::new(String::new()));
         let (tx, rx) = std::sync::mpsc::channel();

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Soak test: constant-rate mixed load (/offsets 50 %, /wiki 30 %, /xml ranges
+# 20 %) against a release server over a 20000-page generated dump, for
+# DURATION seconds; the server's RSS is sampled every 10 s. Passes when wrk
+# saw no error of any kind (connect, read, write, timeout, non-2xx) and RSS
+# after the warm-up grew by at most 5 %.
+#
+#   benches/soak/soak.sh [DURATION=600] [RATE=2000] [CONNECTIONS=32]
+#   (WIKIDEX=path/to/wikidex to skip the release build; needs wrk: apt-get install -y wrk)
+#
+# Prints a Markdown report; raw data stays in $SOAK_DIR (default: a temp dir).
+set -euo pipefail
+duration=${1:-600}
+rate=${2:-2000}
+conns=${3:-32}
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+command -v wrk >/dev/null || { echo "soak: needs wrk (apt-get install -y wrk)" >&2; exit 2; }
+if [ -z "${WIKIDEX:-}" ]; then
+    (cd "$root" && cargo build --release --quiet)
+    WIKIDEX=$root/target/release/wikidex
+fi
+dir=${SOAK_DIR:-$(mktemp -d /tmp/wikidex-soak.XXXXXX)}
+mkdir -p "$dir"
+cp "$WIKIDEX" "$dir/wikidex" # a rebuild during the soak must not change the binary under test
+WIKIDEX=$dir/wikidex
+server_pid=
+sampler_pid=
+cleanup() {
+    [ -n "$sampler_pid" ] && kill "$sampler_pid" 2>/dev/null || true
+    [ -n "$server_pid" ] && kill -TERM "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
+    [ -z "${SOAK_DIR:-}" ] && [ -z "${KEEP:-}" ] && rm -rf "$dir"
+    return 0
+}
+trap cleanup EXIT
+
+# The dump, its index and the request targets.
+[ -f "$dir/d.xml" ] || "$WIKIDEX" gen --pages 20000 --seed 11 -o "$dir/d.xml" >/dev/null
+"$WIKIDEX" index "$dir/d.xml" -o "$dir/d.xml.wikidex" >/dev/null 2>&1
+python3 - "$dir/d.xml" "$dir/targets" <<'PY'
+import html, re, sys, urllib.parse
+data = open(sys.argv[1], 'rb').read()
+out = open(sys.argv[2], 'w')
+q = lambda t: urllib.parse.quote(t.replace(' ', '_'), safe='')
+n = 0
+for m in re.finditer(rb'<page>\s*<title>([^<]*)</title>', data):
+    title = html.unescape(m.group(1).decode())
+    start = m.start()
+    end = data.index(b'</page>', start) + 6
+    if n % 3 == 0:
+        out.write(f"O {q(title[:max(1, len(title) // 3)])}\n")
+    out.write(f"W {q(title)}\n")
+    if end - start < 4_000_000:
+        out.write(f"X {start}-{end}\n")
+    n += 1
+PY
+echo "targets: $(grep -c '^W' "$dir/targets") titles" >&2
+
+# The server: release build, one worker per core (2 here), defaults otherwise.
+WIKIDEX_LOG=info "$WIKIDEX" serve --index "$dir/d.xml.wikidex" --dump "$dir/d.xml" --bind 127.0.0.1:0 \
+    2>"$dir/serve.log" >/dev/null &
+server_pid=$!
+addr=
+for _ in $(seq 300); do
+    addr=$(sed 's/\x1b\[[0-9;]*m//g' "$dir/serve.log" | grep -o 'on http://[0-9.:]*' | head -1 | cut -c11- || true)
+    [ -n "$addr" ] && break
+    kill -0 $server_pid || { cat "$dir/serve.log" >&2; exit 2; }
+    sleep 0.1
+done
+[ -n "$addr" ] || { echo "soak: server did not start" >&2; exit 2; }
+echo "server $server_pid on $addr; ${duration}s at ${rate} req/s over $conns connections" >&2
+
+# RSS every 10 s.
+(
+    t0=$(date +%s)
+    while kill -0 $server_pid 2>/dev/null; do
+        rss=$(awk '/^VmRSS/ { print $2 }' /proc/$server_pid/status)
+        echo "$(($(date +%s) - t0)) $rss" >>"$dir/rss.txt"
+        sleep 10
+    done
+) &
+sampler_pid=$!
+
+delay_ms=$((conns * 1000 / rate))
+SOAK_TARGETS=$dir/targets SOAK_DELAY_MS=$delay_ms SOAK_OUT=$dir/wrk.json \
+    wrk -t 2 -c "$conns" -d "${duration}s" --timeout 5s -s "$here/mixed.lua" "http://$addr" >"$dir/wrk.txt" 2>&1
+sleep 1
+kill $sampler_pid 2>/dev/null || true
+sampler_pid=
+alive=yes
+kill -0 $server_pid 2>/dev/null || alive=NO
+stats=$(curl -s --max-time 5 "http://$addr/stats" || true)
+echo "$stats" >"$dir/stats.json"
+
+python3 - "$dir" "$duration" "$rate" "$conns" "$alive" <<'PY'
+import json, statistics, sys
+d, duration, rate, conns, alive = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+w = json.load(open(f"{d}/wrk.json"))
+rss = [tuple(map(int, l.split())) for l in open(f"{d}/rss.txt") if l.strip()]
+warm = min(60, max(10, duration // 10))
+after = [r for t, r in rss if t >= warm]
+base = statistics.median(after[:3]) if after else float('nan')
+final = statistics.median(after[-3:]) if after else float('nan')
+growth = (final / base - 1) * 100 if after else float('nan')
+errors = sum(w["errors"].values())
+secs = w["duration_us"] / 1e6
+lat = w["latency_us"]
+try:
+    stats = json.load(open(f"{d}/stats.json"))
+    server_errors = sum(stats.get("errors", {}).values())
+except Exception:
+    server_errors = "?"
+ok = errors == 0 and alive == "yes" and growth <= 5.0
+print(f"| duration | {secs:.0f} s (target {rate} req/s, {conns} connections, 2 wrk threads) |")
+print(f"| requests | {w['requests']} ({w['requests'] / secs:.0f} req/s), {w['bytes'] / 1e9:.2f} GB |")
+print(f"| wrk errors | {errors} (connect {w['errors']['connect']}, read {w['errors']['read']}, write {w['errors']['write']}, non-2xx {w['errors']['status']}, timeout {w['errors']['timeout']}); server-counted errors {server_errors} |")
+print(f"| latency | p50 {lat['p50'] / 1000:.2f} ms, p90 {lat['p90'] / 1000:.2f} ms, p99 {lat['p99'] / 1000:.2f} ms, p99.9 {lat['p999'] / 1000:.2f} ms, max {lat['max'] / 1000:.1f} ms |")
+print(f"| RSS | {rss[0][1] / 1024:.1f} MiB at start; {base / 1024:.1f} MiB after {warm} s warm-up; {final / 1024:.1f} MiB at the end ({growth:+.2f} %); max {max(r for _, r in rss) / 1024:.1f} MiB; {len(rss)} samples |")
+print(f"| RSS samples (MiB) | {' '.join(f'{r / 1024:.1f}' for _, r in rss)} |")
+print(f"| server alive at the end | {alive} |")
+print(f"| verdict | {'PASS' if ok else 'FAIL'} (zero errors, RSS growth ≤ 5 % after warm-up) |")
+sys.exit(0 if ok else 1)
+PY

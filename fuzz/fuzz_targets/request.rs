@@ -1,0 +1,15 @@
+//! Fuzz target `request`: see `wikidex_fuzz::request` for what it checks.
+//!
+//! Under `cargo fuzz` (`--cfg fuzzing`) this is a libFuzzer target; in a
+//! plain build it is a binary that replays files and directories given as
+//! arguments (default: `fuzz/seeds/request`), and with `--mutate N` also runs N
+//! random mutations of them.
+#![cfg_attr(fuzzing, no_main)]
+
+#[cfg(fuzzing)]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| wikidex_fuzz::request(data));
+
+#[cfg(not(fuzzing))]
+fn main() -> std::process::ExitCode {
+    wikidex_fuzz::replay::main("request", wikidex_fuzz::request)
+}
