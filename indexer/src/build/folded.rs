@@ -112,7 +112,7 @@ pub(super) fn write_folded(
     let title = |row: u32| scanned.title(&rows[row as usize]);
     let order = &plan.order;
     let folded_of = |f: &FoldedTitle| plan.folded(f, title(f.first));
-    let fst_err = |source| Error::Fst { path: path.clone(), source };
+    let fst_err = |source| super::fst_error(&path, source);
     let mut map = fst::MapBuilder::new(sink).map_err(fst_err)?;
     let mut buf: Vec<u8> = Vec::with_capacity(1 << 20);
     let mut position = 0u64;

@@ -73,6 +73,15 @@ pub struct BuildSummary {
     pub write_seconds: f64,
 }
 
+/// An fst builder's error: its I/O failures (a full disk) are I/O errors
+/// on the file, not a damaged fst.
+fn fst_error(path: &Path, source: fst::Error) -> Error {
+    match source {
+        fst::Error::Io(e) => Error::io(path, "write", e),
+        source => Error::Fst { path: path.to_path_buf(), source },
+    }
+}
+
 type ProgressFn = Arc<dyn Fn(Progress) + Send + Sync>;
 
 /// Builds an index from a dump.

@@ -14,7 +14,7 @@ pub(super) fn write_titles(
 ) -> Result<(u64, (String, format::FileEntry))> {
     let sink = writer.file(format::TITLES_FST, FileKind::TitleFst)?;
     let path = sink.path().to_path_buf();
-    let fst_err = |source| Error::Fst { path: path.clone(), source };
+    let fst_err = |source| super::fst_error(&path, source);
     let mut map = fst::MapBuilder::new(sink).map_err(fst_err)?;
     let mut prev: Option<&[u8]> = None;
     let mut titles = 0u64;
