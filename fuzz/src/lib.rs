@@ -288,13 +288,7 @@ pub fn page(data: &[u8]) {
     assert!(prologue.body_start <= buf.len());
     let cancel = AtomicBool::new(false);
     let run = |chunk_size: usize| {
-        let opts = ScanOptions {
-            chunk_size,
-            on_chunk: &|_, _| {},
-            prefetch: &|_, _| {},
-            release: &|_, _| {},
-            cancel: &cancel,
-        };
+        let opts = ScanOptions::quiet(chunk_size, &cancel);
         scan(buf, prologue.body_start, &opts).map(|r| {
             let r = r.expect("not cancelled");
             let pages: Vec<_> = r

@@ -110,6 +110,20 @@ pub struct ScanOptions<'a> {
     pub cancel: &'a AtomicBool,
 }
 
+impl<'a> ScanOptions<'a> {
+    /// Options with no progress reporting and no page-cache advice.
+    pub fn quiet(chunk_size: usize, cancel: &'a AtomicBool) -> ScanOptions<'a> {
+        fn ignore<T>(_: T, _: T) {}
+        ScanOptions {
+            chunk_size,
+            on_chunk: &ignore::<u64>,
+            prefetch: &ignore::<usize>,
+            release: &ignore::<usize>,
+            cancel,
+        }
+    }
+}
+
 /// Scans the body of `buf` (pages from `body_start` on) and validates that
 /// the dump ends properly.
 pub fn scan(buf: &[u8], body_start: usize, opts: &ScanOptions<'_>) -> Result<Option<ScanResult>, DumpError> {
@@ -281,14 +295,7 @@ mod tests {
         let buf = xml.as_bytes();
         let pro = parse_prologue(buf)?;
         let cancel = AtomicBool::new(false);
-        let opts = ScanOptions {
-            chunk_size,
-            on_chunk: &|_, _| {},
-            prefetch: &|_, _| {},
-            release: &|_, _| {},
-            cancel: &cancel,
-        };
-        let r = scan(buf, pro.body_start, &opts)?.unwrap();
+        let r = scan(buf, pro.body_start, &ScanOptions::quiet(chunk_size, &cancel))?.unwrap();
         Ok(r.chunks
             .iter()
             .flat_map(|c| c.pages.iter())
