@@ -214,8 +214,28 @@ const FUZZY_MAX_BYTES: usize = 128;
 
 /// `[[title, start, end, …fields], …]` for at most `limit` rows.
 pub fn render(state: &AppState, q: &OffsetsQuery) -> Result<Vec<u8>, ApiError> {
+    let mut out = Rows::new(state, q, Output::Json(Vec::with_capacity(2 + 48 * q.limit.min(128))));
+    select(state, q, &mut out)?;
+    match out.finish() {
+        Output::Json(json) => Ok(json),
+        Output::Titles(_) => unreachable!("render collects JSON"),
+    }
+}
+
+/// The titles `render` would list, for callers that need only them
+/// (`/opensearch`, `/suggest`).
+pub fn titles(state: &AppState, q: &OffsetsQuery) -> Result<Vec<String>, ApiError> {
+    let mut out = Rows::new(state, q, Output::Titles(Vec::with_capacity(q.limit.min(128))));
+    select(state, q, &mut out)?;
+    match out.finish() {
+        Output::Titles(titles) => Ok(titles),
+        Output::Json(_) => unreachable!("titles collects titles"),
+    }
+}
+
+/// Walks the matches of `q` in answer order into `out` until it is full.
+fn select(state: &AppState, q: &OffsetsQuery, out: &mut Rows<'_>) -> Result<(), ApiError> {
     let index = &state.index;
-    let mut out = Rows::new(state, q);
     let mut title = Vec::with_capacity(64);
     match q.mode {
         MatchMode::Exact => {
@@ -258,7 +278,16 @@ pub fn render(state: &AppState, q: &OffsetsQuery) -> Result<Vec<u8>, ApiError> {
             }
         }
     }
-    Ok(out.finish())
+    Ok(())
+}
+
+/// Where accepted rows go.
+enum Output {
+    /// `[[title, start, end, …fields], …]`, without the closing `]` until
+    /// [`Rows::finish`].
+    Json(Vec<u8>),
+    /// Just the titles.
+    Titles(Vec<String>),
 }
 
 /// Accumulates response rows, applying the namespace filter, redirect
@@ -266,16 +295,17 @@ pub fn render(state: &AppState, q: &OffsetsQuery) -> Result<Vec<u8>, ApiError> {
 struct Rows<'a> {
     state: &'a AppState,
     q: &'a OffsetsQuery,
-    out: Vec<u8>,
+    out: Output,
     n: usize,
     examined: usize,
     resolved: HashSet<u32>,
 }
 
 impl<'a> Rows<'a> {
-    fn new(state: &'a AppState, q: &'a OffsetsQuery) -> Rows<'a> {
-        let mut out = Vec::with_capacity(2 + 48 * q.limit.min(128));
-        out.push(b'[');
+    fn new(state: &'a AppState, q: &'a OffsetsQuery, mut out: Output) -> Rows<'a> {
+        if let Output::Json(json) = &mut out {
+            json.push(b'[');
+        }
         Rows { state, q, out, n: 0, examined: 0, resolved: HashSet::new() }
     }
 
@@ -317,7 +347,14 @@ impl<'a> Rows<'a> {
         let text = std::str::from_utf8(title).map_err(|_| {
             ApiError::Unavailable("the index holds a title that is not UTF-8; rebuild it".into())
         })?;
-        let out = &mut self.out;
+        let out = match &mut self.out {
+            Output::Json(json) => json,
+            Output::Titles(titles) => {
+                titles.push(text.to_string());
+                self.n += 1;
+                return Ok(());
+            }
+        };
         if self.n > 0 {
             out.push(b',');
         }
@@ -335,8 +372,10 @@ impl<'a> Rows<'a> {
         Ok(())
     }
 
-    fn finish(mut self) -> Vec<u8> {
-        self.out.push(b']');
+    fn finish(mut self) -> Output {
+        if let Output::Json(json) = &mut self.out {
+            json.push(b']');
+        }
         self.out
     }
 }

@@ -4,7 +4,7 @@
 //! description a browser installs).
 
 use crate::error::ApiError;
-use crate::handlers::offsets::{MatchMode, OffsetsQuery, parse_namespaces, parse_redirects, render};
+use crate::handlers::offsets::{MatchMode, OffsetsQuery, parse_namespaces, parse_redirects, titles};
 use crate::request::{encode_title, parse_query, single};
 use crate::state::AppState;
 use crate::title::first_letter_variant;
@@ -43,9 +43,7 @@ pub fn suggest(
         namespaces: Some(explicit_ns.map_or_else(|| namespaces.to_vec(), |k| vec![k])),
         resolve,
     };
-    let rows: Vec<(String, u64, u64)> =
-        serde_json::from_slice(&render(state, &q)?).expect("render writes valid rows");
-    Ok(rows.into_iter().map(|r| r.0).collect())
+    titles(state, &q)
 }
 
 fn parse_limit(value: Option<&str>, default: usize, max: usize) -> Result<usize, ApiError> {
@@ -67,12 +65,12 @@ pub async fn opensearch(req: HttpRequest, state: web::Data<AppState>) -> Result<
         Some(v) => parse_namespaces(v)?,
     };
     let resolve = parse_redirects(single(&query, "redirects")?)?;
-    let titles = suggest(&state, &search, limit, &namespaces, resolve)?;
+    let found = suggest(&state, &search, limit, &namespaces, resolve)?;
     let base = base_url(&req);
     let urls: Vec<String> =
-        titles.iter().map(|t| format!("{base}/wiki/{}", encode_title(&t.replace(' ', "_")))).collect();
-    let descriptions = vec![""; titles.len()];
-    let body = serde_json::json!([search, titles, descriptions, urls]).to_string();
+        found.iter().map(|t| format!("{base}/wiki/{}", encode_title(&t.replace(' ', "_")))).collect();
+    let descriptions = vec![""; found.len()];
+    let body = serde_json::json!([search, found, descriptions, urls]).to_string();
     Ok(HttpResponse::Ok().content_type("application/x-suggestions+json; charset=utf-8").body(body))
 }
 
@@ -81,8 +79,8 @@ pub async fn short(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
     let query = parse_query(req.query_string())?;
     let q = single(&query, "q")?.unwrap_or("").to_string();
     let limit = parse_limit(single(&query, "limit")?, 10, 100)?;
-    let titles = suggest(&state, &q, limit, &[0], false)?;
-    Ok(HttpResponse::Ok().content_type("application/json").body(serde_json::json!([q, titles]).to_string()))
+    let found = suggest(&state, &q, limit, &[0], false)?;
+    Ok(HttpResponse::Ok().content_type("application/json").body(serde_json::json!([q, found]).to_string()))
 }
 
 /// `GET /opensearch.xml`: the OpenSearch 1.1 description document.
