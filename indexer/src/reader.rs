@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 /// A read-only memory map of one index file, minus its footer.
 struct Payload {
-    map: Option<Mmap>,
+    map: Mmap,
     len: usize,
     path: PathBuf,
     crc: u32,
@@ -23,10 +23,7 @@ struct Payload {
 
 impl AsRef<[u8]> for Payload {
     fn as_ref(&self) -> &[u8] {
-        match &self.map {
-            Some(m) => &m[..self.len],
-            None => &[],
-        }
+        &self.map[..self.len]
     }
 }
 
@@ -71,8 +68,7 @@ impl Payload {
             ));
         }
         let len = footer.payload_len as usize;
-        // An empty payload maps fine, but keep `as_ref` obviously in bounds.
-        Ok(Payload { map: Some(map), len, path, crc: footer.crc })
+        Ok(Payload { map, len, path, crc: footer.crc })
     }
 
     fn verify(&self) -> Result<()> {
