@@ -56,6 +56,7 @@ pub(super) fn plan_folded(scanned: &ScanResult, rows: &[RawPage]) -> FoldedPlan 
         .enumerate()
         .map(|(batch, firsts)| {
             let mut arena = Vec::new();
+            let mut scratch = String::new();
             let mut out = Vec::with_capacity(firsts.len());
             for &first in firsts {
                 let t = title(first);
@@ -66,10 +67,11 @@ pub(super) fn plan_folded(scanned: &ScanResult, rows: &[RawPage]) -> FoldedPlan 
                     }
                     (u64::from_be_bytes(k), ASCII, t.len())
                 } else {
-                    let folded = crate::fold::fold(std::str::from_utf8(t).unwrap_or_default());
+                    scratch.clear();
+                    crate::fold::fold_into(std::str::from_utf8(t).unwrap_or_default(), &mut scratch);
                     let at = arena.len() as u32;
-                    arena.extend_from_slice(folded.as_bytes());
-                    (scan::sort_key(folded.as_bytes()), at, folded.len())
+                    arena.extend_from_slice(scratch.as_bytes());
+                    (scan::sort_key(scratch.as_bytes()), at, scratch.len())
                 };
                 out.push(FoldedTitle { key, first, at, len: len as u16, batch: batch as u16 });
             }
