@@ -1345,6 +1345,69 @@ fn pipelined_head_and_get_requests_are_framed_by_their_own_request() {
     assert!(problems.is_empty(), "pipelined responses framed by the wrong request: {problems:#?}");
 }
 
+/// The patched actix-http lends an idle keep-alive connection's buffers to
+/// a per-thread pool and takes them back for its next request. Several
+/// keep-alive connections take turns, idling between requests so buffers
+/// move from one to another, with small answers, answers that outgrow a
+/// buffer (a 64 KiB range) and long listings and a request that arrives in
+/// two halves: every answer must be byte for byte the one a fresh
+/// connection gets.
+#[test]
+fn idle_keep_alive_connections_lend_their_buffers_without_mixing_answers() {
+    let f = fixture();
+    let addr = &f.server.addr;
+    let title = crate::util::enc(&f.titles[3]);
+    let keep = |target: &str, extra: &str| format!("GET {target} HTTP/1.1\r\nHost: x\r\n{extra}\r\n");
+    let requests = [
+        keep("/json", ""),
+        keep("/xml", "Range: bytes=1000-66535\r\n"),
+        keep(&format!("/wiki/{title}?redirect=no"), ""),
+        keep("/offsets/A?limit=1000", ""),
+        keep("/xml", "Range: bytes=5-9\r\n"),
+        keep("/offsets/A?limit=3", ""),
+    ];
+    // What a fresh connection answers to each.
+    let fresh: Vec<Vec<u8>> = requests
+        .iter()
+        .map(|r| {
+            let close = r.replace("\r\n\r\n", "\r\nConnection: close\r\n\r\n");
+            let reply = one(addr, close.as_bytes());
+            assert!(reply.status == 200 || reply.status == 206, "{close}: {}", reply.status);
+            reply.body
+        })
+        .collect();
+    assert_eq!(fresh[1].len(), 65_536, "an answer that outgrows a buffer");
+    assert!(fresh[3].len() > 1000, "a long listing: {} bytes", fresh[3].len());
+    let mut conns: Vec<(TcpStream, BufReader<TcpStream>)> = (0..4)
+        .map(|_| {
+            let s = TcpStream::connect(addr).unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            let r = BufReader::new(s.try_clone().unwrap());
+            (s, r)
+        })
+        .collect();
+    for round in 0..3 {
+        for (c, (w, r)) in conns.iter_mut().enumerate() {
+            let i = (round * 4 + c) % requests.len();
+            let bytes = requests[i].as_bytes();
+            if (round + c) % 3 == 0 {
+                // Half a request, a pause (the server has read a partial
+                // head: its buffer is not idle), then the rest.
+                w.write_all(&bytes[..bytes.len() / 2]).unwrap();
+                std::thread::sleep(Duration::from_millis(20));
+                w.write_all(&bytes[bytes.len() / 2..]).unwrap();
+            } else {
+                w.write_all(bytes).unwrap();
+            }
+            let reply = read_reply(r, false).expect("an answer on the kept-alive connection");
+            assert_eq!(reply.body, fresh[i], "round {round}, connection {c}: {}", requests[i]);
+            // Idle, so the next connection's request can take these buffers.
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+    assert_healthy(addr, "buffer lending");
+}
+
 /// Found by the corruption drill (fixed in db50aab): `Index::verify`
 /// recomputed the checksums of a fixed list of files that lacked the new
 /// `folded.fst` and `folded.u32`, so damage inside them passed `wikidex

@@ -22,6 +22,7 @@ use tokio_util::codec::{Decoder as _, Encoder as _};
 use tracing::{error, trace};
 
 use super::{
+    buffer_pool,
     codec::Codec,
     decoder::MAX_BUFFER_SIZE,
     payload::{Payload, PayloadSender, PayloadStatus},
@@ -304,8 +305,8 @@ where
                     graceful_shutdown: config.graceful_shutdown(),
 
                     io: Some(io),
-                    read_buf: BytesMut::with_capacity(HW_BUFFER_SIZE),
-                    write_buf: BytesMut::with_capacity(HW_BUFFER_SIZE),
+                    read_buf: buffer_pool::take(),
+                    write_buf: buffer_pool::take(),
                     h1_write_buffer_size: config.h1_write_buffer_size(),
                     write_buf_needs_reset: false,
                     codec: Codec::new(config),
@@ -1234,6 +1235,11 @@ where
                 return Ok(false);
             }
 
+            // wikidex patch: the read buffer went to the pool while idle.
+            if this.read_buf.capacity() == 0 {
+                *this.read_buf = buffer_pool::take();
+            }
+
             // grow buffer if necessary.
             let remaining = this.read_buf.capacity() - this.read_buf.len();
             if remaining < LW_BUFFER_SIZE {
@@ -1361,6 +1367,10 @@ where
                         let inner = inner.as_mut().project();
                         inner.flags.remove(Flags::KEEP_ALIVE);
                         inner.ka_timer.clear(line!());
+                        // wikidex patch: the write buffer went to the pool while idle.
+                        if inner.write_buf.capacity() == 0 {
+                            *inner.write_buf = buffer_pool::take();
+                        }
                     }
 
                     if !inner.flags.contains(Flags::STARTED) {
@@ -1480,6 +1490,23 @@ where
                         // disconnect if shutdown
                         if inner_p.flags.contains(Flags::SHUTDOWN) {
                             return self.poll(cx);
+                        }
+                    }
+
+                    // wikidex patch: an idle keep-alive connection lends its buffers
+                    // to the pool (see buffer_pool.rs); the next read takes them back.
+                    if state_is_none
+                        && inner_p.flags.contains(Flags::KEEP_ALIVE | Flags::FINISHED)
+                        && inner_p.read_buf.is_empty()
+                        && inner_p.write_buf.is_empty()
+                        && inner_p.messages.is_empty()
+                        && inner_p.payload.is_none()
+                    {
+                        if inner_p.read_buf.capacity() > 0 {
+                            buffer_pool::give(inner_p.read_buf);
+                        }
+                        if inner_p.write_buf.capacity() > 0 {
+                            buffer_pool::give(inner_p.write_buf);
                         }
                     }
 
