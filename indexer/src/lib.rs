@@ -29,6 +29,7 @@
 
 #![deny(missing_docs)]
 
+mod cursor;
 mod error;
 pub mod fold;
 pub mod format;

@@ -5,6 +5,7 @@
 //! manifest's counts and its checksum against the manifest — work that does
 //! not grow with the index. [`Index::verify`] rereads every byte.
 
+use crate::cursor::KeyCursor;
 use crate::error::{Error, Result};
 use crate::format::{self, FOOTER_LEN, FileKind, Footer, MANIFEST, Manifest, NOT_REDIRECT, TARGET_MISSING};
 use fst::{IntoStreamer, Streamer};
@@ -357,25 +358,24 @@ impl Index {
     /// The rows of the page(s) titled exactly `title` (several only if the
     /// dump repeats a title), in start order; empty if there is none.
     pub fn rows_of(&self, title: &[u8]) -> Range<u32> {
-        let mut stream = self.titles.range().ge(title).into_stream();
-        let first = match stream.next() {
+        let mut keys = KeyCursor::new(self.titles.as_fst(), title, true);
+        let first = match keys.next() {
             Some((key, value)) if key == title => value as u32,
             _ => return 0..0,
         };
-        let end = stream.next().map_or(self.pages() as u32, |(_, v)| v as u32);
+        let end = keys.next().map_or(self.pages() as u32, |(_, v)| v as u32);
         first..end
     }
 
     /// Titles starting with `prefix`, in byte order, each with its rows;
     /// with `after`, only titles strictly greater than it.
     pub fn prefix<'a>(&'a self, prefix: &[u8], after: Option<&[u8]>) -> PrefixRows<'a> {
-        let builder = self.titles.range();
-        let stream = match after {
-            Some(after) if after >= prefix => builder.gt(after).into_stream(),
-            _ => builder.ge(prefix).into_stream(),
+        let keys = match after {
+            Some(after) if after >= prefix => KeyCursor::new(self.titles.as_fst(), after, false),
+            _ => KeyCursor::new(self.titles.as_fst(), prefix, true),
         };
         PrefixRows {
-            stream,
+            keys,
             prefix: prefix.to_vec(),
             pending_key: Vec::new(),
             pending_value: None,
@@ -613,7 +613,7 @@ impl FuzzyRows<'_> {
 /// Not an `Iterator`: each title is written into a caller-owned buffer so a
 /// page of results allocates nothing per row.
 pub struct PrefixRows<'a> {
-    stream: fst::map::Stream<'a>,
+    keys: KeyCursor<'a, Payload>,
     prefix: Vec<u8>,
     // The lookahead key (and its first row) read to bound the previous title.
     pending_key: Vec<u8>,
@@ -633,7 +633,7 @@ impl PrefixRows<'_> {
                 std::mem::swap(title, &mut self.pending_key);
                 value
             }
-            None => match self.stream.next() {
+            None => match self.keys.next() {
                 Some((key, value)) if key.starts_with(&self.prefix) => {
                     title.clear();
                     title.extend_from_slice(key);
@@ -647,7 +647,7 @@ impl PrefixRows<'_> {
         };
         // The next key's value bounds this title's rows, whether or not it
         // still matches the prefix.
-        let end = match self.stream.next() {
+        let end = match self.keys.next() {
             Some((key, value)) => {
                 if key.starts_with(&self.prefix) {
                     self.pending_key.clear();
