@@ -10,10 +10,15 @@ Around COMMAND it reads:
   - how busy the server's core was in total (/proc/stat), so the share other
     processes took from it is visible (this machine is shared);
   - the load generator's own CPU time (rusage of the child).
+  - with `perf` on PATH (Debian: linux-perf) and LOAD_PERF not 0, the
+    server's hardware counters (`perf stat -e instructions,cycles -p PIDS`).
 Then parses COMMAND's output: a `RESULT key=value ...` line (the kit's wrk Lua
 scripts and loadgen print one) or oha's JSON, and appends one JSON object to
---out and prints a one-line summary. `cpu_us_per_req` (server CPU time per
-answered request) is the figure least disturbed by other load on the machine.
+--out and prints a one-line summary. Per answered request: `cpu_us_per_req`
+(server CPU time), `instr_per_req` and `cycles_per_req`. Instructions per
+request do not move when a noisy neighbour slows the core, so they are the
+figure to compare builds by; cycles per request include cache misses and
+copies, so they are the one to compare servers by.
 """
 
 import argparse
@@ -21,6 +26,8 @@ import json
 import os
 import re
 import resource
+import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -68,6 +75,33 @@ def core_busy(core):
     raise RuntimeError(f"no cpu{core} in /proc/stat")
 
 
+def start_perf(pids):
+    """`perf stat` counting the server's instructions and cycles, or None."""
+    if os.environ.get("LOAD_PERF", "1") == "0" or not shutil.which("perf"):
+        return None
+    return subprocess.Popen(
+        ["perf", "stat", "-x,", "-e", "instructions,cycles", "-p", ",".join(map(str, pids))],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def stop_perf(proc):
+    """{"instructions": n, "cycles": n} from a `perf stat` started by start_perf."""
+    if proc is None:
+        return {}
+    proc.send_signal(signal.SIGINT)
+    try:
+        _, err = proc.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return {}
+    counts = {}
+    for line in err.splitlines():
+        f = line.split(",")
+        if len(f) >= 3 and f[0].isdigit():
+            counts[f[2].split(":")[0]] = int(f[0])
+    return counts
+
+
 def parse(out, tool):
     for line in out.splitlines():
         if line.startswith("RESULT "):
@@ -113,9 +147,11 @@ def main():
 
     pids = [a.server_pid] + children(a.server_pid)
     ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    perf = start_perf(pids)
     s0, (b0, t0c), w0 = server_ns(pids), core_busy(a.core), time.monotonic()
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     out, _ = p.communicate()
+    counters = stop_perf(perf)
     ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     client_s = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
     s1, (b1, t1c), w1 = server_ns(pids), core_busy(a.core), time.monotonic()
@@ -137,6 +173,10 @@ def main():
         "core_busy_pct": round(core_pct, 1),
         "other_on_core_pct": round(max(0.0, core_pct - 100 * server_s / wall), 1),
         "cpu_us_per_req": round(server_s * 1e6 / r["requests"], 2) if r.get("requests") else None,
+        "instr_per_req": round(counters["instructions"] / r["requests"])
+        if r.get("requests") and "instructions" in counters else None,
+        "cycles_per_req": round(counters["cycles"] / r["requests"])
+        if r.get("requests") and "cycles" in counters else None,
         "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
     })
     if a.out:
@@ -149,7 +189,8 @@ def main():
     tgt = f" target={int(r['target_rps'])}" if r["target_rps"] else ""
     print(f"  {a.label:<28} {a.tool:<7}{tgt} rps={r['rps']:.0f} {pct} (us) errors={errs} "
           f"server_cpu={r['server_cpu_pct']}% client_cpu={r['client_cpu_pct']}% core{a.core}_busy={r['core_busy_pct']}% "
-          f"cpu_us/req={r['cpu_us_per_req']}", flush=True)
+          f"cpu_us/req={r['cpu_us_per_req']} instr/req={r['instr_per_req']} cycles/req={r['cycles_per_req']}",
+          flush=True)
 
 
 if __name__ == "__main__":
