@@ -1,6 +1,7 @@
 //! Writing the folded index: every distinct title folded
 //! ([`crate::fold`]), sorted by folded form, as `folded.fst` + `folded.u32`.
 
+use super::sort::ByString;
 use crate::error::{Error, Result};
 use crate::format::{self, FileKind, IndexWriter};
 use crate::scan::{self, RawPage, ScanResult};
@@ -88,12 +89,12 @@ pub(super) fn plan_folded(scanned: &ScanResult, rows: &[RawPage]) -> FoldedPlan 
     }
     let mut plan = FoldedPlan { order: Vec::new(), arenas };
     // By folded form, then title (= row order, rows being sorted by title).
-    order.par_sort_unstable_by(|a, b| {
-        a.key
-            .cmp(&b.key)
-            .then_with(|| plan.folded(a, title(a.first)).cmp(&plan.folded(b, title(b.first))))
-            .then(a.first.cmp(&b.first))
-    });
+    ByString {
+        len: |f: &FoldedTitle| usize::from(f.len),
+        word: |f: &FoldedTitle, at| if at == 0 { f.key } else { plan.folded(f, title(f.first)).word_at(at) },
+        tie: |a: &FoldedTitle, b: &FoldedTitle| a.first.cmp(&b.first),
+    }
+    .sort(&mut order);
     plan.order = order;
     plan
 }
@@ -165,6 +166,18 @@ impl Folded<'_> {
             Folded::Lower(s) => (s, true),
         };
         s.iter().map(move |&b| if lower { b.to_ascii_lowercase() } else { b })
+    }
+
+    /// Bytes `at..at + 8`, as [`scan::word_at`].
+    fn word_at(self, at: usize) -> u64 {
+        match self {
+            Folded::Bytes(s) => scan::word_at(s, at),
+            Folded::Lower(s) => {
+                let mut w = scan::word_at(s, at).to_be_bytes();
+                w.make_ascii_lowercase();
+                u64::from_be_bytes(w)
+            }
+        }
     }
 
     fn write_to(self, out: &mut Vec<u8>) {

@@ -1,6 +1,7 @@
 //! [`Builder`]: dump in, index directory out.
 //!
-//! scan (parallel, [`crate::scan`]) → sort rows by (title, start) → resolve
+//! scan (parallel, [`crate::scan`]) → sort rows by (title, start), eight
+//! title bytes at a time ([`sort`]) → resolve
 //! redirect targets to rows ([`rows`]) → write `titles.fst` and the columns
 //! ([`write`]) and the folded index ([`folded`]) in parallel →
 //! commit atomically ([`crate::format::IndexWriter`]). Progress is reported
@@ -8,6 +9,7 @@
 
 mod folded;
 mod rows;
+mod sort;
 mod write;
 
 use crate::error::{Error, Result};

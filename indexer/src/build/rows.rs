@@ -1,14 +1,10 @@
 //! Ordering rows: sorting pages by (title, start) and resolving redirect
 //! targets to rows.
 
+use super::sort::ByString;
 use crate::format::{NOT_REDIRECT, TARGET_MISSING};
 use crate::scan::{self, RawPage, ScanResult};
 use rayon::prelude::*;
-
-/// Orders two titles by bytes, using their sort keys first.
-fn cmp_titles(scanned: &ScanResult, a: &RawPage, b: &RawPage) -> std::cmp::Ordering {
-    a.key.cmp(&b.key).then_with(|| scanned.title(a).cmp(scanned.title(b)))
-}
 
 /// All pages, sorted by (title bytes, start). Moves them out of the chunks
 /// (which keep their title arenas) so they are held once.
@@ -19,7 +15,12 @@ pub(super) fn sorted_rows(scanned: &mut ScanResult) -> Vec<RawPage> {
         c.pages.shrink_to_fit();
     }
     let scanned = &*scanned;
-    rows.par_sort_unstable_by(|a, b| cmp_titles(scanned, a, b).then(a.start.cmp(&b.start)));
+    ByString {
+        len: |p: &RawPage| usize::from(p.title_len),
+        word: |p: &RawPage, at| if at == 0 { p.key } else { scan::word_at(scanned.title(p), at) },
+        tie: |a: &RawPage, b: &RawPage| a.start.cmp(&b.start),
+    }
+    .sort(&mut rows);
     rows
 }
 
@@ -34,7 +35,12 @@ pub(super) fn resolve_redirects(scanned: &ScanResult, rows: &[RawPage]) -> Vec<u
         .enumerate()
         .filter_map(|(row, p)| scanned.redirect(p).map(|t| (scan::sort_key(t), t, row as u32)))
         .collect();
-    wanted.par_sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
+    ByString {
+        len: |w: &(u64, &[u8], u32)| w.1.len(),
+        word: |w: &(u64, &[u8], u32), at| if at == 0 { w.0 } else { scan::word_at(w.1, at) },
+        tie: |a: &(u64, &[u8], u32), b: &(u64, &[u8], u32)| a.2.cmp(&b.2),
+    }
+    .sort(&mut wanted);
     let mut targets = vec![NOT_REDIRECT; rows.len()];
     let mut i = 0;
     for (key, title, row) in wanted {

@@ -256,9 +256,16 @@ fn scan_chunk(buf: &[u8], from: usize, to: usize, first: bool, chunk: u32) -> Re
 
 /// The first 8 bytes of `title`, big-endian, zero-padded.
 pub fn sort_key(title: &[u8]) -> u64 {
+    word_at(title, 0)
+}
+
+/// Bytes `at..at + 8` of `s`, big-endian, zero-padded past its end:
+/// comparing these words in turn orders strings by bytes.
+pub fn word_at(s: &[u8], at: usize) -> u64 {
     let mut k = [0u8; 8];
-    let n = title.len().min(8);
-    k[..n].copy_from_slice(&title[..n]);
+    let tail = s.get(at..).unwrap_or_default();
+    let n = tail.len().min(8);
+    k[..n].copy_from_slice(&tail[..n]);
     u64::from_be_bytes(k)
 }
 
