@@ -44,23 +44,23 @@ impl FoldedPlan {
 /// (done before the fst builds, which then run side by side).
 pub(super) fn plan_folded(scanned: &ScanResult, rows: &[RawPage]) -> FoldedPlan {
     let title = |row: u32| scanned.title(&rows[row as usize]);
-    // The first row of each distinct title.
-    let mut distinct: Vec<u32> = Vec::new();
+    // One entry per distinct title (its first row), folded below. Sized
+    // for every row: capacity that is never written is never resident.
+    let mut order: Vec<FoldedTitle> = Vec::with_capacity(rows.len());
     for row in 0..rows.len() as u32 {
-        if distinct.last().is_none_or(|&first| title(first) != title(row)) {
-            distinct.push(row);
+        if order.last().is_none_or(|f| title(f.first) != title(row)) {
+            order.push(FoldedTitle { key: 0, first: row, at: ASCII, len: 0, batch: 0 });
         }
     }
-    // Fold in parallel batches, each with its own arena.
-    let batches: Vec<(Vec<u8>, Vec<FoldedTitle>)> = distinct
-        .par_chunks(1 << 16)
+    // Fold in parallel batches, in place, each batch with its own arena.
+    let arenas: Vec<Vec<u8>> = order
+        .par_chunks_mut(1 << 16)
         .enumerate()
-        .map(|(batch, firsts)| {
+        .map(|(batch, entries)| {
             let mut arena = Vec::new();
             let mut scratch = String::new();
-            let mut out = Vec::with_capacity(firsts.len());
-            for &first in firsts {
-                let t = title(first);
+            for f in entries {
+                let t = title(f.first);
                 let (key, at, len) = if t.is_ascii() {
                     let mut k = [0u8; 8];
                     for (d, s) in k.iter_mut().zip(t) {
@@ -74,19 +74,12 @@ pub(super) fn plan_folded(scanned: &ScanResult, rows: &[RawPage]) -> FoldedPlan 
                     arena.extend_from_slice(scratch.as_bytes());
                     (scan::sort_key(scratch.as_bytes()), at, scratch.len())
                 };
-                out.push(FoldedTitle { key, first, at, len: len as u16, batch: batch as u16 });
+                *f = FoldedTitle { key, first: f.first, at, len: len as u16, batch: batch as u16 };
             }
             arena.shrink_to_fit();
-            (arena, out)
+            arena
         })
         .collect();
-    drop(distinct);
-    let mut order: Vec<FoldedTitle> = Vec::with_capacity(batches.iter().map(|(_, v)| v.len()).sum());
-    let mut arenas = Vec::with_capacity(batches.len());
-    for (arena, entries) in batches {
-        order.extend(entries);
-        arenas.push(arena);
-    }
     let mut plan = FoldedPlan { order: Vec::new(), arenas };
     // By folded form, then title (= row order, rows being sorted by title).
     ByString {
