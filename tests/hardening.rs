@@ -1228,7 +1228,7 @@ fn verify_refuses_fst_rows_past_the_last_page() {
     let mut writer = IndexWriter::create(&bad).unwrap();
     for (name, kind, width) in [
         (format::TITLES_FST, FileKind::TitleFst, 0),
-        (format::STARTS, FileKind::Starts, 8),
+        (format::STARTS, FileKind::Starts, format::START_BYTES),
         (format::LENGTHS, FileKind::Lengths, 4),
         (format::NAMESPACES, FileKind::Namespaces, 2),
         (format::REDIRECTS, FileKind::Redirects, 4),

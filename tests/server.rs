@@ -443,13 +443,13 @@ fn refuses_to_start_on_a_changed_dump_or_a_corrupt_index() {
     let (dir, dump, index) = indexed_copy(&real_excerpt());
     let args = ["--index", index.to_str().unwrap(), "--dump", dump.to_str().unwrap()];
     // corrupt index: one flipped byte in a column
-    let starts = index.join("starts.u64");
+    let starts = index.join("starts.u48");
     let original = std::fs::read(&starts).unwrap();
     let mut flipped = original.clone();
     flipped[17] ^= 0x40;
     std::fs::write(&starts, &flipped).unwrap();
     let log = Server::try_start(&args).err().expect("must refuse a corrupt index");
-    assert!(log.contains("starts.u64") && log.contains("checksum"), "{log}");
+    assert!(log.contains("starts.u48") && log.contains("checksum"), "{log}");
     // with the checksum pass in the background, the server stops by itself
     let mut background = args.to_vec();
     background.extend(["--verify", "background"]);
@@ -457,7 +457,7 @@ fn refuses_to_start_on_a_changed_dump_or_a_corrupt_index() {
     let status = server.wait_exit(std::time::Duration::from_secs(20)).expect("stops on a damaged index");
     assert_eq!(status.code(), Some(2));
     let log = server.log.lock().unwrap().clone();
-    assert!(log.contains("starts.u64") && log.contains("checksum"), "{log}");
+    assert!(log.contains("starts.u48") && log.contains("checksum"), "{log}");
     std::fs::write(&starts, &original).unwrap();
     let mut server = Server::start(&background);
     assert!(server.wait_exit(std::time::Duration::from_millis(500)).is_none(), "a sound index keeps serving");
@@ -466,7 +466,9 @@ fn refuses_to_start_on_a_changed_dump_or_a_corrupt_index() {
     // wrong version in a footer
     let manifest = index.join("manifest.json");
     let text = std::fs::read_to_string(&manifest).unwrap();
-    std::fs::write(&manifest, text.replace("\"format_version\": 1", "\"format_version\": 99")).unwrap();
+    let current = format!("\"format_version\": {}", wikidex_indexer::format::FORMAT_VERSION);
+    assert!(text.contains(&current), "{text}");
+    std::fs::write(&manifest, text.replace(&current, "\"format_version\": 99")).unwrap();
     let log = Server::try_start(&args).err().expect("must refuse an unknown version");
     assert!(log.contains("version 99"), "{log}");
     std::fs::write(&manifest, &text).unwrap();

@@ -93,9 +93,9 @@ manifest_case "not JSON" "raw:{\"format\": \"wikidex-index\", "
 manifest_case "truncated by half" "raw:$(head -c $(($(stat -c %s "$work/pristine/manifest.json") / 2)) "$work/pristine/manifest.json")"
 manifest_case "format_version 99" "m['format_version'] = 99"
 manifest_case "format renamed" "m['format'] = 'something-else'"
-manifest_case "pages + 1" "m['pages'] += 1" starts.u64
+manifest_case "pages + 1" "m['pages'] += 1" starts.u48
 manifest_case "titles + 1" "m['titles'] += 1"
-manifest_case "a file's crc32 changed" "m['files']['starts.u64']['crc32'] ^= 1" starts.u64
+manifest_case "a file's crc32 changed" "m['files']['starts.u48']['crc32'] ^= 1" starts.u48
 manifest_case "a file's length changed" "m['files']['lengths.u32']['bytes'] += 4" lengths.u32
 manifest_case "a required file unlisted" "del m['files']['ns.i16']" ns.i16
 

@@ -447,7 +447,8 @@ pub fn index_open(data: &[u8]) {
             }
             out
         };
-        let starts = column(&mut input, 8, &|r, _| (r * 100).to_le_bytes().to_vec());
+        let starts =
+            column(&mut input, format::START_BYTES, &|r, _| (r * 100).to_le_bytes()[..format::START_BYTES].to_vec());
         let lengths = column(&mut input, 4, &|_, i| (u32::from(i.u8()) + 1).to_le_bytes().to_vec());
         let ns = column(&mut input, 2, &|_, i| i16::from(i.u8() as i8).to_le_bytes().to_vec());
         let redirects = column(&mut input, 4, &|_, i| {

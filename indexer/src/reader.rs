@@ -196,7 +196,7 @@ impl Index {
         let lengths = open(format::LENGTHS, FileKind::Lengths)?;
         let namespaces = open(format::NAMESPACES, FileKind::Namespaces)?;
         let redirects = open(format::REDIRECTS, FileKind::Redirects)?;
-        starts.check_len(manifest.pages, 8)?;
+        starts.check_len(manifest.pages, format::START_BYTES as u64)?;
         lengths.check_len(manifest.pages, 4)?;
         namespaces.check_len(manifest.pages, 2)?;
         redirects.check_len(manifest.pages, 4)?;
@@ -325,8 +325,10 @@ impl Index {
     }
 
     fn start(&self, row: u32) -> u64 {
-        let i = row as usize * 8;
-        u64::from_le_bytes(self.starts.as_ref()[i..i + 8].try_into().unwrap())
+        let i = row as usize * format::START_BYTES;
+        let mut b = [0u8; 8];
+        b[..format::START_BYTES].copy_from_slice(&self.starts.as_ref()[i..i + format::START_BYTES]);
+        u64::from_le_bytes(b)
     }
 
     fn length(&self, row: u32) -> u32 {

@@ -178,6 +178,16 @@ impl Builder {
         if identity.bytes == 0 {
             return Err(dump_err(scan::DumpError { offset: 0, message: "the file is empty".into() }));
         }
+        if identity.bytes > format::MAX_DUMP_BYTES {
+            return Err(Error::Limit {
+                path: path.to_path_buf(),
+                message: format!(
+                    "{} bytes; an index addresses at most {} (48-bit offsets)",
+                    identity.bytes,
+                    format::MAX_DUMP_BYTES
+                ),
+            });
+        }
         // Claim the output before the long scan, so a bad `-o` fails fast.
         let mut writer = IndexWriter::create(&self.out)?;
 

@@ -52,7 +52,9 @@ pub(super) fn write_columns(
         sink.finish()
     };
     let columns: [(&str, FileKind, Encode<'_>); 4] = [
-        (format::STARTS, FileKind::Starts, &|i, b| b.extend_from_slice(&rows[i].start.to_le_bytes())),
+        (format::STARTS, FileKind::Starts, &|i, b| {
+            b.extend_from_slice(&rows[i].start.to_le_bytes()[..format::START_BYTES])
+        }),
         (format::LENGTHS, FileKind::Lengths, &|i, b| b.extend_from_slice(&rows[i].len.to_le_bytes())),
         (format::NAMESPACES, FileKind::Namespaces, &|i, b| b.extend_from_slice(&rows[i].ns.to_le_bytes())),
         (format::REDIRECTS, FileKind::Redirects, &|i, b| b.extend_from_slice(&redirects[i].to_le_bytes())),

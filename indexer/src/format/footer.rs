@@ -27,7 +27,7 @@ pub const FOOTER_LEN: usize = 32;
 pub enum FileKind {
     /// `titles.fst`.
     TitleFst,
-    /// `starts.u64`.
+    /// `starts.u48`.
     Starts,
     /// `lengths.u32`.
     Lengths,
@@ -83,7 +83,7 @@ impl Footer {
     /// let f = Footer::new(FileKind::Starts, 16, crc32fast::hash(&payload));
     /// let mut file = payload.to_vec();
     /// file.extend_from_slice(&f.encode());
-    /// assert_eq!(Footer::decode(&file, "starts.u64".as_ref())?, f);
+    /// assert_eq!(Footer::decode(&file, "starts.u48".as_ref())?, f);
     /// # Ok::<(), wikidex_indexer::Error>(())
     /// ```
     pub fn encode(&self) -> [u8; FOOTER_LEN] {

@@ -5,7 +5,7 @@
 //!   manifest.json   format version, the dump's identity, site info, counts,
 //!                   and the length and CRC-32 of every other file
 //!   titles.fst      fst Map: title (UTF-8 bytes) -> first row of that title
-//!   starts.u64      row -> byte offset of `<` of `<page>`          (u64 LE)
+//!   starts.u48      row -> byte offset of `<` of `<page>`   (48-bit LE, 6 bytes)
 //!   lengths.u32     row -> fragment length, `end - start + 1`      (u32 LE)
 //!   ns.i16          row -> namespace key                           (i16 LE)
 //!   redirects.u32   row -> row of the redirect target, or NOT_REDIRECT /
@@ -40,10 +40,11 @@ pub use footer::{FOOTER_LEN, FileKind, Footer};
 pub use manifest::{DumpIdentity, FileEntry, Manifest, Namespace, SiteInfo};
 pub use writer::{FileSink, IndexWriter};
 
-/// The format version this build writes.
-pub const FORMAT_VERSION: u32 = 1;
+/// The format version this build writes. Version 2 stores page offsets in
+/// 6 bytes (`starts.u48`) instead of 8 (`starts.u64`).
+pub const FORMAT_VERSION: u32 = 2;
 /// The oldest format version this build reads.
-pub const OLDEST_SUPPORTED_VERSION: u32 = 1;
+pub const OLDEST_SUPPORTED_VERSION: u32 = 2;
 /// First eight bytes of every footer.
 pub const MAGIC: [u8; 8] = *b"WIKIDEX\0";
 
@@ -52,7 +53,7 @@ pub const MANIFEST: &str = "manifest.json";
 /// Name of the title fst.
 pub const TITLES_FST: &str = "titles.fst";
 /// Name of the page start offsets column.
-pub const STARTS: &str = "starts.u64";
+pub const STARTS: &str = "starts.u48";
 /// Name of the fragment lengths column.
 pub const LENGTHS: &str = "lengths.u32";
 /// Name of the namespace column.
@@ -72,5 +73,9 @@ pub const TARGET_MISSING: u32 = u32::MAX - 1;
 /// The largest number of pages one index holds (row numbers are u32 and the
 /// two largest values are reserved as markers).
 pub const MAX_PAGES: u64 = TARGET_MISSING as u64;
+/// Bytes in one `starts.u48` value.
+pub const START_BYTES: usize = 6;
+/// The largest dump an index can address: offsets are 48-bit (256 TiB).
+pub const MAX_DUMP_BYTES: u64 = 1 << 48;
 /// MediaWiki's limit on title length, in UTF-8 bytes.
 pub const MAX_TITLE_BYTES: usize = 255;
