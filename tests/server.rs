@@ -410,6 +410,9 @@ fn baselines_and_operator_endpoints() {
     let r = s.get("/plaintext");
     assert_eq!((r.status, r.text().as_str()), (200, "Hello, World!"));
     assert!(r.header("content-type").unwrap().starts_with("text/plain"));
+    // The baselines measure the HTTP stack alone: untimed, unrecorded.
+    assert_eq!(r.header("server-timing"), None);
+    assert_eq!(s.get("/json").header("server-timing"), None);
     assert_eq!(s.get("/healthz").status, 200);
     let r = s.get("/");
     assert_eq!(r.status, 200);
@@ -420,6 +423,11 @@ fn baselines_and_operator_endpoints() {
     let stats = s.get("/stats").json();
     assert!(stats["uptime_seconds"].as_f64().unwrap() >= 0.0);
     assert!(stats["requests"]["offsets"].as_u64().unwrap() >= 1);
+    assert!(
+        stats["requests"].get("plaintext").is_none() && stats["requests"].get("json").is_none(),
+        "{stats}"
+    );
+    assert_eq!(s.get("/plaintext/x").header("server-timing").map(|t| t.starts_with("app;dur=")), Some(true));
     assert!(stats["errors"]["wiki"].as_u64().unwrap() >= 1);
     for key in ["p50", "p99", "p999", "max"] {
         assert!(stats["latency_us"]["offsets"][key].as_u64().is_some(), "{key}");

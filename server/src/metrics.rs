@@ -1,5 +1,5 @@
-//! Request metrics: per-endpoint counters and HdrHistogram latencies, the
-//! middleware that records them (and sets `Server-Timing`), and their
+//! Request metrics: per-endpoint counters and HdrHistogram latencies (the
+//! middleware in `lib.rs` records them and sets `Server-Timing`), and their
 //! rendering for `/stats` (JSON) and `/metrics` (Prometheus text).
 //!
 //! Histograms are striped per worker thread so recording never contends:
@@ -11,7 +11,10 @@ use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-/// The endpoints metrics are kept for.
+/// The endpoints metrics are kept for. The baselines `/json` and
+/// `/plaintext` are not among them: they measure the HTTP stack alone, as
+/// nginx's `return 200` does, so no clock is read and nothing is recorded
+/// for them (see [`Endpoint::of_path`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Endpoint {
     /// `/offsets/…`
@@ -20,10 +23,6 @@ pub enum Endpoint {
     Wiki,
     /// `/xml`
     Xml,
-    /// `/json`
-    Json,
-    /// `/plaintext`
-    Plaintext,
     /// `/suggest`, `/opensearch…`
     Suggest,
     /// `/stats`, `/metrics`, `/healthz`
@@ -36,32 +35,30 @@ pub enum Endpoint {
 
 impl Endpoint {
     /// All endpoints, in reporting order.
-    pub const ALL: [Endpoint; 9] = [
+    pub const ALL: [Endpoint; 7] = [
         Endpoint::Offsets,
         Endpoint::Wiki,
         Endpoint::Xml,
-        Endpoint::Json,
-        Endpoint::Plaintext,
         Endpoint::Suggest,
         Endpoint::Operator,
         Endpoint::Page,
         Endpoint::Other,
     ];
 
-    /// The endpoint a request path belongs to.
-    pub fn of_path(path: &str) -> Endpoint {
+    /// The endpoint a request path belongs to; `None` for the untimed
+    /// baselines `/json` and `/plaintext`.
+    pub fn of_path(path: &str) -> Option<Endpoint> {
         let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
-        match first {
+        Some(match first {
             "offsets" => Endpoint::Offsets,
             "wiki" => Endpoint::Wiki,
             "xml" => Endpoint::Xml,
-            "json" => Endpoint::Json,
-            "plaintext" => Endpoint::Plaintext,
+            "json" | "plaintext" if path.len() == first.len() + 1 => return None,
             "suggest" | "opensearch" | "opensearch.xml" => Endpoint::Suggest,
             "stats" | "metrics" | "healthz" => Endpoint::Operator,
             "" | "index.html" | "app.js" | "style.css" | "favicon.svg" => Endpoint::Page,
             _ => Endpoint::Other,
-        }
+        })
     }
 
     /// Its name in reports.
@@ -70,8 +67,6 @@ impl Endpoint {
             Endpoint::Offsets => "offsets",
             Endpoint::Wiki => "wiki",
             Endpoint::Xml => "xml",
-            Endpoint::Json => "json",
-            Endpoint::Plaintext => "plaintext",
             Endpoint::Suggest => "suggest",
             Endpoint::Operator => "operator",
             Endpoint::Page => "page",
@@ -293,10 +288,14 @@ mod tests {
 
     #[test]
     fn endpoints_from_paths() {
-        assert_eq!(Endpoint::of_path("/offsets/Foo"), Endpoint::Offsets);
-        assert_eq!(Endpoint::of_path("/wiki/AC/DC"), Endpoint::Wiki);
-        assert_eq!(Endpoint::of_path("/"), Endpoint::Page);
-        assert_eq!(Endpoint::of_path("/nope"), Endpoint::Other);
+        assert_eq!(Endpoint::of_path("/offsets/Foo"), Some(Endpoint::Offsets));
+        assert_eq!(Endpoint::of_path("/wiki/AC/DC"), Some(Endpoint::Wiki));
+        assert_eq!(Endpoint::of_path("/"), Some(Endpoint::Page));
+        assert_eq!(Endpoint::of_path("/nope"), Some(Endpoint::Other));
+        assert_eq!(Endpoint::of_path("/plaintext"), None);
+        assert_eq!(Endpoint::of_path("/json"), None);
+        assert_eq!(Endpoint::of_path("/json/x"), Some(Endpoint::Other));
+        assert_eq!(Endpoint::of_path("//plaintext"), Some(Endpoint::Other));
     }
 
     #[test]
