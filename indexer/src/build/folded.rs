@@ -62,11 +62,7 @@ pub(super) fn plan_folded(scanned: &ScanResult, rows: &[RawPage]) -> FoldedPlan 
             for f in entries {
                 let t = title(f.first);
                 let (key, at, len) = if t.is_ascii() {
-                    let mut k = [0u8; 8];
-                    for (d, s) in k.iter_mut().zip(t) {
-                        *d = s.to_ascii_lowercase();
-                    }
-                    (u64::from_be_bytes(k), ASCII, t.len())
+                    (Folded::Lower(t).word_at(0), ASCII, t.len())
                 } else {
                     scratch.clear();
                     crate::fold::fold_into(std::str::from_utf8(t).unwrap_or_default(), &mut scratch);
