@@ -360,7 +360,10 @@ impl Index {
     /// The rows of the page(s) titled exactly `title` (several only if the
     /// dump repeats a title), in start order; empty if there is none.
     pub fn rows_of(&self, title: &[u8]) -> Range<u32> {
-        let mut keys = KeyCursor::new(self.titles.as_fst(), title, true);
+        if self.unique_titles() {
+            return self.titles.get(title).map_or(0..0, |row| row as u32..row as u32 + 1);
+        }
+        let mut keys = KeyCursor::new(self.titles.as_fst(), title, true, 0);
         let first = match keys.next() {
             Some((key, value)) if key == title => value as u32,
             _ => return 0..0,
@@ -372,9 +375,12 @@ impl Index {
     /// Titles starting with `prefix`, in byte order, each with its rows;
     /// with `after`, only titles strictly greater than it.
     pub fn prefix<'a>(&'a self, prefix: &[u8], after: Option<&[u8]>) -> PrefixRows<'a> {
+        // With repeated titles, a title's rows end at the next key's value,
+        // matching or not: the cursor must go one key past the prefix.
+        let floor = if self.unique_titles() { prefix.len() } else { 0 };
         let keys = match after {
-            Some(after) if after >= prefix => KeyCursor::new(self.titles.as_fst(), after, false),
-            _ => KeyCursor::new(self.titles.as_fst(), prefix, true),
+            Some(after) if after >= prefix => KeyCursor::new(self.titles.as_fst(), after, false, floor),
+            _ => KeyCursor::new(self.titles.as_fst(), prefix, true, floor),
         };
         PrefixRows {
             keys,
@@ -382,6 +388,7 @@ impl Index {
             pending_key: Vec::new(),
             pending_value: None,
             total: self.pages() as u32,
+            unique: self.unique_titles(),
             done: false,
         }
     }
@@ -420,6 +427,12 @@ impl Index {
                 _ => return node.is_final(),
             }
         }
+    }
+
+    /// True when no title repeats (real dumps): then each title has exactly
+    /// one row, its value in `titles.fst`.
+    fn unique_titles(&self) -> bool {
+        self.manifest.titles == self.manifest.pages
     }
 
     /// True when the index has `folded.fst` (case- and accent-insensitive
@@ -502,7 +515,7 @@ impl Groups<'_> {
             }
             // With no repeated title in the index (real dumps), a title has
             // exactly this one row: skip the forward lookup of its range.
-            if self.index.manifest.titles == self.index.manifest.pages {
+            if self.index.unique_titles() {
                 return Some(row..row + 1);
             }
             let rows = self.index.rows_of(title);
@@ -621,6 +634,9 @@ pub struct PrefixRows<'a> {
     pending_key: Vec<u8>,
     pending_value: Option<u32>,
     total: u32,
+    /// No title repeats: a title's rows end where they start plus one, so
+    /// no lookahead is needed.
+    unique: bool,
     done: bool,
 }
 
@@ -647,6 +663,9 @@ impl PrefixRows<'_> {
                 }
             },
         };
+        if self.unique {
+            return Some(first..first + 1);
+        }
         // The next key's value bounds this title's rows, whether or not it
         // still matches the prefix.
         let end = match self.keys.next() {

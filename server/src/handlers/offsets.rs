@@ -214,7 +214,7 @@ const FUZZY_MAX_BYTES: usize = 128;
 
 /// `[[title, start, end, …fields], …]` for at most `limit` rows.
 pub fn render(state: &AppState, q: &OffsetsQuery) -> Result<Vec<u8>, ApiError> {
-    let mut out = Rows::new(state, q, Output::Json(Vec::with_capacity(2 + 48 * q.limit.min(128))));
+    let mut out = Rows::new(state, q, Output::Json(Vec::with_capacity(2 + 96 * q.limit.min(128))));
     select(state, q, &mut out)?;
     match out.finish() {
         Output::Json(json) => Ok(json),
