@@ -806,6 +806,105 @@ fn two_thousand_idle_connections_do_not_starve_other_clients() {
 }
 
 // ---------------------------------------------------------------------------
+// `/xml` bodies sent with sendfile(2) (vendor/actix-http, patch 3)
+
+/// A generated dump of about 20 MB, larger than a loopback connection's
+/// socket buffers, indexed and served.
+fn big_dump_server() -> (tempfile::TempDir, PathBuf, Vec<u8>, Server) {
+    let dir = tempfile::tempdir().unwrap();
+    let dump = dir.path().join("big.xml");
+    let out = wikidex(&["gen", "--pages", "3000", "--seed", "5", "-o", dump.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let index = dir.path().join("big.xml.wikidex");
+    let out = wikidex(&["index", dump.to_str().unwrap(), "-o", index.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let xml = std::fs::read(&dump).unwrap();
+    assert!(xml.len() > 16 << 20, "the generated dump is only {} bytes", xml.len());
+    let server = Server::start(&["--index", index.to_str().unwrap(), "--dump", dump.to_str().unwrap()]);
+    (dir, dump, xml, server)
+}
+
+/// Sends a GET for `range` of /xml and reads the response head; the
+/// stream is left at the start of the body.
+fn xml_request(addr: &str, range: std::ops::RangeInclusive<usize>) -> (BufReader<TcpStream>, Reply) {
+    let stream = TcpStream::connect(addr).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let request =
+        format!("GET /xml HTTP/1.1\r\nHost: x\r\nRange: bytes={}-{}\r\n\r\n", range.start(), range.end());
+    (&stream).write_all(request.as_bytes()).unwrap();
+    let mut r = BufReader::new(stream);
+    let head = read_reply(&mut r, true).expect("a response head");
+    (r, head)
+}
+
+#[test]
+fn a_slow_reader_gets_a_range_larger_than_the_socket_buffers_whole_and_exact() {
+    let (_dir, _dump, xml, server) = big_dump_server();
+    let range = 1000..=(1000 + (16 << 20) - 1);
+    let (mut r, head) = xml_request(&server.addr, range.clone());
+    assert_eq!(head.status, 206);
+    assert_eq!(head.header("content-length"), Some((16 << 20).to_string().as_str()));
+    // Read a little, then stall: the server fills the socket buffers and
+    // has to wait until the socket is writable again, more than once.
+    let mut body = vec![0u8; 64 << 10];
+    r.read_exact(&mut body).unwrap();
+    for _ in 0..3 {
+        std::thread::sleep(Duration::from_millis(150));
+        let at = body.len();
+        body.resize(at + (1 << 20), 0);
+        r.read_exact(&mut body[at..]).unwrap();
+    }
+    let at = body.len();
+    body.resize(16 << 20, 0);
+    r.read_exact(&mut body[at..]).unwrap();
+    assert!(body == xml[range], "the body differs from the dump's bytes");
+    // The connection is still usable for the next request.
+    let request = "GET /json HTTP/1.1\r\nHost: x\r\n\r\n";
+    r.get_mut().write_all(request.as_bytes()).unwrap();
+    let next = read_reply(&mut r, false).expect("a second response");
+    assert_eq!((next.status, next.text()), (200, r#"{"message":"Hello, World!"}"#.to_string()));
+}
+
+#[test]
+fn a_dump_cut_short_mid_body_ends_the_body_early_never_with_wrong_bytes() {
+    let (_dir, dump, xml, mut server) = big_dump_server();
+    let len = 16 << 20;
+    let (mut r, head) = xml_request(&server.addr, 0..=len - 1);
+    assert_eq!(head.status, 206);
+    let mut body = vec![0u8; 64 << 10];
+    r.read_exact(&mut body).unwrap();
+    // Cut the dump to 1 MiB while most of the body is still unsent.
+    std::fs::OpenOptions::new().write(true).open(&dump).unwrap().set_len(1 << 20).unwrap();
+    r.read_to_end(&mut body).expect("the server closes the connection, it does not hang");
+    assert!(body.len() < len, "a body of the full {len} bytes after the dump was cut to 1 MiB");
+    assert!(body[..] == xml[..body.len()], "the bytes that came are not the dump's");
+    // The server lives on and refuses the changed dump.
+    assert!(server.alive());
+    assert_eq!(server.get("/healthz").status, 503);
+}
+
+#[test]
+fn pipelined_xml_ranges_keep_their_framing() {
+    let f = fixture();
+    let ranges = [(10usize, 5000usize), (100, 200), (7, 70_000), (0, 0)];
+    let methods = ["GET", "HEAD", "GET", "GET"];
+    let mut pipeline = String::new();
+    for ((start, end), method) in ranges.iter().zip(methods) {
+        pipeline += &format!("{method} /xml HTTP/1.1\r\nHost: x\r\nRange: bytes={start}-{end}\r\n\r\n");
+    }
+    pipeline += "GET /json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    let replies = exchange_with(&f.server.addr, pipeline.as_bytes(), &|i| methods.get(i) == Some(&"HEAD"));
+    assert_eq!(replies.len(), 5, "{replies:?}");
+    for (((start, end), method), reply) in ranges.iter().zip(methods).zip(&replies) {
+        assert_eq!(reply.status, 206, "{method} {start}-{end}: {}", reply.text());
+        assert_eq!(reply.header("content-length"), Some((end - start + 1).to_string().as_str()));
+        let expected: &[u8] = if method == "HEAD" { b"" } else { &f.xml[*start..=*end] };
+        assert!(reply.body == expected, "{method} {start}-{end}: wrong body");
+    }
+    assert_eq!(replies[4].text(), r#"{"message":"Hello, World!"}"#);
+}
+
+// ---------------------------------------------------------------------------
 // Properties: the parsers, and random requests against the real server
 
 /// Elements of a `Range` header: valid specs, garbage, empties, huge numbers.

@@ -7,10 +7,17 @@
 //! refused with a 503 instead of serving bytes the index does not describe.
 //! A dump *replaced* by rename keeps being served from the old, still-open
 //! inode, which matches the index exactly.
+//!
+//! Ranges sent whole (`/xml`) go out with `sendfile(2)`, page cache to
+//! socket ([`DumpFile::send_file_range`]); a file that shrinks mid-send
+//! makes `sendfile` stop short and the connection close.
 
+use actix_http::h1::SendFileRange;
+use actix_http::header::HeaderValue;
 use std::fs::File;
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use wikidex_indexer::DumpIdentity;
 
@@ -34,12 +41,15 @@ pub enum DumpError {
 /// The open dump, its identity and its HTTP validators.
 #[derive(Debug)]
 pub struct DumpFile {
-    file: File,
+    file: Arc<File>,
     path: PathBuf,
     size: u64,
     mtime_ns: i64,
     etag: String,
     last_modified: SystemTime,
+    /// `etag` and `last_modified` as header values, made once.
+    etag_header: HeaderValue,
+    last_modified_header: HeaderValue,
 }
 
 impl DumpFile {
@@ -55,12 +65,17 @@ impl DumpFile {
         // Round down to whole seconds: HTTP dates have no finer resolution.
         let last_modified = UNIX_EPOCH
             + Duration::from_secs(last_modified.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs());
+        let etag = format!("\"{hash}-{:x}\"", now.bytes);
+        // Both are ASCII we made (a quoted hex tag, an HTTP date).
+        let header = |value: String| HeaderValue::try_from(value).expect("an ASCII header value");
         Ok(DumpFile {
-            file,
+            file: Arc::new(file),
             path: path.to_path_buf(),
             size: now.bytes,
             mtime_ns: now.mtime_ns,
-            etag: format!("\"{hash}-{:x}\"", now.bytes),
+            etag_header: header(etag.clone()),
+            last_modified_header: header(httpdate::fmt_http_date(last_modified)),
+            etag,
             last_modified,
         })
     }
@@ -85,6 +100,16 @@ impl DumpFile {
         self.last_modified
     }
 
+    /// The `ETag` header value.
+    pub fn etag_header(&self) -> HeaderValue {
+        self.etag_header.clone()
+    }
+
+    /// The `Last-Modified` header value.
+    pub fn last_modified_header(&self) -> HeaderValue {
+        self.last_modified_header.clone()
+    }
+
     /// Checks the open file still has the size and mtime it had at startup.
     pub fn check(&self) -> Result<(), DumpError> {
         let meta = self.file.metadata().map_err(|e| DumpError::Read { offset: 0, message: e.to_string() })?;
@@ -96,6 +121,13 @@ impl DumpFile {
             return Err(DumpError::Changed("modification time differs".into()));
         }
         Ok(())
+    }
+
+    /// A response extension asking the HTTP/1 dispatcher to send `len`
+    /// bytes from `offset` with `sendfile(2)`; the response body must hold
+    /// the same bytes (it is sent where `sendfile` cannot be used).
+    pub fn send_file_range(&self, offset: u64, len: u64) -> SendFileRange {
+        SendFileRange { file: self.file.clone(), offset, len }
     }
 
     /// Reads exactly `buf.len()` bytes at `offset`.

@@ -40,16 +40,15 @@ const INLINE_READ: u64 = 1 << 20;
 /// Bytes per `pread` when streaming.
 const STREAM_CHUNK: usize = 256 << 10;
 
-/// The body for `len` dump bytes at `start`: one read when small, a stream of
-/// chunked reads when large (so a 64 MiB range never sits in memory whole).
-///
-/// With `whole_page`, first checks that the bytes are `<page>`…`</page>`, so
-/// a dump edited in place yields a 503 rather than somebody else's bytes.
-pub(crate) fn dump_body(
+/// The body for the page at `len` dump bytes from `start` (`/wiki`): one
+/// read when small, a stream of chunked reads when large (so a huge page
+/// never sits in memory whole). Checks first that the bytes are
+/// `<page>`…`</page>`, so a dump edited in place yields a 503 rather than
+/// somebody else's bytes.
+pub(crate) fn page_body(
     state: &Arc<AppState>,
     start: u64,
     len: u64,
-    whole_page: bool,
 ) -> Result<actix_web::body::BoxBody, ApiError> {
     state.dump.check()?;
     let mismatch = || {
@@ -61,19 +60,31 @@ pub(crate) fn dump_body(
     if len <= INLINE_READ {
         let mut buf = vec![0u8; len as usize];
         state.dump.read_exact_at(&mut buf, start)?;
-        if whole_page && !(buf.starts_with(b"<page>") && buf.ends_with(b"</page>")) {
+        if !(buf.starts_with(b"<page>") && buf.ends_with(b"</page>")) {
             return Err(mismatch());
         }
         return Ok(actix_web::body::BoxBody::new(Bytes::from(buf)));
     }
-    if whole_page {
-        let (mut head, mut tail) = ([0u8; 6], [0u8; 7]);
-        state.dump.read_exact_at(&mut head, start)?;
-        state.dump.read_exact_at(&mut tail, start + len - 7)?;
-        if &head != b"<page>" || &tail != b"</page>" {
-            return Err(mismatch());
-        }
+    let (mut head, mut tail) = ([0u8; 6], [0u8; 7]);
+    state.dump.read_exact_at(&mut head, start)?;
+    state.dump.read_exact_at(&mut tail, start + len - 7)?;
+    if &head != b"<page>" || &tail != b"</page>" {
+        return Err(mismatch());
     }
+    let stream = DumpStream { state: state.clone(), next: start, end: start + len };
+    Ok(actix_web::body::BoxBody::new(actix_web::body::SizedStream::new(len, stream)))
+}
+
+/// The body for `len` dump bytes at `start` sent as they are (`/xml`): a
+/// stream of reads, which the server replaces by `sendfile(2)` through the
+/// extension [`crate::dump::DumpFile::send_file_range`] puts on the
+/// response. Checks first that the dump has not changed.
+pub(crate) fn dump_range_body(
+    state: &Arc<AppState>,
+    start: u64,
+    len: u64,
+) -> Result<actix_web::body::BoxBody, ApiError> {
+    state.dump.check()?;
     let stream = DumpStream { state: state.clone(), next: start, end: start + len };
     Ok(actix_web::body::BoxBody::new(actix_web::body::SizedStream::new(len, stream)))
 }

@@ -1,7 +1,7 @@
 //! `GET /wiki/{title}[?redirect=no]`: one page's XML fragment, by exact
 //! title, following redirects.
 
-use super::{dump_body, path_rest};
+use super::{page_body, path_rest};
 use crate::error::ApiError;
 use crate::request::{decode_path_title, encode_title, parse_query, single};
 use crate::state::AppState;
@@ -79,7 +79,7 @@ pub async fn wiki(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
     let resolved = resolve(&state.index, &title, follow)?;
     let page = resolved.page;
     let state = state.into_inner();
-    let body = dump_body(&state, page.start, page.len(), true)?;
+    let body = page_body(&state, page.start, page.len())?;
     let mut res = HttpResponse::Ok();
     res.insert_header((header::CONTENT_TYPE, XML));
     if let Some(from) = resolved.redirected_from {

@@ -160,6 +160,18 @@ impl Decoder for Codec {
     }
 }
 
+impl Codec {
+    /// wikidex patch (sendfile): for the response just encoded, whose body
+    /// is `len` (> 0) bytes long, `Some(true)` when the body is to be sent
+    /// and the caller now writes it itself (the codec counts it as
+    /// written), `Some(false)` when no body is sent (a response to HEAD),
+    /// `None` when the framing is not a plain length (the caller then sends
+    /// the body through the codec as usual).
+    pub(crate) fn hand_over_body(&mut self, len: u64) -> Option<bool> {
+        self.encoder.hand_over_body(len)
+    }
+}
+
 impl Encoder<Message<(Response<()>, BodySize)>> for Codec {
     type Error = io::Error;
 

@@ -24,6 +24,7 @@ use tracing::{error, trace};
 use super::{
     buffer_pool,
     codec::Codec,
+    sendfile::{self, SendFileRange},
     decoder::MAX_BUFFER_SIZE,
     payload::{Payload, PayloadSender, PayloadStatus},
     timer::TimerState,
@@ -216,6 +217,8 @@ pin_project! {
         ServiceCall { #[pin] fut: S::Future },
         SendPayload { #[pin] body: B },
         SendErrorPayload { #[pin] body: BoxBody },
+        // wikidex patch (sendfile): the body goes out with sendfile(2).
+        SendFile { range: SendFileRange },
     }
 }
 
@@ -249,6 +252,7 @@ where
             Self::SendErrorPayload { .. } => f
                 .debug_struct("State::SendErrorPayload")
                 .finish_non_exhaustive(),
+            Self::SendFile { range } => f.debug_struct("State::SendFile").field("range", range).finish(),
         }
     }
 }
@@ -262,7 +266,7 @@ enum PollResponse {
 
 impl<T, S, B, X, U> Dispatcher<T, S, B, X, U>
 where
-    T: AsyncRead + AsyncWrite + Unpin,
+    T: AsyncRead + AsyncWrite + Unpin + 'static,
 
     S: Service<Request>,
     S::Error: Into<Response<BoxBody>>,
@@ -321,7 +325,7 @@ where
 
 impl<T, S, B, X, U> InnerDispatcher<T, S, B, X, U>
 where
-    T: AsyncRead + AsyncWrite + Unpin,
+    T: AsyncRead + AsyncWrite + Unpin + 'static,
 
     S: Service<Request>,
     S::Error: Into<Response<BoxBody>>,
@@ -513,7 +517,30 @@ where
             res.head_mut().set_connection_type(ConnectionType::Close);
         }
 
+        // wikidex patch (sendfile): a body that names a file range goes out
+        // with sendfile(2) when the connection is plain TCP.
+        let send_file = res.extensions_mut().remove::<SendFileRange>().filter(|range| {
+            body.size() == BodySize::Sized(range.len)
+                && self.io.as_ref().and_then(sendfile::tcp_stream).is_some()
+        });
+
         let size = self.as_mut().send_response_inner(res, &body)?;
+        if let (Some(range), BodySize::Sized(len)) = (send_file, size) {
+            let mut this = self.as_mut().project();
+            match this.codec.hand_over_body(len) {
+                Some(true) => {
+                    this.state.set(State::SendFile { range });
+                    return Ok(());
+                }
+                Some(false) => {
+                    // A response to HEAD: no body at all.
+                    this.flags.insert(Flags::FINISHED);
+                    this.state.set(State::None);
+                    return Ok(());
+                }
+                None => {}
+            }
+        }
         match size {
             BodySize::None | BodySize::Sized(0) => {
                 let mut this = self.as_mut().project();
@@ -735,6 +762,42 @@ where
                     // buffer is beyond max size
                     // return and try to write the whole buffer to I/O stream.
                     return Ok(PollResponse::DrainWriteBuf);
+                }
+
+                StateProj::SendFile { range } => {
+                    // wikidex patch (sendfile): what is queued, then the file range.
+                    let tcp = this
+                        .io
+                        .as_ref()
+                        .and_then(sendfile::tcp_stream)
+                        .expect("SendFile is only chosen for TCP connections");
+                    match sendfile::poll_send(tcp, this.write_buf, range, cx) {
+                        Poll::Ready(Ok(())) => {
+                            this.write_buf.clear();
+                            let close_for_unread_payload = should_close_for_unread_payload(
+                                this.payload.as_ref(),
+                                *this.payload_drainable,
+                            );
+                            let not_pipelined = this.messages.is_empty();
+                            this.state.set(State::None);
+                            if not_pipelined && close_for_unread_payload {
+                                if this.config.client_disconnect_deadline().is_some() {
+                                    Self::enter_linger(this.flags);
+                                } else {
+                                    this.flags.insert(Flags::SHUTDOWN | Flags::FINISHED);
+                                }
+                            } else {
+                                this.flags.insert(Flags::FINISHED);
+                            }
+                            continue 'res;
+                        }
+                        Poll::Ready(Err(err)) => {
+                            tracing::error!("sending a response body from a file: {err}");
+                            this.flags.insert(Flags::FINISHED);
+                            return Err(DispatchError::Io(err));
+                        }
+                        Poll::Pending => return Ok(PollResponse::DoNothing),
+                    }
                 }
 
                 StateProj::SendErrorPayload { mut body } => {
@@ -1296,7 +1359,7 @@ where
 
 impl<T, S, B, X, U> Future for Dispatcher<T, S, B, X, U>
 where
-    T: AsyncRead + AsyncWrite + Unpin,
+    T: AsyncRead + AsyncWrite + Unpin + 'static,
 
     S: Service<Request>,
     S::Error: Into<Response<BoxBody>>,

@@ -359,6 +359,11 @@ impl<T: MessageType> MessageEncoder<T> {
         self.te.encode_eof(buf)
     }
 
+    /// wikidex patch (sendfile): see [`Codec::hand_over_body`](super::Codec::hand_over_body).
+    pub(crate) fn hand_over_body(&mut self, len: u64) -> Option<bool> {
+        self.te.hand_over(len)
+    }
+
     /// Encode message.
     pub fn encode(
         &mut self,
@@ -487,6 +492,18 @@ impl TransferEncoding {
                     Ok(true)
                 }
             }
+        }
+    }
+
+    /// wikidex patch (sendfile): see [`Codec::hand_over_body`](super::Codec::hand_over_body).
+    pub(crate) fn hand_over(&mut self, len: u64) -> Option<bool> {
+        match self.kind {
+            TransferEncodingKind::Length(ref mut remaining) if *remaining == len => {
+                *remaining = 0;
+                Some(true)
+            }
+            TransferEncodingKind::Length(0) => Some(false),
+            _ => None,
         }
     }
 

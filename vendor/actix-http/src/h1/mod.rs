@@ -11,6 +11,7 @@ mod dispatcher;
 mod encoder;
 mod expect;
 mod payload;
+mod sendfile;
 mod service;
 mod timer;
 mod upgrade;
@@ -22,6 +23,7 @@ pub use self::{
     dispatcher::Dispatcher,
     expect::ExpectHandler,
     payload::Payload,
+    sendfile::SendFileRange,
     service::{H1Service, H1ServiceHandler},
     upgrade::UpgradeHandler,
     utils::SendResponse,
