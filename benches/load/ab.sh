@@ -11,8 +11,12 @@
 #   e.g. benches/load/ab.sh /tmp/bench/enwiki-2m.xml.wikidex /tmp/bench/enwiki-2m.xml /plaintext 3 \
 #            /tmp/wikidex-before target/release/wikidex
 #
-# PATH is a request path, or `offsets` for the kit's offsets.lua over
-# prefixes asked of the first server. Needs wrk and perf (linux-perf).
+# PATH is a request path, `offsets` for the kit's offsets.lua over prefixes
+# asked of the first wikidex, or `xml` for xml.lua over its 4-64 KB page
+# ranges. A BIN of `nginx` is the kit's nginx baseline (nginx.conf.tmpl: one
+# worker, `return 200` for /plaintext, the dump with sendfile for /xml) on
+# the same core, counted the same way (its worker process).
+# Needs wrk and perf (linux-perf); nginx for the `nginx` build.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 INDEX=${1:?index dir}; DUMP=${2:?dump}; TARGET=${3:?path}; ROUNDS=${4:?rounds}; shift 4
@@ -22,21 +26,42 @@ for t in wrk perf taskset curl python3; do
   command -v $t >/dev/null || { echo "ab.sh: $t is required" >&2; exit 2; }
 done
 WORK=$(mktemp -d)
-PID=""
-trap '[ -n "$PID" ] && kill $PID 2>/dev/null; rm -rf "$WORK"' EXIT
+PID="" KILL=""
+trap '[ -n "$KILL" ] && kill $KILL 2>/dev/null; rm -rf "$WORK"' EXIT
+stop() { kill $KILL; wait $KILL 2>/dev/null || true; PID="" KILL=""; }
 start() {
+  if [ "$1" = nginx ]; then
+    sed -e "s#@PREFIX@#$WORK#g" -e "s#@PORT@#$PORT#g" -e "s#@DUMP@#$DUMP#g" -e "s#@WORKERS@#1#g" \
+      "$HERE/nginx.conf.tmpl" > "$WORK/nginx.conf"
+    taskset -c "${SERVER_CPU:-0}" nginx -p "$WORK" -c "$WORK/nginx.conf" -e "$WORK/error.log" > "$WORK/server.log" 2>&1 &
+    KILL=$!
+    for _ in $(seq 200); do
+      PID=$(pgrep -P "$KILL" -f 'nginx: worker' || true)
+      [ -n "$PID" ] && curl -sf -o /dev/null "http://127.0.0.1:$PORT/plaintext" && return 0
+      sleep 0.05
+    done
+    echo "ab.sh: nginx did not start: $(tail -2 "$WORK/error.log")" >&2; exit 1
+  fi
   taskset -c "${SERVER_CPU:-0}" "$1" serve --index "$INDEX" --dump "$DUMP" --bind "127.0.0.1:$PORT" \
     --workers 1 > "$WORK/server.log" 2>&1 &
-  PID=$!
+  PID=$! KILL=$!
   for _ in $(seq 200); do curl -sf -o /dev/null "http://127.0.0.1:$PORT/healthz" && return 0; sleep 0.05; done
   echo "ab.sh: $1 did not start: $(tail -2 "$WORK/server.log")" >&2; exit 1
 }
 WRK=(wrk -t1 -c64)
-if [ "$TARGET" = offsets ]; then
-  start "$1"
+if [ "$TARGET" = offsets ] || [ "$TARGET" = xml ]; then
+  first=""
+  for bin in "$@"; do [ "$bin" != nginx ] && first=$bin && break; done
+  [ -n "$first" ] || { echo "ab.sh: $TARGET needs a wikidex among the builds" >&2; exit 2; }
+  start "$first"
   python3 "$HERE/gen_inputs.py" "http://127.0.0.1:$PORT" "$WORK" > /dev/null
-  kill $PID; wait $PID 2>/dev/null || true; PID=""
-  WRK+=(-s "$HERE/offsets.lua"); URL=http://127.0.0.1:$PORT; ARGS=(-- "$WORK/prefixes.txt" 10)
+  stop
+  URL=http://127.0.0.1:$PORT
+  if [ "$TARGET" = offsets ]; then
+    WRK+=(-s "$HERE/offsets.lua"); ARGS=(-- "$WORK/prefixes.txt" 10)
+  else
+    WRK+=(-s "$HERE/xml.lua"); ARGS=(-- "$WORK/ranges.txt")
+  fi
 else
   URL=http://127.0.0.1:$PORT$TARGET; ARGS=()
 fi
@@ -51,7 +76,7 @@ for round in $(seq "$ROUNDS"); do
     sleep 0.5
     perf stat -x, -e instructions,cycles,task-clock -p "$PID" -- sleep 5 2> "$WORK/perf.out"
     wait $W
-    kill $PID; wait $PID 2>/dev/null || true; PID=""
+    stop
     python3 - "$round" "$bin" "$WORK/wrk.out" "$WORK/perf.out" <<'PY'
 import re, sys
 round_, binary, wrk, perf = sys.argv[1:]
