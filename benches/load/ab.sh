@@ -12,8 +12,8 @@
 #            /tmp/wikidex-before target/release/wikidex
 #
 # PATH is a request path, `offsets` for the kit's offsets.lua over prefixes
-# asked of the first wikidex, or `xml` for xml.lua over its 4-64 KB page
-# ranges. A BIN of `nginx` is the kit's nginx baseline (nginx.conf.tmpl: one
+# asked of the first wikidex, `wiki` for wiki.lua over its titles, or `xml`
+# for xml.lua over its 4-64 KB page ranges. A BIN of `nginx` is the kit's nginx baseline (nginx.conf.tmpl: one
 # worker, `return 200` for /plaintext, the dump with sendfile for /xml) on
 # the same core, counted the same way (its worker process).
 # Needs wrk and perf (linux-perf); nginx for the `nginx` build.
@@ -49,7 +49,7 @@ start() {
   echo "ab.sh: $1 did not start: $(tail -2 "$WORK/server.log")" >&2; exit 1
 }
 WRK=(wrk -t1 -c64)
-if [ "$TARGET" = offsets ] || [ "$TARGET" = xml ]; then
+if [ "$TARGET" = offsets ] || [ "$TARGET" = wiki ] || [ "$TARGET" = xml ]; then
   first=""
   for bin in "$@"; do [ "$bin" != nginx ] && first=$bin && break; done
   [ -n "$first" ] || { echo "ab.sh: $TARGET needs a wikidex among the builds" >&2; exit 2; }
@@ -59,6 +59,8 @@ if [ "$TARGET" = offsets ] || [ "$TARGET" = xml ]; then
   URL=http://127.0.0.1:$PORT
   if [ "$TARGET" = offsets ]; then
     WRK+=(-s "$HERE/offsets.lua"); ARGS=(-- "$WORK/prefixes.txt" 10)
+  elif [ "$TARGET" = wiki ]; then
+    WRK+=(-s "$HERE/wiki.lua"); ARGS=(-- "$WORK/titles.txt")
   else
     WRK+=(-s "$HERE/xml.lua"); ARGS=(-- "$WORK/ranges.txt")
   fi

@@ -11,7 +11,7 @@ pub mod xml;
 use crate::dump::DumpError;
 use crate::error::ApiError;
 use crate::state::AppState;
-use actix_web::HttpRequest;
+use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
 use bytes::Bytes;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -75,18 +75,24 @@ pub(crate) fn page_body(
     Ok(actix_web::body::BoxBody::new(actix_web::body::SizedStream::new(len, stream)))
 }
 
-/// The body for `len` dump bytes at `start` sent as they are (`/xml`): a
-/// stream of reads, which the server replaces by `sendfile(2)` through the
-/// extension [`crate::dump::DumpFile::send_file_range`] puts on the
-/// response. Checks first that the dump has not changed.
-pub(crate) fn dump_range_body(
+/// The response `res` with `len` dump bytes from `start` as its body
+/// (`/xml`): sent with `sendfile(2)` by the patched HTTP/1 dispatcher (the
+/// extension [`crate::dump::DumpFile::send_file_range`] makes), or where it
+/// cannot be, as a stream of reads. Checks first that the dump has not
+/// changed. (`/wiki` keeps [`page_body`]: checking `<page>`…`</page>` before
+/// a `sendfile` takes two small reads, which cost what `sendfile` saves;
+/// `docs/BENCHMARKS.md`.)
+pub(crate) fn with_dump_bytes(
+    mut res: HttpResponseBuilder,
     state: &Arc<AppState>,
     start: u64,
     len: u64,
-) -> Result<actix_web::body::BoxBody, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     state.dump.check()?;
     let stream = DumpStream { state: state.clone(), next: start, end: start + len };
-    Ok(actix_web::body::BoxBody::new(actix_web::body::SizedStream::new(len, stream)))
+    let mut res = res.body(actix_web::body::BoxBody::new(actix_web::body::SizedStream::new(len, stream)));
+    res.extensions_mut().insert(state.dump.send_file_range(start, len));
+    Ok(res)
 }
 
 /// Streams a byte range of the dump in [`STREAM_CHUNK`] reads.
@@ -120,5 +126,48 @@ impl futures_core::Stream for DumpStream {
                 Poll::Ready(Some(Err(e)))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{AppState, Config, configure};
+    use actix_web::{App, http::header, test as actix_test, web};
+
+    /// In process there is no socket, so the dispatcher's sendfile path is
+    /// not taken: `/xml` bodies must then stream the same bytes by
+    /// themselves.
+    #[test]
+    fn without_sendfile_xml_bodies_stream_the_same_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let dump = dir.path().join("d.xml");
+        std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/../data/sample.xml"), &dump).unwrap();
+        let index = dir.path().join("d.xml.wikidex");
+        wikidex_indexer::Builder::new(&dump, &index).build().unwrap();
+        let xml = std::fs::read(&dump).unwrap();
+        let state = AppState::load(Config::new(&index, &dump)).unwrap();
+        let mut cases = Vec::new();
+        // One read's worth, and a range spanning several reads.
+        for (start, end) in [(5usize, 4100usize), (1000, 1000 + 600_000)] {
+            cases.push(("/xml".to_string(), Some(format!("bytes={start}-{end}")), start, end));
+        }
+        actix_web::rt::System::new().block_on(async move {
+            let app =
+                actix_test::init_service(App::new().app_data(web::Data::new(state)).configure(configure))
+                    .await;
+            for (uri, range, start, end) in cases {
+                let mut req = actix_test::TestRequest::get().uri(&uri);
+                if let Some(range) = range {
+                    req = req.insert_header((header::RANGE, range));
+                }
+                let res = actix_test::call_service(&app, req.to_request()).await;
+                assert!(res.status().is_success(), "{uri}: {}", res.status());
+                let sent = res.response().extensions().get::<actix_http::h1::SendFileRange>().cloned();
+                let sent = sent.expect("the response names its file range");
+                assert_eq!((sent.offset, sent.len), (start as u64, (end - start + 1) as u64), "{uri}");
+                let body = actix_test::read_body(res).await;
+                assert!(body[..] == xml[start..=end], "{uri} {start}-{end}: the streamed body differs");
+            }
+        });
     }
 }
