@@ -11,7 +11,7 @@
 //! The regression tests at the end are the bugs this suite found (fixed in
 //! db50aab and 7c6a7ba); their doc comments say what was wrong.
 
-use crate::util::{Server, extract_pages, indexed_copy, real_excerpt, wikidex};
+use crate::util::{Server, dump_file, extract_pages, indexed_copy, real_excerpt, wikidex};
 use proptest::prelude::*;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -1314,9 +1314,7 @@ fn verify_refuses_fst_rows_past_the_last_page() {
         .iter()
         .map(|t| format!("  <page>\n    <title>{t}</title>\n    <ns>0</ns>\n    <revision><text>x</text></revision>\n  </page>\n"))
         .collect();
-    let dir = tempfile::tempdir().unwrap();
-    let dump = dir.path().join("d.xml");
-    std::fs::write(&dump, format!("<mediawiki>\n{pages}</mediawiki>\n")).unwrap();
+    let (dir, dump) = dump_file(&format!("<mediawiki>\n{pages}</mediawiki>\n"));
     let good = dir.path().join("good.wikidex");
     assert!(wikidex(&["index", dump.to_str().unwrap(), "-o", good.to_str().unwrap()]).status.success());
     // Keep the fst, cut every column to three rows, say "3 pages": every
@@ -1371,10 +1369,8 @@ fn verify_refuses_fst_rows_past_the_last_page() {
 /// dump?)".
 #[test]
 fn a_page_without_revision_is_indexed() {
-    let dir = tempfile::tempdir().unwrap();
-    let dump = dir.path().join("d.xml");
     let xml = "<mediawiki>\n  <page>\n    <title>Full</title>\n    <ns>0</ns>\n    <revision><text>x</text></revision>\n  </page>\n  <page>\n    <title>Empty</title>\n    <ns>0</ns>\n    <id>2</id>\n  </page>\n</mediawiki>\n";
-    std::fs::write(&dump, xml).unwrap();
+    let (_dir, dump) = dump_file(xml);
     let out = wikidex(&["index", dump.to_str().unwrap()]);
     assert!(
         out.status.success(),
@@ -1550,10 +1546,8 @@ fn verify_checksums_every_index_file() {
 /// `fuzz/regressions/page/`.
 #[test]
 fn a_damaged_header_element_does_not_swallow_the_following_pages() {
-    let dir = tempfile::tempdir().unwrap();
-    let dump = dir.path().join("d.xml");
     let xml = "<mediawiki>\n  <page><title>A</title><ns>0</ns><restrictions>edit=sysop</restrictionz><revision><text>a</text></revision></page>\n  <page><title>B</title><ns>0</ns><revision><text>b</text></revision></page>\n  <page><title>C</title><ns>0</ns><restrictions>move=sysop</restrictions><revision><text>c</text></revision></page>\n</mediawiki>\n";
-    std::fs::write(&dump, xml).unwrap();
+    let (_dir, dump) = dump_file(xml);
     let out = wikidex(&["index", dump.to_str().unwrap()]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -1572,10 +1566,8 @@ fn a_damaged_header_element_does_not_swallow_the_following_pages() {
 /// `fuzz/regressions/page/header-element-runs-over-end-tag`.
 #[test]
 fn a_header_element_does_not_run_over_the_end_tag() {
-    let dir = tempfile::tempdir().unwrap();
-    let dump = dir.path().join("d.xml");
     let xml = "<mediawiki>\n  <page><title>A</title><ns>0</ns><restrictions>edit=sysop\n</mediawiki>\n</restrictions><revision><text>a</text></revision></page>\n</mediawiki>\n";
-    std::fs::write(&dump, xml).unwrap();
+    let (_dir, dump) = dump_file(xml);
     let out = wikidex(&["index", dump.to_str().unwrap()]);
     assert!(
         !out.status.success(),

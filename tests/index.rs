@@ -2,7 +2,7 @@
 //! extraction, generated dumps, bad input and atomic replacement.
 //! See: issue 2 (Indexer).
 
-use crate::util::{ExpectedPage, extract_pages, indexed_copy, real_excerpt, repo, wikidex};
+use crate::util::{ExpectedPage, dump_file, extract_pages, indexed_copy, real_excerpt, repo, wikidex};
 use proptest::prelude::*;
 use std::collections::HashMap;
 use std::path::Path;
@@ -204,10 +204,8 @@ fn a_missing_dump_is_a_clear_error() {
 
 #[test]
 fn a_failed_rebuild_keeps_the_previous_index() {
-    let dir = tempfile::tempdir().unwrap();
-    let dump = dir.path().join("d.xml");
+    let (dir, dump) = dump_file(&dump_with(&page("Old")));
     let out_dir = dir.path().join("d.wikidex");
-    std::fs::write(&dump, dump_with(&page("Old"))).unwrap();
     assert!(wikidex(&["index", dump.to_str().unwrap(), "-o", out_dir.to_str().unwrap()]).status.success());
     std::fs::write(&dump, dump_with(&page("New")).replace("</mediawiki>", "")).unwrap();
     assert!(!wikidex(&["index", dump.to_str().unwrap(), "-o", out_dir.to_str().unwrap()]).status.success());
@@ -224,9 +222,7 @@ fn a_failed_rebuild_keeps_the_previous_index() {
 
 #[test]
 fn refuses_to_overwrite_a_directory_that_is_not_an_index() {
-    let dir = tempfile::tempdir().unwrap();
-    let dump = dir.path().join("d.xml");
-    std::fs::write(&dump, dump_with(&page("A"))).unwrap();
+    let (dir, dump) = dump_file(&dump_with(&page("A")));
     let precious = dir.path().join("home");
     std::fs::create_dir(&precious).unwrap();
     std::fs::write(precious.join("notes.txt"), "keep").unwrap();
@@ -238,10 +234,8 @@ fn refuses_to_overwrite_a_directory_that_is_not_an_index() {
 
 #[test]
 fn duplicate_titles_are_kept_in_start_order() {
-    let dir = tempfile::tempdir().unwrap();
-    let dump = dir.path().join("d.xml");
     let xml = dump_with(&(page("Dup") + &page("A") + &page("Dup") + &page("Dup")));
-    std::fs::write(&dump, &xml).unwrap();
+    let (dir, dump) = dump_file(&xml);
     let out_dir = dir.path().join("d.wikidex");
     assert!(wikidex(&["index", dump.to_str().unwrap(), "-o", out_dir.to_str().unwrap()]).status.success());
     let index = Index::open(&out_dir).unwrap();

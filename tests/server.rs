@@ -2,7 +2,7 @@
 //! excerpt, the bundled sample and hand-made dumps. See: issue 3 (Server).
 
 use crate::util::{
-    ExpectedPage, Server, enc, expected_wiki, extract_pages, indexed_copy, real_excerpt, repo,
+    ExpectedPage, Server, dump_file, enc, expected_wiki, extract_pages, indexed_copy, real_excerpt, repo,
 };
 use std::collections::HashMap;
 use std::path::Path;
@@ -161,9 +161,7 @@ fn serve_dump(pages: &str) -> (tempfile::TempDir, Server, String) {
     let xml = format!(
         "<mediawiki>\n  <siteinfo>\n    <dbname>enwiki</dbname>\n    <case>first-letter</case>\n    <namespaces>\n      <namespace key=\"0\" case=\"first-letter\" />\n      <namespace key=\"1\" case=\"first-letter\">Talk</namespace>\n      <namespace key=\"2302\" case=\"case-sensitive\">Gadget definition</namespace>\n    </namespaces>\n  </siteinfo>\n{pages}</mediawiki>\n"
     );
-    let dir = tempfile::tempdir().unwrap();
-    let dump = dir.path().join("d.xml");
-    std::fs::write(&dump, &xml).unwrap();
+    let (dir, dump) = dump_file(&xml);
     let server = Server::start(&["--dump", dump.to_str().unwrap()]);
     (dir, server, xml)
 }

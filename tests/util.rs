@@ -59,6 +59,15 @@ pub fn indexed_copy(dump: &Path) -> (tempfile::TempDir, PathBuf, PathBuf) {
     (dir, copy, index)
 }
 
+/// `xml` written as `d.xml` in a new temporary directory, for tests that
+/// make their own small dump (keep the directory alive while it is used).
+pub fn dump_file(xml: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let dump = dir.path().join("d.xml");
+    std::fs::write(&dump, xml).unwrap();
+    (dir, dump)
+}
+
 /// One page as an independent parser (quick-xml's streaming reader) sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExpectedPage {
