@@ -110,9 +110,16 @@ impl<'f, D: AsRef<[u8]>> KeyCursor<'f, D> {
         let mut addr = t.addr;
         let mut input = t.inp;
         // Down to the smallest key below: the first transition each time.
+        let bytes = self.fst.as_bytes();
         loop {
             self.key.push(input);
             depth += 1;
+            if let Some((next_input, next_addr)) = one_trans_next(bytes, addr) {
+                // Not final, one transition, no output: no node to build.
+                input = next_input;
+                addr = next_addr;
+                continue;
+            }
             let node = self.fst.node(addr);
             if node.is_final() {
                 if !node.is_empty() {
@@ -133,6 +140,33 @@ impl<'f, D: AsRef<[u8]>> KeyCursor<'f, D> {
             addr = t.addr;
             input = t.inp;
         }
+    }
+}
+
+/// The first 63 of `fst`'s common inputs (`raw/common_inputs.rs`,
+/// `COMMON_INPUTS_INV`): a one-transition-next state stores its input as an
+/// index into them when it is one of them. A test checks every byte value
+/// against `fst`'s own decoding.
+const COMMON_INPUTS: &[u8; 63] = b"te/oasripcnw.hlm-du012g=:bf3y5&_4v9678k%?xCDASFIBEjPTzRNM+LOqHG";
+
+/// A key's tail is mostly a chain of `fst`'s "one transition, next" states
+/// (format 2 and 3, `raw/node.rs`): a state byte `0b11_iiiiii`, the input
+/// either common input `i` or, when `i` is 0, the byte before the state;
+/// never final, no output, and the target is the node just below. Decoding
+/// those here instead of through `Node` (a ~70-byte struct built for any
+/// state) takes a fifth of the instructions off a 10-title listing and 6 %
+/// off an `/offsets` request (`docs/BENCHMARKS.md`). `None` for any other
+/// state, which `Node` decodes.
+#[inline]
+fn one_trans_next(bytes: &[u8], addr: usize) -> Option<(u8, usize)> {
+    // Address 0 is fst's empty final state, whatever byte is there.
+    let state = *bytes.get(addr).filter(|_| addr != 0)?;
+    if state >> 6 != 0b11 {
+        return None;
+    }
+    match (state & 0b11_1111) as usize {
+        0 => Some((*bytes.get(addr.checked_sub(1)?)?, addr.checked_sub(2)?)),
+        i => Some((COMMON_INPUTS[i - 1], addr - 1)),
     }
 }
 
@@ -198,6 +232,29 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn one_trans_next_states_decode_as_fst_decodes_them_for_every_byte() {
+        // Every byte value as a chain input: after `k`, then a tail unique
+        // to the key, so fst lays the chain out as "one transition, next".
+        let keys: BTreeSet<Vec<u8>> =
+            (0..=255u8).map(|b| vec![b'k', b, b'x', b'y', b, 255 - b, b'!']).collect();
+        let map = map_of(&keys);
+        let fst = map.as_fst();
+        let (mut seen, mut stack) = (BTreeSet::new(), vec![fst.root().addr()]);
+        while let Some(addr) = stack.pop() {
+            let node = fst.node(addr);
+            if let Some((input, next)) = super::one_trans_next(fst.as_bytes(), addr) {
+                let t = node.transition(0);
+                assert_eq!((node.len(), node.is_final(), t.out.value()), (1, false, 0), "at {addr}");
+                assert_eq!((input, next), (t.inp, t.addr), "at {addr}");
+                seen.insert(input);
+            }
+            stack.extend(node.transitions().map(|t| t.addr));
+        }
+        assert_eq!(seen.len(), 256, "bytes never seen in such a state: the test data no longer covers them");
+        assert_eq!(cursor_keys(&map, b"k", true), stream_keys(&map, b"k", true));
     }
 
     proptest! {
