@@ -792,7 +792,13 @@ where
                             continue 'res;
                         }
                         Poll::Ready(Err(err)) => {
-                            tracing::error!("sending a response body from a file: {err}");
+                            // A file that ended early is the server's problem; a
+                            // client that went away is routine.
+                            if err.kind() == io::ErrorKind::UnexpectedEof {
+                                tracing::error!("sending a response body from a file: {err}");
+                            } else {
+                                trace!("sending a response body from a file: {err}");
+                            }
                             this.flags.insert(Flags::FINISHED);
                             return Err(DispatchError::Io(err));
                         }
