@@ -525,22 +525,15 @@ where
         });
 
         let size = self.as_mut().send_response_inner(res, &body)?;
-        if let (Some(range), BodySize::Sized(len)) = (send_file, size) {
-            let mut this = self.as_mut().project();
-            match this.codec.hand_over_body(len) {
-                Some(true) => {
-                    this.state.set(State::SendFile { range });
-                    return Ok(());
-                }
-                Some(false) => {
-                    // A response to HEAD: no body at all.
-                    this.flags.insert(Flags::FINISHED);
-                    this.state.set(State::None);
-                    return Ok(());
-                }
-                None => {}
-            }
-        }
+        let (size, send_file) = match (send_file, size) {
+            (Some(range), BodySize::Sized(len)) => match self.as_mut().project().codec.hand_over_body(len) {
+                Some(true) => (size, Some(range)),
+                // A response to HEAD: no body at all.
+                Some(false) => (BodySize::None, None),
+                None => (size, None),
+            },
+            _ => (size, None),
+        };
         match size {
             BodySize::None | BodySize::Sized(0) => {
                 let mut this = self.as_mut().project();
@@ -557,11 +550,15 @@ where
 
                 this.state.set(State::None);
             }
-            _ => self
-                .as_mut()
-                .project()
-                .state
-                .set(State::SendPayload { body }),
+            _ => match send_file {
+                // wikidex patch (sendfile)
+                Some(range) => self.as_mut().project().state.set(State::SendFile { range }),
+                None => self
+                    .as_mut()
+                    .project()
+                    .state
+                    .set(State::SendPayload { body }),
+            },
         }
 
         Ok(())
