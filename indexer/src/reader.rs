@@ -374,7 +374,7 @@ impl Index {
 
     /// Titles starting with `prefix`, in byte order, each with its rows;
     /// with `after`, only titles strictly greater than it.
-    pub fn prefix<'a>(&'a self, prefix: &[u8], after: Option<&[u8]>) -> PrefixRows<'a> {
+    pub fn prefix<'a>(&'a self, prefix: &'a [u8], after: Option<&[u8]>) -> PrefixRows<'a> {
         // With repeated titles, a title's rows end at the next key's value,
         // matching or not: the cursor must go one key past the prefix.
         let floor = if self.unique_titles() { prefix.len() } else { 0 };
@@ -384,7 +384,7 @@ impl Index {
         };
         PrefixRows {
             keys,
-            prefix: prefix.to_vec(),
+            prefix,
             pending_key: Vec::new(),
             pending_value: None,
             total: self.pages() as u32,
@@ -629,7 +629,7 @@ impl FuzzyRows<'_> {
 /// page of results allocates nothing per row.
 pub struct PrefixRows<'a> {
     keys: KeyCursor<'a, Payload>,
-    prefix: Vec<u8>,
+    prefix: &'a [u8],
     // The lookahead key (and its first row) read to bound the previous title.
     pending_key: Vec<u8>,
     pending_value: Option<u32>,
@@ -652,7 +652,7 @@ impl PrefixRows<'_> {
                 value
             }
             None => match self.keys.next() {
-                Some((key, value)) if key.starts_with(&self.prefix) => {
+                Some((key, value)) if key.starts_with(self.prefix) => {
                     title.clear();
                     title.extend_from_slice(key);
                     value as u32
@@ -670,7 +670,7 @@ impl PrefixRows<'_> {
         // still matches the prefix.
         let end = match self.keys.next() {
             Some((key, value)) => {
-                if key.starts_with(&self.prefix) {
+                if key.starts_with(self.prefix) {
                     self.pending_key.clear();
                     self.pending_key.extend_from_slice(key);
                     self.pending_value = Some(value as u32);
