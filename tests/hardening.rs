@@ -976,7 +976,8 @@ proptest! {
             Ok(pairs) => {
                 let again: Vec<String> =
                     pairs.iter().map(|(k, v)| format!("{}={}", encode_title(k), encode_title(v))).collect();
-                prop_assert_eq!(parse_query(&again.join("&")), Ok(pairs));
+                let again = again.join("&");
+                prop_assert_eq!(parse_query(&again), Ok(pairs));
             }
             Err(DecodeError::BadPercent { at }) => prop_assert_eq!(raw.as_bytes()[at], b'%'),
             Err(_) => {}

@@ -54,7 +54,9 @@ impl<'f, D: AsRef<[u8]>> KeyCursor<'f, D> {
     /// `floor` is the prefix's length, and the bound starts with the prefix
     /// or is past every key that does.
     pub(crate) fn new(fst: &'f Fst<D>, bound: &[u8], inclusive: bool, floor: usize) -> KeyCursor<'f, D> {
-        let mut stack = Vec::with_capacity(bound.len().max(24) + 8);
+        // Frames above the floor are never resumed, so they are not kept;
+        // a listing's stack then stays small (a few hundred bytes).
+        let mut stack = Vec::with_capacity(8);
         let mut key = Vec::with_capacity(64);
         let mut node = fst.root();
         let mut out = 0u64;
@@ -62,7 +64,9 @@ impl<'f, D: AsRef<[u8]>> KeyCursor<'f, D> {
             match node.find_input(b) {
                 Some(i) => {
                     let t = node.transition(i);
-                    stack.push(Frame { node, next: i + 1, out, depth });
+                    if depth >= floor {
+                        stack.push(Frame { node, next: i + 1, out, depth });
+                    }
                     key.push(b);
                     out += t.out.value();
                     node = fst.node(t.addr);
@@ -71,7 +75,9 @@ impl<'f, D: AsRef<[u8]>> KeyCursor<'f, D> {
                     // Every key below the first transition past `b` is
                     // greater than the bound; the ones before are smaller.
                     let next = (0..node.len()).find(|&i| node.transition(i).inp > b).unwrap_or(node.len());
-                    stack.push(Frame { node, next, out, depth });
+                    if depth >= floor {
+                        stack.push(Frame { node, next, out, depth });
+                    }
                     return KeyCursor { fst, stack, key, pending: None, floor };
                 }
             }

@@ -69,9 +69,9 @@ fn check_percents(raw: &[u8], base: usize) -> Result<(), DecodeError> {
 }
 
 /// Strict percent-decoding of already-validated bytes into UTF-8 text.
-fn decode_strict(raw: &[u8], base: usize) -> Result<String, DecodeError> {
+fn decode_strict(raw: &[u8], base: usize) -> Result<Cow<'_, str>, DecodeError> {
     check_percents(raw, base)?;
-    percent_decode(raw).decode_utf8().map(Cow::into_owned).map_err(|_| DecodeError::NotUtf8)
+    percent_decode(raw).decode_utf8().map_err(|_| DecodeError::NotUtf8)
 }
 
 /// Strict percent-decoding of a raw (still-encoded) URI path segment-or-rest, then every
@@ -89,20 +89,24 @@ fn decode_strict(raw: &[u8], base: usize) -> Result<String, DecodeError> {
 /// ```
 pub fn decode_path_title(raw: &str) -> Result<String, DecodeError> {
     let text = decode_strict(raw.as_bytes(), 0)?;
-    Ok(if text.contains('_') { text.replace('_', " ") } else { text })
+    Ok(if text.contains('_') { text.replace('_', " ") } else { text.into_owned() })
 }
 
 /// Form-decodes one key or value: `+` is a space, then strict percent-decoding.
-fn form_decode(raw: &str, base: usize) -> Result<String, DecodeError> {
+/// Borrows `raw` when there is nothing to decode (the common case).
+fn form_decode(raw: &str, base: usize) -> Result<Cow<'_, str>, DecodeError> {
     let bytes = raw.as_bytes();
+    if !bytes.contains(&b'+') {
+        return decode_strict(bytes, base);
+    }
     check_percents(bytes, base)?;
-    let spaced: Cow<'_, [u8]> = if bytes.contains(&b'+') {
-        Cow::Owned(bytes.iter().map(|&b| if b == b'+' { b' ' } else { b }).collect())
-    } else {
-        Cow::Borrowed(bytes)
-    };
-    decode_strict(&spaced, base)
+    let spaced: Vec<u8> = bytes.iter().map(|&b| if b == b'+' { b' ' } else { b }).collect();
+    decode_strict(&spaced, base).map(|text| Cow::Owned(text.into_owned()))
 }
+
+/// One decoded `key=value` of a query string; borrowed from the raw query
+/// when nothing in it needed decoding.
+pub type QueryPair<'a> = (Cow<'a, str>, Cow<'a, str>);
 
 /// Form-decoding of a raw query string (`a=1&b=x+y`, without the leading `?`): split on `&`,
 /// then on the first `=`; `+` is a space, strict percent-decoding, UTF-8 checked. Returns the
@@ -118,7 +122,7 @@ fn form_decode(raw: &str, base: usize) -> Result<String, DecodeError> {
 /// let pairs = parse_query("limit=10&after=Foo+bar").unwrap();
 /// assert_eq!(pairs, [("limit".into(), "10".into()), ("after".into(), "Foo bar".into())]);
 /// ```
-pub fn parse_query(raw: &str) -> Result<Vec<(String, String)>, DecodeError> {
+pub fn parse_query(raw: &str) -> Result<Vec<QueryPair<'_>>, DecodeError> {
     let mut pairs = Vec::new();
     let mut offset = 0;
     for pair in raw.split('&') {
@@ -144,14 +148,14 @@ pub fn parse_query(raw: &str) -> Result<Vec<(String, String)>, DecodeError> {
 /// assert_eq!(single(&pairs, "after"), Ok(None));
 /// assert_eq!(single(&pairs, "limit"), Err(DecodeError::Repeated("limit".into())));
 /// ```
-pub fn single<'a>(pairs: &'a [(String, String)], key: &str) -> Result<Option<&'a str>, DecodeError> {
+pub fn single<'a>(pairs: &'a [QueryPair<'_>], key: &str) -> Result<Option<&'a str>, DecodeError> {
     let mut found = None;
     for (k, v) in pairs {
         if k == key {
             if found.is_some() {
                 return Err(DecodeError::Repeated(key.to_owned()));
             }
-            found = Some(v.as_str());
+            found = Some(v.as_ref());
         }
     }
     Ok(found)
@@ -296,7 +300,7 @@ mod tests {
             let got = parse_query(raw);
             let got = got
                 .as_ref()
-                .map(|pairs| pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect::<Vec<_>>());
+                .map(|pairs| pairs.iter().map(|(k, v)| (k.as_ref(), v.as_ref())).collect::<Vec<_>>());
             assert_eq!(got, want.as_ref().map(|p| p.to_vec()), "raw {raw:?}");
         }
     }
