@@ -45,9 +45,8 @@ pub struct DumpFile {
     path: PathBuf,
     size: u64,
     mtime_ns: i64,
-    etag: String,
     last_modified: SystemTime,
-    /// `etag` and `last_modified` as header values, made once.
+    /// The strong entity tag and `last_modified` as header values, made once.
     etag_header: HeaderValue,
     last_modified_header: HeaderValue,
 }
@@ -73,9 +72,8 @@ impl DumpFile {
             path: path.to_path_buf(),
             size: now.bytes,
             mtime_ns: now.mtime_ns,
-            etag_header: header(etag.clone()),
+            etag_header: header(etag),
             last_modified_header: header(httpdate::fmt_http_date(last_modified)),
-            etag,
             last_modified,
         })
     }
@@ -92,7 +90,7 @@ impl DumpFile {
 
     /// Its strong entity tag (quotes included).
     pub fn etag(&self) -> &str {
-        &self.etag
+        self.etag_header.to_str().expect("made from an ASCII string")
     }
 
     /// Its modification time, whole seconds.

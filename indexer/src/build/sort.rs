@@ -117,15 +117,6 @@ mod tests {
         id: u32,
     }
 
-    fn word(s: &[u8], at: usize) -> u64 {
-        let mut w = [0u8; 8];
-        if at < s.len() {
-            let n = (s.len() - at).min(8);
-            w[..n].copy_from_slice(&s[at..at + n]);
-        }
-        u64::from_be_bytes(w)
-    }
-
     fn check(strings: Vec<Vec<u8>>) {
         let mut recs: Vec<Rec> =
             strings.into_iter().enumerate().map(|(i, s)| Rec { s, id: i as u32 }).collect();
@@ -133,7 +124,7 @@ mod tests {
         want.sort_by(|a, b| a.s.cmp(&b.s).then(a.id.cmp(&b.id)));
         ByString {
             len: |r: &Rec| r.s.len(),
-            word: |r: &Rec, at| word(&r.s, at),
+            word: |r: &Rec, at| crate::scan::word_at(&r.s, at),
             tie: |a: &Rec, b: &Rec| a.id.cmp(&b.id),
         }
         .sort(&mut recs);

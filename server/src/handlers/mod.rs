@@ -71,8 +71,7 @@ pub(crate) fn page_body(
     if &head != b"<page>" || &tail != b"</page>" {
         return Err(mismatch());
     }
-    let stream = DumpStream { state: state.clone(), next: start, end: start + len };
-    Ok(actix_web::body::BoxBody::new(actix_web::body::SizedStream::new(len, stream)))
+    Ok(DumpStream::body(state, start, len))
 }
 
 /// The response `res` with `len` dump bytes from `start` as its body
@@ -89,8 +88,7 @@ pub(crate) fn with_dump_bytes(
     len: u64,
 ) -> Result<HttpResponse, ApiError> {
     state.dump.check()?;
-    let stream = DumpStream { state: state.clone(), next: start, end: start + len };
-    let mut res = res.body(actix_web::body::BoxBody::new(actix_web::body::SizedStream::new(len, stream)));
+    let mut res = res.body(DumpStream::body(state, start, len));
     res.extensions_mut().insert(state.dump.send_file_range(start, len));
     Ok(res)
 }
@@ -100,6 +98,14 @@ struct DumpStream {
     state: Arc<AppState>,
     next: u64,
     end: u64,
+}
+
+impl DumpStream {
+    /// A response body of the `len` dump bytes from `start`, read as it is sent.
+    fn body(state: &Arc<AppState>, start: u64, len: u64) -> actix_web::body::BoxBody {
+        let stream = DumpStream { state: state.clone(), next: start, end: start + len };
+        actix_web::body::BoxBody::new(actix_web::body::SizedStream::new(len, stream))
+    }
 }
 
 impl futures_core::Stream for DumpStream {
