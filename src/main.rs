@@ -50,7 +50,11 @@ fn index(args: IndexArgs) -> Result<()> {
         rayon::ThreadPoolBuilder::new().num_threads(n).build_global().context("configure threads")?;
     }
     let out = args.output.unwrap_or_else(|| Builder::default_out(&args.dump));
-    let summary = build_index(&args.dump, &out, (args.chunk_mib << 20) as usize, !args.no_folded)?;
+    let builder = Builder::new(&args.dump, out)
+        .chunk_size((args.chunk_mib << 20) as usize)
+        .folded(!args.no_folded)
+        .title_column(!args.no_title_column);
+    let summary = build_index(builder, &args.dump)?;
     let gbps = summary.dump_bytes as f64 / summary.seconds / 1e9;
     let mut stdout = std::io::stdout().lock();
     writeln!(
@@ -74,17 +78,11 @@ fn index(args: IndexArgs) -> Result<()> {
     Ok(())
 }
 
-/// Builds `out` from `dump` with a progress display and Ctrl-C handling.
-fn build_index(
-    dump: &Path,
-    out: &Path,
-    chunk_size: usize,
-    folded: bool,
-) -> Result<wikidex_indexer::BuildSummary> {
+/// Runs `builder` (of `dump`) with a progress display and Ctrl-C handling.
+fn build_index(builder: Builder, dump: &Path) -> Result<wikidex_indexer::BuildSummary> {
     let display = std::sync::Arc::new(progress::Display::new());
     let shown = display.clone();
-    let builder =
-        Builder::new(dump, out).chunk_size(chunk_size).folded(folded).progress(move |p| shown.update(p));
+    let builder = builder.progress(move |p| shown.update(p));
     let cancel = builder.cancel_flag();
     // A first Ctrl-C stops the build cleanly (temporary files removed); a
     // second one exits at once. Ignore failure: a handler may already exist.
@@ -160,7 +158,7 @@ fn serve(args: ServeArgs) -> Result<()> {
             let index = Builder::default_out(&dump);
             if let Some(reason) = needs_index(&index, &dump) {
                 tracing::info!("indexing {} ({reason})", dump.display());
-                build_index(&dump, &index, 32 << 20, true)?;
+                build_index(Builder::new(&dump, &index), &dump)?;
             }
             (index, dump)
         }

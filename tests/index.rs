@@ -4,7 +4,8 @@
 
 use crate::util::{ExpectedPage, dump_file, extract_pages, indexed_copy, real_excerpt, repo, wikidex};
 use proptest::prelude::*;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
+use std::ops::Range;
 use std::path::Path;
 use wikidex_indexer::{Builder, Index, Redirect};
 
@@ -65,6 +66,44 @@ fn assert_index_matches(dir: &Path, expected: &[ExpectedPage]) {
     assert_eq!(seen, folded_order.iter().map(|(_, t)| t.to_string()).collect::<Vec<_>>());
     let m = index.manifest();
     assert_eq!(m.redirects, expected.iter().filter(|p| p.redirect.is_some()).count() as u64);
+    assert_column_matches_fst(dir);
+}
+
+/// The first `n` titles (and their rows) of a listing.
+fn listing(index: &Index, prefix: &[u8], after: Option<&[u8]>, n: usize) -> Vec<(Vec<u8>, Range<u32>)> {
+    let mut rows = index.prefix(prefix, after);
+    let (mut title, mut out) = (Vec::new(), Vec::new());
+    while out.len() < n
+        && let Some(range) = rows.next_title(&mut title)
+    {
+        out.push((title.clone(), range));
+    }
+    out
+}
+
+/// Listings read from `titles.fc` are those of the fst walk an index
+/// without it does: for every 1–3 byte prefix of every title and a few no
+/// title has, from the start and after each title; and `title_of` agrees.
+fn assert_column_matches_fst(dir: &Path) {
+    assert!(dir.join("titles.fc").is_file(), "every build writes titles.fc");
+    let column = Index::open(dir).unwrap();
+    let fst = Index::open(dir).unwrap().without_title_column();
+    let titles: Vec<Vec<u8>> = listing(&fst, b"", None, usize::MAX).into_iter().map(|(t, _)| t).collect();
+    let mut probes: BTreeSet<&[u8]> = [&b"\xff"[..], b"~~~", b"\x00", b""].into_iter().collect();
+    for t in &titles {
+        probes.extend((1..=3.min(t.len())).map(|n| &t[..n]));
+    }
+    for p in probes {
+        assert_eq!(listing(&column, p, None, usize::MAX), listing(&fst, p, None, usize::MAX), "prefix {p:?}");
+    }
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for (row, t) in titles.iter().enumerate() {
+        for p in [&t[..1.min(t.len())], b"", t] {
+            assert_eq!(listing(&column, p, Some(t), 5), listing(&fst, p, Some(t), 5), "{p:?} after {t:?}");
+        }
+        assert_eq!(column.title_of(row as u32, &mut a), fst.title_of(row as u32, &mut b));
+        assert_eq!(a, b, "title_of({row})");
+    }
 }
 
 #[test]
@@ -269,4 +308,50 @@ fn gen_is_deterministic_and_the_cli_reports_a_summary() {
     );
     let verify = wikidex(&["verify", dir.path().join("a.xml.wikidex").to_str().unwrap()]);
     assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stderr));
+}
+
+/// `wikidex verify` reads `titles.fc` against `titles.fst` row by row: a
+/// column from another dump with as many pages, its manifest entry made to
+/// match so it opens, is refused, naming the file and the first wrong row.
+#[test]
+fn verify_catches_a_title_column_from_another_dump() {
+    let index_of = |titles: [&str; 3]| {
+        let (dir, dump) = dump_file(&dump_with(&titles.map(page).concat()));
+        let out = dir.path().join("d.wikidex");
+        Builder::new(&dump, &out).build().unwrap();
+        (dir, dump, out)
+    };
+    let (_a, dump, ours) = index_of(["Alpha", "Beta", "Gamma"]);
+    let (_b, _, theirs) = index_of(["Alpha", "Bets", "Gamma"]);
+    std::fs::copy(theirs.join("titles.fc"), ours.join("titles.fc")).unwrap();
+    let read = |dir: &Path| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap()
+    };
+    let mut manifest = read(&ours);
+    manifest["files"]["titles.fc"] = read(&theirs)["files"]["titles.fc"].clone();
+    std::fs::write(ours.join("manifest.json"), serde_json::to_vec(&manifest).unwrap()).unwrap();
+    let index = Index::open(&ours).expect("lengths and checksums match the manifest");
+    index.verify_checksums().unwrap();
+    let err = index.verify().unwrap_err().to_string();
+    assert!(err.contains("titles.fc") && err.contains("row 1"), "{err}");
+    let out = wikidex(&["verify", ours.to_str().unwrap(), "--dump", dump.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("titles.fc"));
+}
+
+/// `--no-title-column` leaves `titles.fc` out (as indexes from before it
+/// lack it); such an index lists the same rows, from the fst alone.
+#[test]
+fn an_index_without_the_title_column_lists_the_same_rows() {
+    let (dir, dump, full) = indexed_copy(&repo().join("data/sample.xml"));
+    let lean = dir.path().join("lean.wikidex");
+    let out = wikidex(&["index", dump.to_str().unwrap(), "-o", lean.to_str().unwrap(), "--no-title-column"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!lean.join("titles.fc").exists() && full.join("titles.fc").exists());
+    let (full, lean) = (Index::open(&full).unwrap(), Index::open(&lean).unwrap());
+    lean.verify().unwrap();
+    assert!(lean.bytes() < full.bytes());
+    for prefix in [&b""[..], b"A", b"Th", b"Category:", b"zzz"] {
+        assert_eq!(listing(&lean, prefix, None, usize::MAX), listing(&full, prefix, None, usize::MAX));
+    }
 }

@@ -150,6 +150,46 @@ impl<'f, D: AsRef<[u8]>> KeyCursor<'f, D> {
     }
 }
 
+/// The value of the smallest key starting with `prefix`, or `None` if no
+/// key does: a listing's first row. One descent, no frames kept: with a
+/// title column, the rows after it are read from the column, not the fst.
+pub(crate) fn first_with_prefix<D: AsRef<[u8]>>(fst: &Fst<D>, prefix: &[u8]) -> Option<u64> {
+    let bytes = fst.as_bytes();
+    let mut addr = fst.root().addr();
+    let mut out = 0u64;
+    for &b in prefix {
+        if let Some((input, next)) = one_trans_next(bytes, addr) {
+            if input != b {
+                return None;
+            }
+            addr = next;
+            continue;
+        }
+        let node = fst.node(addr);
+        let t = node.transition(node.find_input(b)?);
+        out += t.out.value();
+        addr = t.addr;
+    }
+    // Down the first transitions to the smallest key below.
+    loop {
+        if let Some((_, next)) = one_trans_next(bytes, addr) {
+            addr = next;
+            continue;
+        }
+        let node = fst.node(addr);
+        if node.is_final() {
+            return Some(out + node.final_output().value());
+        }
+        if node.is_empty() {
+            // Only a damaged fst has a non-final node with no way on.
+            return None;
+        }
+        let t = node.transition(0);
+        out += t.out.value();
+        addr = t.addr;
+    }
+}
+
 /// The first 63 of `fst`'s common inputs (`raw/common_inputs.rs`,
 /// `COMMON_INPUTS_INV`): a one-transition-next state stores its input as an
 /// index into them when it is one of them. A test checks every byte value
@@ -262,6 +302,10 @@ mod tests {
         }
         assert_eq!(seen.len(), 256, "bytes never seen in such a state: the test data no longer covers them");
         assert_eq!(cursor_keys(&map, b"k", true), stream_keys(&map, b"k", true));
+        for (i, k) in keys.iter().enumerate() {
+            assert_eq!(super::first_with_prefix(fst, k), Some(i as u64 * 3));
+            assert_eq!(super::first_with_prefix(fst, &k[..4]), Some(i as u64 * 3));
+        }
     }
 
     proptest! {
@@ -280,6 +324,9 @@ mod tests {
                 expected.retain(|(k, _)| k.starts_with(&bound[..floor]));
                 prop_assert_eq!(cursor_keys_within(&map, &bound, inclusive, floor), expected, "floor {}", floor);
             }
+            // The first key with the bound as a prefix.
+            let first = keys.iter().position(|k| k.starts_with(&bound)).map(|i| (i * 3) as u64);
+            prop_assert_eq!(super::first_with_prefix(map.as_fst(), &bound), first);
             // Bounds that are keys, too.
             if let Some(k) = keys.iter().nth(bound.len() % keys.len().max(1)) {
                 prop_assert_eq!(cursor_keys(&map, k, inclusive), stream_keys(&map, k, inclusive));

@@ -5,9 +5,12 @@
 //! manifest's counts and its checksum against the manifest — work that does
 //! not grow with the index. [`Index::verify`] rereads every byte.
 
-use crate::cursor::KeyCursor;
+use crate::cursor::{KeyCursor, first_with_prefix};
 use crate::error::{Error, Result};
-use crate::format::{self, FOOTER_LEN, FileKind, Footer, MANIFEST, Manifest, NOT_REDIRECT, TARGET_MISSING};
+use crate::format::{
+    self, FOOTER_LEN, FileKind, Footer, MANIFEST, Manifest, NOT_REDIRECT, TARGET_MISSING, TitleColumn,
+    TitleCursor,
+};
 use fst::{IntoStreamer, Streamer};
 use memmap2::Mmap;
 use std::fs::File;
@@ -153,6 +156,7 @@ pub struct Index {
     namespaces: Payload,
     redirects: Payload,
     folded: Option<(fst::Map<Payload>, Payload)>,
+    title_column: Option<TitleColumn<Payload>>,
 }
 
 impl std::fmt::Debug for Index {
@@ -211,6 +215,14 @@ impl Index {
             }
             false => None,
         };
+        let title_column = match manifest.files.contains_key(format::TITLE_COLUMN) {
+            true => {
+                let payload = open(format::TITLE_COLUMN, FileKind::TitleColumn)?;
+                let path = payload.path.clone();
+                Some(TitleColumn::new(payload, manifest.pages).map_err(|e| Error::corrupt(path, e.0))?)
+            }
+            false => None,
+        };
         let fst_path = fst_payload.path.clone();
         let titles =
             fst::Map::new(fst_payload).map_err(|source| Error::Fst { path: fst_path.clone(), source })?;
@@ -228,7 +240,17 @@ impl Index {
                 format!("holds {} keys, more than the {} titles", f.len(), manifest.titles),
             ));
         }
-        Ok(Index { dir: dir.to_path_buf(), manifest, titles, starts, lengths, namespaces, redirects, folded })
+        Ok(Index {
+            dir: dir.to_path_buf(),
+            manifest,
+            titles,
+            starts,
+            lengths,
+            namespaces,
+            redirects,
+            folded,
+            title_column,
+        })
     }
 
     /// Recomputes the checksum of every file, in parallel: reads the whole
@@ -245,6 +267,9 @@ impl Index {
         if let Some((fst, rows)) = &self.folded {
             payloads.push(fst.as_fst().as_inner());
             payloads.push(rows);
+        }
+        if let Some(column) = &self.title_column {
+            payloads.push(column.data());
         }
         std::thread::scope(|s| {
             let handles: Vec<_> = payloads.iter().map(|p| s.spawn(|| p.verify())).collect();
@@ -286,6 +311,7 @@ impl Index {
                 }
             }
         }
+        self.verify_title_column()?;
         for row in 0..pages as u32 {
             let start = self.start(row);
             let len = self.length(row);
@@ -298,6 +324,40 @@ impl Index {
                     &self.redirects.path,
                     format!("row {row} redirects to row {r} of {pages}"),
                 ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks that `titles.fc` holds, row by row, the titles of `titles.fst`.
+    fn verify_title_column(&self) -> Result<()> {
+        let Some(column) = &self.title_column else { return Ok(()) };
+        let path = &column.data().path;
+        let pages = self.pages();
+        let mut cursor = column.cursor(0);
+        let mut keys = self.titles.stream();
+        let mut current = keys.next().map(|(k, v)| (k.to_vec(), v));
+        while let Some((key, first)) = current.take() {
+            current = keys.next().map(|(k, v)| (k.to_vec(), v));
+            let end = current.as_ref().map_or(pages, |(_, v)| *v);
+            for row in first..end {
+                let c = cursor
+                    .as_mut()
+                    .filter(|c| u64::from(c.row()) == row)
+                    .ok_or_else(|| Error::corrupt(path, format!("cannot decode row {row} (of {pages})")))?;
+                if c.title() != key {
+                    return Err(Error::corrupt(
+                        path,
+                        format!(
+                            "row {row} is titled {:?}, titles.fst says {:?}",
+                            String::from_utf8_lossy(c.title()),
+                            String::from_utf8_lossy(&key)
+                        ),
+                    ));
+                }
+                if !c.advance() && row + 1 < pages {
+                    return Err(Error::corrupt(path, format!("cannot decode row {} (of {pages})", row + 1)));
+                }
             }
         }
         Ok(())
@@ -375,22 +435,36 @@ impl Index {
     /// Titles starting with `prefix`, in byte order, each with its rows;
     /// with `after`, only titles strictly greater than it.
     pub fn prefix<'a>(&'a self, prefix: &'a [u8], after: Option<&[u8]>) -> PrefixRows<'a> {
-        // With repeated titles, a title's rows end at the next key's value,
-        // matching or not: the cursor must go one key past the prefix.
-        let floor = if self.unique_titles() { prefix.len() } else { 0 };
-        let keys = match after {
+        let total = self.pages() as u32;
+        let start = |floor| match after {
             Some(after) if after >= prefix => KeyCursor::new(self.titles.as_fst(), after, false, floor),
             _ => KeyCursor::new(self.titles.as_fst(), prefix, true, floor),
         };
-        PrefixRows {
-            keys,
-            prefix,
-            pending_key: Vec::new(),
-            pending_value: None,
-            total: self.pages() as u32,
-            unique: self.unique_titles(),
-            done: false,
+        if let Some(column) = &self.title_column {
+            // The fst finds the first row; the column reads on from there.
+            let first = match after {
+                Some(after) if after >= prefix => start(prefix.len()).next().map(|(_, row)| row),
+                _ => first_with_prefix(self.titles.as_fst(), prefix),
+            };
+            let cursor = first
+                .and_then(|row| column.cursor(row as u32))
+                .filter(|cursor| cursor.title().starts_with(prefix));
+            return PrefixRows { source: Source::Column(cursor), prefix, total };
         }
+        // With repeated titles, a title's rows end at the next key's value,
+        // matching or not: the cursor must go one key past the prefix.
+        let unique = self.unique_titles();
+        let keys = start(if unique { prefix.len() } else { 0 });
+        let fst = FstRows { keys, pending_key: Vec::new(), pending_value: None, unique, done: false };
+        PrefixRows { source: Source::Fst(fst), prefix, total }
+    }
+
+    /// The same index, listing titles from `titles.fst` alone as an index
+    /// without `titles.fc` does. For tests that compare the two paths.
+    #[doc(hidden)]
+    pub fn without_title_column(mut self) -> Index {
+        self.title_column = None;
+        self
     }
 }
 
@@ -401,6 +475,9 @@ impl Index {
     /// exceed the row. About as fast as a forward lookup. False if `row` is
     /// out of range.
     pub fn title_of(&self, row: u32, out: &mut Vec<u8>) -> bool {
+        if let Some(column) = &self.title_column {
+            return column.title_into(row, out);
+        }
         out.clear();
         if u64::from(row) >= self.pages() {
             return false;
@@ -628,12 +705,25 @@ impl FuzzyRows<'_> {
 /// Not an `Iterator`: each title is written into a caller-owned buffer so a
 /// page of results allocates nothing per row.
 pub struct PrefixRows<'a> {
-    keys: KeyCursor<'a, Payload>,
+    source: Source<'a>,
     prefix: &'a [u8],
+    total: u32,
+}
+
+/// Where a listing reads its titles.
+enum Source<'a> {
+    /// `titles.fc` from the first matching row; `None` once done.
+    Column(Option<TitleCursor<'a>>),
+    /// `titles.fst` alone (indexes without `titles.fc`).
+    Fst(FstRows<'a>),
+}
+
+/// A listing walking `titles.fst` key by key.
+struct FstRows<'a> {
+    keys: KeyCursor<'a, Payload>,
     // The lookahead key (and its first row) read to bound the previous title.
     pending_key: Vec<u8>,
     pending_value: Option<u32>,
-    total: u32,
     /// No title repeats: a title's rows end where they start plus one, so
     /// no lookahead is needed.
     unique: bool,
@@ -643,6 +733,43 @@ pub struct PrefixRows<'a> {
 impl PrefixRows<'_> {
     /// Writes the next matching title into `title` and returns its rows.
     pub fn next_title(&mut self, title: &mut Vec<u8>) -> Option<Range<u32>> {
+        match &mut self.source {
+            Source::Column(cursor) => column_next(cursor, self.prefix, title),
+            Source::Fst(fst) => fst.next_title(self.prefix, self.total, title),
+        }
+    }
+}
+
+/// The next title of a column listing and its rows: the run of rows with
+/// the cursor's title, which leaves the cursor on the row after them. The
+/// cursor's title starts with `prefix`; what each next row shares with the
+/// one before tells whether it still does, and whether it repeats it.
+fn column_next(slot: &mut Option<TitleCursor<'_>>, prefix: &[u8], title: &mut Vec<u8>) -> Option<Range<u32>> {
+    let cursor = slot.as_mut()?;
+    title.clear();
+    title.extend_from_slice(cursor.title());
+    let first = cursor.row();
+    loop {
+        if !cursor.advance() {
+            // The last row (or a damaged entry: the CRC reports those).
+            let end = cursor.row() + 1;
+            *slot = None;
+            return Some(first..end);
+        }
+        let shared = cursor.shared();
+        if shared < prefix.len() {
+            let end = cursor.row();
+            *slot = None;
+            return Some(first..end);
+        }
+        if shared < title.len() || cursor.title().len() > shared {
+            return Some(first..cursor.row());
+        }
+    }
+}
+
+impl FstRows<'_> {
+    fn next_title(&mut self, prefix: &[u8], total: u32, title: &mut Vec<u8>) -> Option<Range<u32>> {
         if self.done {
             return None;
         }
@@ -652,7 +779,7 @@ impl PrefixRows<'_> {
                 value
             }
             None => match self.keys.next() {
-                Some((key, value)) if key.starts_with(self.prefix) => {
+                Some((key, value)) if key.starts_with(prefix) => {
                     title.clear();
                     title.extend_from_slice(key);
                     value as u32
@@ -670,7 +797,7 @@ impl PrefixRows<'_> {
         // still matches the prefix.
         let end = match self.keys.next() {
             Some((key, value)) => {
-                if key.starts_with(self.prefix) {
+                if key.starts_with(prefix) {
                     self.pending_key.clear();
                     self.pending_key.extend_from_slice(key);
                     self.pending_value = Some(value as u32);
@@ -681,7 +808,7 @@ impl PrefixRows<'_> {
             }
             None => {
                 self.done = true;
-                self.total
+                total
             }
         };
         Some(first..end)

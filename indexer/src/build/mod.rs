@@ -2,8 +2,8 @@
 //!
 //! scan (parallel, [`crate::scan`]) → sort rows by (title, start), eight
 //! title bytes at a time ([`sort`]) → resolve
-//! redirect targets to rows ([`rows`]) → write `titles.fst` and the columns
-//! ([`write`]) and the folded index ([`folded`]) in parallel →
+//! redirect targets to rows ([`rows`]) → write `titles.fst`, the columns
+//! and the title column ([`write`]) and the folded index ([`folded`]) in parallel →
 //! commit atomically ([`crate::format::IndexWriter`]). Progress is reported
 //! through a callback; this module never prints.
 
@@ -103,6 +103,7 @@ pub struct Builder {
     progress: Option<ProgressFn>,
     cancel: Arc<AtomicBool>,
     folded: bool,
+    title_column: bool,
 }
 
 impl Builder {
@@ -115,6 +116,7 @@ impl Builder {
             progress: None,
             cancel: Arc::new(AtomicBool::new(false)),
             folded: true,
+            title_column: true,
         }
     }
 
@@ -135,6 +137,13 @@ impl Builder {
     /// typo-tolerant search; default true).
     pub fn folded(mut self, yes: bool) -> Builder {
         self.folded = yes;
+        self
+    }
+
+    /// Whether to write `titles.fc`, every row's title front-coded, which
+    /// prefix listings read instead of walking the fst (default true).
+    pub fn title_column(mut self, yes: bool) -> Builder {
+        self.title_column = yes;
         self
     }
 
@@ -266,7 +275,19 @@ impl Builder {
                             .map(|plan| folded::write_folded(&writer, &scanned, &rows, plan))
                             .transpose()
                     },
-                    || write::write_columns(&writer, &rows, &redirects),
+                    || {
+                        let (columns, title_column) = rayon::join(
+                            || write::write_columns(&writer, &rows, &redirects),
+                            || {
+                                self.title_column
+                                    .then(|| write::write_title_column(&writer, &scanned, &rows))
+                                    .transpose()
+                            },
+                        );
+                        let mut columns = columns?;
+                        columns.extend(title_column?);
+                        Ok::<_, Error>(columns)
+                    },
                 )
             },
         );

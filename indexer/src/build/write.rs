@@ -30,6 +30,22 @@ pub(super) fn write_titles(
     Ok((titles, sink.finish()?))
 }
 
+/// Writes `titles.fc`, every row's title front-coded in row order.
+pub(super) fn write_title_column(
+    writer: &IndexWriter,
+    scanned: &ScanResult,
+    rows: &[RawPage],
+) -> Result<(String, format::FileEntry)> {
+    let sink = writer.file(format::TITLE_COLUMN, FileKind::TitleColumn)?;
+    let path = sink.path().to_path_buf();
+    let io_err = |e| Error::io(&path, "write", e);
+    let mut column = format::TitleColumnWriter::new(sink);
+    for page in rows {
+        column.push(scanned.title(page)).map_err(io_err)?;
+    }
+    column.finish().map_err(io_err)?.finish()
+}
+
 /// Writes the fixed-width columns, in parallel, each through a buffer.
 pub(super) fn write_columns(
     writer: &IndexWriter,

@@ -39,6 +39,8 @@ pub enum FileKind {
     FoldedFst,
     /// `folded.u32`.
     FoldedRows,
+    /// `titles.fc`.
+    TitleColumn,
 }
 
 impl FileKind {
@@ -52,6 +54,7 @@ impl FileKind {
             FileKind::Redirects => *b"RDIR",
             FileKind::FoldedFst => *b"FFST",
             FileKind::FoldedRows => *b"FROW",
+            FileKind::TitleColumn => *b"TCOL",
         }
     }
 }

@@ -13,6 +13,10 @@
 //!   folded.fst      optional; fst Map: fold(title) -> position of its rows
 //!                   in folded.u32                        (see crate::fold)
 //!   folded.u32      optional; rows grouped by folded title (u32 LE)
+//!   titles.fc       optional; row -> title, front-coded in blocks of 16,
+//!                   for listings that read titles in row order
+//!                   (see [`title_column`]); every build writes it,
+//!                   indexes from before it list titles from the fst
 //! ```
 //!
 //! A *row* is one page. Rows are sorted by (title bytes, start offset), so the
@@ -33,11 +37,13 @@
 mod checksum;
 mod footer;
 mod manifest;
+pub mod title_column;
 mod writer;
 
 pub use checksum::CrcWriter;
 pub use footer::{FOOTER_LEN, FileKind, Footer};
 pub use manifest::{DumpIdentity, FileEntry, Manifest, Namespace, SiteInfo};
+pub use title_column::{TitleColumn, TitleColumnWriter, TitleCursor};
 pub use writer::{FileSink, IndexWriter};
 
 /// The format version this build writes. Version 2 stores page offsets in
@@ -65,6 +71,8 @@ pub const REDIRECTS: &str = "redirects.u32";
 pub const FOLDED_FST: &str = "folded.fst";
 /// Name of the rows of each folded title, back to back.
 pub const FOLDED_ROWS: &str = "folded.u32";
+/// Name of the optional front-coded title column.
+pub const TITLE_COLUMN: &str = "titles.fc";
 
 /// `redirects.u32` value of a page that is not a redirect.
 pub const NOT_REDIRECT: u32 = u32::MAX;

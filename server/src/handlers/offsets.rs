@@ -344,22 +344,21 @@ impl<'a> Rows<'a> {
     }
 
     fn row(&mut self, title: &[u8], page: &Page) -> Result<(), ApiError> {
-        let text = std::str::from_utf8(title).map_err(|_| {
-            ApiError::Unavailable("the index holds a title that is not UTF-8; rebuild it".into())
-        })?;
         let out = match &mut self.out {
             Output::Json(json) => json,
             Output::Titles(titles) => {
-                titles.push(text.to_string());
+                titles.push(utf8(title)?.to_string());
                 self.n += 1;
                 return Ok(());
             }
         };
+        // `,["title",start,end` and `]`: title, two u64s and punctuation.
+        out.reserve(title.len() + 48);
         if self.n > 0 {
             out.push(b',');
         }
         out.push(b'[');
-        serde_json::to_writer(&mut *out, text).expect("writing to a Vec cannot fail");
+        push_json_string(out, title)?;
         out.push(b',');
         out.extend_from_slice(itoa::Buffer::new().format(page.start).as_bytes());
         out.push(b',');
@@ -378,6 +377,30 @@ impl<'a> Rows<'a> {
         }
         self.out
     }
+}
+
+/// A title as UTF-8, or the error a damaged index deserves.
+fn utf8(title: &[u8]) -> Result<&str, ApiError> {
+    std::str::from_utf8(title)
+        .map_err(|_| ApiError::Unavailable("the index holds a title that is not UTF-8; rebuild it".into()))
+}
+
+/// Appends `title` as a JSON string. Nearly every title is printable ASCII
+/// with nothing to escape: two passes the compiler vectorizes find that
+/// out, and such a title is copied whole, with no UTF-8 validation (ASCII
+/// is UTF-8) and no escaping loop. Others are checked and escaped by
+/// serde_json.
+fn push_json_string(out: &mut Vec<u8>, title: &[u8]) -> Result<(), ApiError> {
+    let high = title.iter().fold(0u8, |seen, &b| seen | b) >= 0x80;
+    let escape = title.iter().fold(false, |seen, &b| seen | (b < 0x20) | (b == b'"') | (b == b'\\'));
+    if high || escape {
+        serde_json::to_writer(&mut *out, utf8(title)?).expect("writing to a Vec cannot fail");
+    } else {
+        out.push(b'"');
+        out.extend_from_slice(title);
+        out.push(b'"');
+    }
+    Ok(())
 }
 
 /// Follows `page`'s redirects like `/wiki` does (at most 5 hops).
@@ -448,6 +471,30 @@ pub fn read_header(state: &AppState, page: &Page) -> Result<Header, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_strings_are_what_serde_json_writes() {
+        let titles = [
+            "Python",
+            "",
+            "A \"quoted\" title",
+            "Back\\slash",
+            "tab\there",
+            "\u{1}",
+            "Ångström",
+            "北京",
+            "a/b",
+            "~~\u{7f}",
+            "emoji 🐍",
+        ];
+        for title in titles {
+            let mut out = Vec::new();
+            push_json_string(&mut out, title.as_bytes()).unwrap();
+            assert_eq!(out, serde_json::to_vec(title).unwrap(), "{title:?}");
+        }
+        let mut out = Vec::new();
+        assert!(push_json_string(&mut out, b"bad \xff utf-8").is_err());
+    }
 
     #[test]
     fn limits() {
