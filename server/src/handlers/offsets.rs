@@ -385,21 +385,23 @@ fn utf8(title: &[u8]) -> Result<&str, ApiError> {
         .map_err(|_| ApiError::Unavailable("the index holds a title that is not UTF-8; rebuild it".into()))
 }
 
-/// Appends `title` as a JSON string. Nearly every title is printable ASCII
-/// with nothing to escape: two passes the compiler vectorizes find that
-/// out, and such a title is copied whole, with no UTF-8 validation (ASCII
-/// is UTF-8) and no escaping loop. Others are checked and escaped by
+/// Appends `title` as a JSON string. Nearly every title has nothing to
+/// escape: a pass the compiler vectorizes finds that out, and such a title
+/// is copied whole, after UTF-8 validation only if it has non-ASCII bytes.
+/// Titles with quotes, backslashes or control characters are escaped by
 /// serde_json.
 fn push_json_string(out: &mut Vec<u8>, title: &[u8]) -> Result<(), ApiError> {
-    let high = title.iter().fold(0u8, |seen, &b| seen | b) >= 0x80;
     let escape = title.iter().fold(false, |seen, &b| seen | (b < 0x20) | (b == b'"') | (b == b'\\'));
-    if high || escape {
+    if escape {
         serde_json::to_writer(&mut *out, utf8(title)?).expect("writing to a Vec cannot fail");
-    } else {
-        out.push(b'"');
-        out.extend_from_slice(title);
-        out.push(b'"');
+        return Ok(());
     }
+    if !title.is_ascii() {
+        utf8(title)?;
+    }
+    out.push(b'"');
+    out.extend_from_slice(title);
+    out.push(b'"');
     Ok(())
 }
 
