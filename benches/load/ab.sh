@@ -14,7 +14,9 @@
 #
 # PATH is a request path, `offsets` for the kit's offsets.lua over prefixes
 # asked of the first wikidex, `wiki` for wiki.lua over its titles, or `xml`
-# for xml.lua over its 4-64 KB page ranges. A BIN of `nginx` is the kit's nginx baseline (nginx.conf.tmpl: one
+# for xml.lua over its 4-64 KB page ranges; or several of these separated
+# by commas (`offsets,/plaintext`), measured in turn for each build in each
+# round, so their ratio is taken in one phase of the host. A BIN of `nginx` is the kit's nginx baseline (nginx.conf.tmpl: one
 # worker, `return 200` for /plaintext, the dump with sendfile for /xml) on
 # the same core, counted the same way (its worker process).
 # Needs wrk and perf (linux-perf); nginx for the `nginx` build.
@@ -49,40 +51,43 @@ start() {
   for _ in $(seq 200); do curl -sf -o /dev/null "http://127.0.0.1:$PORT/healthz" && return 0; sleep 0.05; done
   echo "ab.sh: $1 did not start: $(tail -2 "$WORK/server.log")" >&2; exit 1
 }
-WRK=(wrk -t1 -c64)
-if [ "$TARGET" = offsets ] || [ "$TARGET" = wiki ] || [ "$TARGET" = xml ]; then
+IFS=, read -r -a TARGETS <<< "$TARGET"
+if [[ ",$TARGET," =~ ,(offsets|wiki|xml), ]]; then
   first=""
   for bin in "$@"; do [ "$bin" != nginx ] && first=$bin && break; done
   [ -n "$first" ] || { echo "ab.sh: $TARGET needs a wikidex among the builds" >&2; exit 2; }
   start "$first"
   python3 "$HERE/gen_inputs.py" "http://127.0.0.1:$PORT" "$WORK" > /dev/null
   stop
-  URL=http://127.0.0.1:$PORT
-  if [ "$TARGET" = offsets ]; then
-    WRK+=(-s "$HERE/offsets.lua"); ARGS=(-- "$WORK/prefixes.txt" 10)
-  elif [ "$TARGET" = wiki ]; then
-    WRK+=(-s "$HERE/wiki.lua"); ARGS=(-- "$WORK/titles.txt")
-  else
-    WRK+=(-s "$HERE/xml.lua"); ARGS=(-- "$WORK/ranges.txt")
-  fi
-else
-  URL=http://127.0.0.1:$PORT$TARGET; ARGS=()
 fi
-echo "| round | build | req/s | instructions/req | of them user space | cycles/req | CPU µs/req |"
-echo "|---|---|---|---|---|---|---|"
+# Sets WRK, URL and ARGS for one target.
+aim() {
+  WRK=(wrk -t1 -c64) URL=http://127.0.0.1:$PORT ARGS=()
+  case $1 in
+    offsets) WRK+=(-s "$HERE/offsets.lua"); ARGS=(-- "$WORK/prefixes.txt" 10) ;;
+    wiki) WRK+=(-s "$HERE/wiki.lua"); ARGS=(-- "$WORK/titles.txt") ;;
+    xml) WRK+=(-s "$HERE/xml.lua"); ARGS=(-- "$WORK/ranges.txt") ;;
+    *) URL=http://127.0.0.1:$PORT$1 ;;
+  esac
+}
+LABEL=""
+[ ${#TARGETS[@]} -gt 1 ] && LABEL="target | "
+echo "| round | ${LABEL}build | req/s | instructions/req | of them user space | cycles/req | CPU µs/req |"
+echo "|---|---|---|---|---|---|---|$([ -n "$LABEL" ] && echo "---|")"
 for round in $(seq "$ROUNDS"); do
   for bin in "$@"; do
     start "$bin"
-    taskset -c "${CLIENT_CPU:-1}" "${WRK[@]}" -d2s "$URL" "${ARGS[@]}" > /dev/null
-    taskset -c "${CLIENT_CPU:-1}" "${WRK[@]}" -d6s "$URL" "${ARGS[@]}" > "$WORK/wrk.out" &
-    W=$!
-    sleep 0.5
-    perf stat -x, -e instructions,instructions:u,cycles,task-clock -p "$PID" -- sleep 5 2> "$WORK/perf.out"
-    wait $W
-    stop
-    python3 - "$round" "$bin" "$WORK/wrk.out" "$WORK/perf.out" <<'PY'
+    for target in "${TARGETS[@]}"; do
+      aim "$target"
+      taskset -c "${CLIENT_CPU:-1}" "${WRK[@]}" -d2s "$URL" "${ARGS[@]}" > /dev/null
+      taskset -c "${CLIENT_CPU:-1}" "${WRK[@]}" -d6s "$URL" "${ARGS[@]}" > "$WORK/wrk.out" &
+      W=$!
+      sleep 0.5
+      perf stat -x, -e instructions,instructions:u,cycles,task-clock -p "$PID" -- sleep 5 2> "$WORK/perf.out"
+      wait $W
+      python3 - "$round" "$bin" "$WORK/wrk.out" "$WORK/perf.out" "$([ -n "$LABEL" ] && echo "$target")" <<'PY'
 import re, sys
-round_, binary, wrk, perf = sys.argv[1:]
+round_, binary, wrk, perf, target = sys.argv[1:]
 rps = float(re.search(r"Requests/sec:\s+([\d.]+)", open(wrk).read()).group(1))
 counts = {}
 for line in open(perf):
@@ -90,9 +95,12 @@ for line in open(perf):
     if len(f) >= 3 and f[0].replace(".", "", 1).isdigit():
         counts[f[2]] = float(f[0])
 req = rps * 5  # requests answered during perf's 5 s window, at the run's mean rate
-print(f"| {round_} | `{binary}` | {rps:,.0f} | {counts['instructions'] / req:,.0f} | "
+label = f"{target} | " if target else ""
+print(f"| {round_} | {label}`{binary}` | {rps:,.0f} | {counts['instructions'] / req:,.0f} | "
       f"{counts['instructions:u'] / req:,.0f} | {counts['cycles'] / req:,.0f} | "
       f"{counts['task-clock'] * 1e3 / req:.2f} |")
 PY
+    done
+    stop
   done
 done

@@ -488,6 +488,12 @@ mod tests {
             "a/b",
             "~~\u{7f}",
             "emoji 🐍",
+            "\"",
+            "\\",
+            "\"\"\\\"",
+            "end\"",
+            "Łódź \"Awesome\" Airport",
+            "\u{1f}\"",
         ];
         for title in titles {
             let mut out = Vec::new();
@@ -496,6 +502,17 @@ mod tests {
         }
         let mut out = Vec::new();
         assert!(push_json_string(&mut out, b"bad \xff utf-8").is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_string_is_written_as_serde_json_writes_it(
+            title in proptest::prop_oneof![proptest::arbitrary::any::<String>(), "[a\"\\\\\u{0}-\u{1f} é]{0,40}"],
+        ) {
+            let mut out = Vec::new();
+            push_json_string(&mut out, title.as_bytes()).unwrap();
+            proptest::prop_assert_eq!(out, serde_json::to_vec(&title).unwrap());
+        }
     }
 
     #[test]
