@@ -367,7 +367,7 @@ pub fn footer(data: &[u8]) {
 // index_open: Index::open, verify and queries over arbitrary index files
 
 /// A scratch directory reused for every execution of `index_open` (on
-/// `/dev/shm` when there is one: this target writes six files per input).
+/// `/dev/shm` when there is one: this target writes up to seven files per input).
 fn scratch() -> &'static Path {
     use std::sync::OnceLock;
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
@@ -381,15 +381,29 @@ fn scratch() -> &'static Path {
 /// Index files from arbitrary bytes: either raw (every file, the manifest
 /// included, is fuzz data) or well-formed containers (real footers, CRCs and
 /// manifest entries, a real fst) around fuzzed contents, so the checks past
-/// the checksums are reached. Whatever `Index::open` and `Index::verify`
-/// accept must then answer every query without panicking, with pages inside
-/// the dump.
+/// the checksums are reached; `titles.fc` is written when the mode byte
+/// says so (the real column, or fuzzed bytes). Whatever `Index::open` and
+/// `Index::verify` accept must then answer every query without panicking,
+/// with pages inside the dump and listings that agree with `rows_of`.
 pub fn index_open(data: &[u8]) {
     use wikidex_indexer::format::{self, FOOTER_LEN, FileEntry, FileKind, Footer, MANIFEST};
     let dir = scratch();
-    let names = [format::TITLES_FST, format::STARTS, format::LENGTHS, format::NAMESPACES, format::REDIRECTS];
-    let kinds =
-        [FileKind::TitleFst, FileKind::Starts, FileKind::Lengths, FileKind::Namespaces, FileKind::Redirects];
+    let names = [
+        format::TITLES_FST,
+        format::STARTS,
+        format::LENGTHS,
+        format::NAMESPACES,
+        format::REDIRECTS,
+        format::TITLE_COLUMN,
+    ];
+    let kinds = [
+        FileKind::TitleFst,
+        FileKind::Starts,
+        FileKind::Lengths,
+        FileKind::Namespaces,
+        FileKind::Redirects,
+        FileKind::TitleColumn,
+    ];
     for name in names.iter().chain([&MANIFEST]) {
         let _ = std::fs::remove_file(dir.join(name));
     }
@@ -447,8 +461,9 @@ pub fn index_open(data: &[u8]) {
             }
             out
         };
-        let starts =
-            column(&mut input, format::START_BYTES, &|r, _| (r * 100).to_le_bytes()[..format::START_BYTES].to_vec());
+        let starts = column(&mut input, format::START_BYTES, &|r, _| {
+            (r * 100).to_le_bytes()[..format::START_BYTES].to_vec()
+        });
         let lengths = column(&mut input, 4, &|_, i| (u32::from(i.u8()) + 1).to_le_bytes().to_vec());
         let ns = column(&mut input, 2, &|_, i| i16::from(i.u8() as i8).to_le_bytes().to_vec());
         let redirects = column(&mut input, 4, &|_, i| {
@@ -459,10 +474,26 @@ pub fn index_open(data: &[u8]) {
             };
             r.to_le_bytes().to_vec()
         });
+        // The optional title column: every row's title, or fuzzed bytes.
+        let title_column = (mode & 4 != 0).then(|| {
+            if consistent {
+                let mut w = format::TitleColumnWriter::new(Vec::new());
+                for (t, n) in titles.iter().zip(&rows_per_title) {
+                    for _ in 0..*n {
+                        w.push(t).expect("titles of at most 5 bytes");
+                    }
+                }
+                w.finish().expect("a Vec")
+            } else {
+                let n = usize::from(input.u8());
+                input.bytes(n).to_vec()
+            }
+        });
         let mut files = std::collections::BTreeMap::new();
-        for ((name, kind), payload) in
-            names.iter().zip(kinds).zip([fst_bytes, starts, lengths, ns, redirects])
-        {
+        let payloads =
+            [Some(fst_bytes), Some(starts), Some(lengths), Some(ns), Some(redirects), title_column];
+        for ((name, kind), payload) in names.iter().zip(kinds).zip(payloads) {
+            let Some(payload) = payload else { continue };
             let crc = crc32fast::hash(&payload);
             let mut file = payload.clone();
             file.extend_from_slice(&Footer::new(kind, payload.len() as u64, crc).encode());

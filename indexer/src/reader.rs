@@ -469,10 +469,11 @@ impl Index {
 }
 
 impl Index {
-    /// The title of `row`, written into `out`, by walking `titles.fst`
+    /// The title of `row`, written into `out`: read from `titles.fc` (at
+    /// most 16 entries decoded), or without it by walking `titles.fst`
     /// backwards from a value: its values increase with its keys, so at each
     /// node the path to take is the last transition whose output does not
-    /// exceed the row. About as fast as a forward lookup. False if `row` is
+    /// exceed the row (about as fast as a forward lookup). False if `row` is
     /// out of range.
     pub fn title_of(&self, row: u32, out: &mut Vec<u8>) -> bool {
         if let Some(column) = &self.title_column {
