@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Renders a run.sh output directory (results.jsonl, meta.json) as Markdown:
 maximum throughput with ratios, the constant-rate sweep with percentiles, and
-the issue's targets marked met / not met. Usage: report.py OUT_DIR"""
+the issue's targets marked met / not met. A throughput target is met only if
+the median req/s and the fewest cycles per request of any round both say so
+(this host changes speed between rounds). Usage: report.py OUT_DIR"""
 
 import json
 import statistics
@@ -59,10 +61,27 @@ def main():
     def ratio_of(d, t, b):
         return f"{d[t] / d[b]:.2f}×" if b in d and d[b] and d.get(t) else ""
 
+    # The fewest cycles per request any round took: the host's contended
+    # phases add cycles (not instructions), so the least is the closest to
+    # what a request costs on a quiet core.
+    least = {t: min((x.get("cycles_per_req") or 0 for x in v), default=0) for t, v in mx.items()}
+
+    def holds(ours, base, bar):
+        """A throughput target counts as met only if the fewest cycles per
+        request agree with the median req/s: a round the host slowed down
+        for one side only can make either look better than it is."""
+        if not (least.get(ours) and least.get(base)):
+            return True
+        return least[base] / least[ours] >= bar
+
     def by_cycles(ours, base):
-        """Capacity by cycles per request (needs perf): base's cycles ÷ ours."""
+        """Capacity by cycles per request (needs perf): base's cycles ÷ ours,
+        by the medians, by each one's least, and by instructions."""
         r = ratio_of(cyc, base, ours)
-        return f"; by cycles per request: {r}" if r else ""
+        if not r:
+            return ""
+        return (f"; by cycles per request: {r} (by the least of any round: {ratio_of(least, base, ours)})"
+                f"; by instructions: {ratio_of(ins, base, ours)}")
     if mx:
         p("#### Maximum throughput (closed loop)\n")
         p("| target | req/s per round | median req/s | vs | ratio | server CPU µs/req | ratio "
@@ -116,13 +135,13 @@ def main():
         c = cpu["n-plain"] / cpu["w-plain"] if cpu["w-plain"] else 0
         row("/plaintext ≥ 1.0× nginx (throughput)",
             f"{x:.2f}× (CPU-time capacity: {c:.2f}×{by_cycles('w-plain', 'n-plain')}{paired('w-plain', 'n-plain')})",
-            x >= 1.0)
+            x >= 1.0 and holds("w-plain", "n-plain", 1.0))
     if "w-offsets" in med and "w-plain" in med:
         x = med["w-offsets"] / med["w-plain"]
         c = cpu["w-plain"] / cpu["w-offsets"] if cpu["w-offsets"] else 0
         row("/offsets ≥ 0.7× our /plaintext (throughput)",
             f"{x:.2f}× (CPU-time capacity: {c:.2f}×{by_cycles('w-offsets', 'w-plain')}{paired('w-offsets', 'w-plain')})",
-            x >= 0.7)
+            x >= 0.7 and holds("w-offsets", "w-plain", 0.7))
     o, n = at("w-offsets", "0.5"), at("n-plain", "0.5")
     if o and n:
         x = o["p999_us"] / max(1, n["p999_us"])
@@ -132,7 +151,8 @@ def main():
     if "w-xml" in med and "n-xml" in med:
         x = med["w-xml"] / med["n-xml"]
         by = by_cycles("w-xml", "n-xml") + paired("w-xml", "n-xml")
-        row("/xml 4-64 KB ≥ 1.0× nginx (throughput)", f"{x:.2f}×{f' ({by[2:]})' if by else ''}", x >= 1.0)
+        row("/xml 4-64 KB ≥ 1.0× nginx (throughput)", f"{x:.2f}×{f' ({by[2:]})' if by else ''}",
+            x >= 1.0 and holds("w-xml", "n-xml", 1.0))
     w, n = at("w-xml", "0.5"), at("n-xml", "0.5")
     if w and n:
         row("/xml p99.9 < nginx p99.9 at ½ nginx's max rate", f"{int(w['p999_us'])} vs {int(n['p999_us'])} µs",
