@@ -1,5 +1,7 @@
-//! [`KeyCursor`]: an fst's keys in byte order from a lower bound, for the
-//! server's hottest query.
+//! Walking `titles.fst` for listings: [`first_with_prefix`], the first row
+//! of a prefix (which the title column reads on from), and [`KeyCursor`],
+//! an fst's keys in byte order from a lower bound (for `after=`, and for
+//! indexes without a title column).
 //!
 //! `fst`'s own range stream is general (any automaton, upper bounds) and
 //! pays for it on every step: it copies a ~100-byte state per node twice,
@@ -150,10 +152,19 @@ impl<'f, D: AsRef<[u8]>> KeyCursor<'f, D> {
     }
 }
 
-/// The value of the smallest key starting with `prefix`, or `None` if no
-/// key does: a listing's first row. One descent, no frames kept: with a
-/// title column, the rows after it are read from the column, not the fst.
-pub(crate) fn first_with_prefix<D: AsRef<[u8]>>(fst: &Fst<D>, prefix: &[u8]) -> Option<u64> {
+/// The node at the end of `prefix` and the output accumulated on the way,
+/// or `None` if no key starts with `prefix` (an empty fst still has its
+/// root, at the empty prefix).
+///
+/// The output is a lower bound on the value of every key below (outputs
+/// are non-negative), and for a map built by fst's builder from values that
+/// grow with the keys, as `titles.fst`, it is exactly the value of the first
+/// key below: the builder leaves each key's output at the transition where
+/// the key branches off the keys before it, and the first key with a prefix
+/// branches off inside the prefix. A listing reads that row from the title
+/// column and checks that its title has the prefix; [`first_below`] is the
+/// fallback that needs no such assumption.
+pub(crate) fn descend<D: AsRef<[u8]>>(fst: &Fst<D>, prefix: &[u8]) -> Option<(usize, u64)> {
     let bytes = fst.as_bytes();
     let mut addr = fst.root().addr();
     let mut out = 0u64;
@@ -170,7 +181,25 @@ pub(crate) fn first_with_prefix<D: AsRef<[u8]>>(fst: &Fst<D>, prefix: &[u8]) -> 
         out += t.out.value();
         addr = t.addr;
     }
-    // Down the first transitions to the smallest key below.
+    Some((addr, out))
+}
+
+/// A listing's start: `at(row)` for the first row with `prefix`. Tries the
+/// output along the prefix first (see [`descend`]); if `at` refuses it (a
+/// map whose outputs sit elsewhere), the descent to the first key.
+pub(crate) fn first_with_prefix<D: AsRef<[u8]>, T>(
+    fst: &Fst<D>,
+    prefix: &[u8],
+    mut at: impl FnMut(u64) -> Option<T>,
+) -> Option<T> {
+    let (addr, out) = descend(fst, prefix)?;
+    at(out).or_else(|| first_below(fst, addr, out).and_then(at))
+}
+
+/// The value of the smallest key below the node at `addr`, reached with
+/// output `out` ([`descend`]): down the first transitions to a final node.
+pub(crate) fn first_below<D: AsRef<[u8]>>(fst: &Fst<D>, mut addr: usize, mut out: u64) -> Option<u64> {
+    let bytes = fst.as_bytes();
     loop {
         if let Some((_, next)) = one_trans_next(bytes, addr) {
             addr = next;
@@ -303,8 +332,17 @@ mod tests {
         assert_eq!(seen.len(), 256, "bytes never seen in such a state: the test data no longer covers them");
         assert_eq!(cursor_keys(&map, b"k", true), stream_keys(&map, b"k", true));
         for (i, k) in keys.iter().enumerate() {
-            assert_eq!(super::first_with_prefix(fst, k), Some(i as u64 * 3));
-            assert_eq!(super::first_with_prefix(fst, &k[..4]), Some(i as u64 * 3));
+            for prefix in [&k[..], &k[..4]] {
+                let (addr, out) = super::descend(fst, prefix).expect("a key's prefix");
+                assert_eq!((out, super::first_below(fst, addr, out)), (i as u64 * 3, Some(i as u64 * 3)));
+                // Refusing the first guess falls back to the descent.
+                let mut asked = Vec::new();
+                let got = super::first_with_prefix(fst, prefix, |row| {
+                    asked.push(row);
+                    (asked.len() > 1).then_some(row)
+                });
+                assert_eq!((got, asked.len()), (Some(i as u64 * 3), 2));
+            }
         }
     }
 
@@ -324,9 +362,16 @@ mod tests {
                 expected.retain(|(k, _)| k.starts_with(&bound[..floor]));
                 prop_assert_eq!(cursor_keys_within(&map, &bound, inclusive, floor), expected, "floor {}", floor);
             }
-            // The first key with the bound as a prefix.
+            // The first key with the bound as a prefix: found by descending
+            // to it, and (fst's builder leaves outputs where keys branch off)
+            // already the output along the prefix.
             let first = keys.iter().position(|k| k.starts_with(&bound)).map(|i| (i * 3) as u64);
-            prop_assert_eq!(super::first_with_prefix(map.as_fst(), &bound), first);
+            let fst = map.as_fst();
+            let below = super::descend(fst, &bound);
+            prop_assert_eq!(below.and_then(|(addr, out)| super::first_below(fst, addr, out)), first);
+            if !keys.is_empty() {
+                prop_assert_eq!(below.map(|(_, out)| out), first);
+            }
             // Bounds that are keys, too.
             if let Some(k) = keys.iter().nth(bound.len() % keys.len().max(1)) {
                 prop_assert_eq!(cursor_keys(&map, k, inclusive), stream_keys(&map, k, inclusive));

@@ -442,13 +442,11 @@ impl Index {
         };
         if let Some(column) = &self.title_column {
             // The fst finds the first row; the column reads on from there.
-            let first = match after {
-                Some(after) if after >= prefix => start(prefix.len()).next().map(|(_, row)| row),
-                _ => first_with_prefix(self.titles.as_fst(), prefix),
+            let at = |row: u64| column.cursor(row as u32).filter(|c| c.title().starts_with(prefix));
+            let cursor = match after {
+                Some(after) if after >= prefix => start(prefix.len()).next().and_then(|(_, row)| at(row)),
+                _ => first_with_prefix(self.titles.as_fst(), prefix, at),
             };
-            let cursor = first
-                .and_then(|row| column.cursor(row as u32))
-                .filter(|cursor| cursor.title().starts_with(prefix));
             return PrefixRows { source: Source::Column(cursor), prefix, total };
         }
         // With repeated titles, a title's rows end at the next key's value,
