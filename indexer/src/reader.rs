@@ -285,10 +285,10 @@ impl Index {
         let pages = self.pages();
         // fst values: row positions, 0 first, strictly increasing, in range.
         let check_values = |map: &fst::Map<Payload>| -> Result<()> {
-            let mut stream = map.stream();
+            let mut keys = KeyCursor::new(map.as_fst(), b"", true, 0);
             let mut expected_first = Some(0u64);
             let mut prev = None;
-            while let Some((key, v)) = stream.next() {
+            while let Some((key, v)) = keys.next() {
                 let bad =
                     v >= pages || prev.is_some_and(|p| v <= p) || expected_first.is_some_and(|f| v != f);
                 if bad {
@@ -302,31 +302,49 @@ impl Index {
             }
             Ok(())
         };
-        check_values(&self.titles)?;
-        if let Some((fst, rows)) = &self.folded {
+        let titles = || {
+            check_values(&self.titles)?;
+            self.verify_title_column()
+        };
+        let folded = || {
+            let Some((fst, rows)) = &self.folded else { return Ok(()) };
             check_values(fst)?;
             for i in 0..pages {
                 if u64::from(self.posting(i)) >= pages {
                     return Err(Error::corrupt(&rows.path, format!("entry {i} names a row past {pages}")));
                 }
             }
-        }
-        self.verify_title_column()?;
-        for row in 0..pages as u32 {
-            let start = self.start(row);
-            let len = self.length(row);
-            if len == 0 || start.checked_add(len as u64).is_none_or(|e| e > self.manifest.dump.bytes) {
-                return Err(Error::corrupt(&self.starts.path, format!("row {row} points outside the dump")));
+            Ok(())
+        };
+        let columns = || {
+            for row in 0..pages as u32 {
+                let start = self.start(row);
+                let len = self.length(row);
+                if len == 0 || start.checked_add(len as u64).is_none_or(|e| e > self.manifest.dump.bytes) {
+                    return Err(Error::corrupt(
+                        &self.starts.path,
+                        format!("row {row} points outside the dump"),
+                    ));
+                }
+                let r = self.redirect_raw(row);
+                if r < NOT_REDIRECT - 1 && r as u64 >= pages {
+                    return Err(Error::corrupt(
+                        &self.redirects.path,
+                        format!("row {row} redirects to row {r} of {pages}"),
+                    ));
+                }
             }
-            let r = self.redirect_raw(row);
-            if r < NOT_REDIRECT - 1 && r as u64 >= pages {
-                return Err(Error::corrupt(
-                    &self.redirects.path,
-                    format!("row {row} redirects to row {r} of {pages}"),
-                ));
-            }
-        }
-        Ok(())
+            Ok(())
+        };
+        // Independent walks over different files, side by side; the first
+        // error in this order is the one reported.
+        let checks: [&(dyn Fn() -> Result<()> + Sync); 3] = [&titles, &folded, &columns];
+        std::thread::scope(|s| {
+            let handles: Vec<_> = checks.iter().map(|check| s.spawn(*check)).collect();
+            let results: Vec<_> =
+                handles.into_iter().map(|h| h.join().expect("verification thread panicked")).collect();
+            results.into_iter().collect::<Result<()>>()
+        })
     }
 
     /// Checks that `titles.fc` holds, row by row, the titles of `titles.fst`.
@@ -335,30 +353,39 @@ impl Index {
         let path = &column.data().path;
         let pages = self.pages();
         let mut cursor = column.cursor(0);
-        let mut keys = self.titles.stream();
-        let mut current = keys.next().map(|(k, v)| (k.to_vec(), v));
-        while let Some((key, first)) = current.take() {
-            current = keys.next().map(|(k, v)| (k.to_vec(), v));
-            let end = current.as_ref().map_or(pages, |(_, v)| *v);
-            for row in first..end {
-                let c = cursor
-                    .as_mut()
-                    .filter(|c| u64::from(c.row()) == row)
-                    .ok_or_else(|| Error::corrupt(path, format!("cannot decode row {row} (of {pages})")))?;
-                if c.title() != key {
-                    return Err(Error::corrupt(
-                        path,
-                        format!(
-                            "row {row} is titled {:?}, titles.fst says {:?}",
-                            String::from_utf8_lossy(c.title()),
-                            String::from_utf8_lossy(&key)
-                        ),
-                    ));
-                }
-                if !c.advance() && row + 1 < pages {
-                    return Err(Error::corrupt(path, format!("cannot decode row {} (of {pages})", row + 1)));
-                }
+        // Rows up to a key's value repeat the key before it.
+        let mut check = |row: u64, title: &[u8]| -> Result<()> {
+            let c = cursor
+                .as_mut()
+                .filter(|c| u64::from(c.row()) == row)
+                .ok_or_else(|| Error::corrupt(path, format!("cannot decode row {row} (of {pages})")))?;
+            if c.title() != title {
+                return Err(Error::corrupt(
+                    path,
+                    format!(
+                        "row {row} is titled {:?}, titles.fst says {:?}",
+                        String::from_utf8_lossy(c.title()),
+                        String::from_utf8_lossy(title)
+                    ),
+                ));
             }
+            if !c.advance() && row + 1 < pages {
+                return Err(Error::corrupt(path, format!("cannot decode row {} (of {pages})", row + 1)));
+            }
+            Ok(())
+        };
+        let (mut previous, mut row) = (Vec::new(), 0u64);
+        let mut keys = KeyCursor::new(self.titles.as_fst(), b"", true, 0);
+        while let Some((key, value)) = keys.next() {
+            for r in row..value {
+                check(r, &previous)?;
+            }
+            row = row.max(value);
+            previous.clear();
+            previous.extend_from_slice(key);
+        }
+        for r in row..pages {
+            check(r, &previous)?;
         }
         Ok(())
     }
