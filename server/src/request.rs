@@ -68,10 +68,14 @@ fn check_percents(raw: &[u8], base: usize) -> Result<(), DecodeError> {
     Ok(())
 }
 
-/// Strict percent-decoding of already-validated bytes into UTF-8 text.
-fn decode_strict(raw: &[u8], base: usize) -> Result<Cow<'_, str>, DecodeError> {
-    check_percents(raw, base)?;
-    percent_decode(raw).decode_utf8().map_err(|_| DecodeError::NotUtf8)
+/// Strict percent-decoding into UTF-8 text. Text without a `%` (most
+/// prefixes and every `limit=10`) is borrowed as it is: it is already UTF-8.
+fn decode_strict(raw: &str, base: usize) -> Result<Cow<'_, str>, DecodeError> {
+    if !raw.as_bytes().contains(&b'%') {
+        return Ok(Cow::Borrowed(raw));
+    }
+    check_percents(raw.as_bytes(), base)?;
+    percent_decode(raw.as_bytes()).decode_utf8().map_err(|_| DecodeError::NotUtf8)
 }
 
 /// Strict percent-decoding of a raw (still-encoded) URI path segment-or-rest, then every
@@ -88,19 +92,18 @@ fn decode_strict(raw: &[u8], base: usize) -> Result<Cow<'_, str>, DecodeError> {
 /// assert_eq!(decode_path_title("C++").unwrap(), "C++");
 /// ```
 pub fn decode_path_title(raw: &str) -> Result<String, DecodeError> {
-    let text = decode_strict(raw.as_bytes(), 0)?;
+    let text = decode_strict(raw, 0)?;
     Ok(if text.contains('_') { text.replace('_', " ") } else { text.into_owned() })
 }
 
 /// Form-decodes one key or value: `+` is a space, then strict percent-decoding.
 /// Borrows `raw` when there is nothing to decode (the common case).
 fn form_decode(raw: &str, base: usize) -> Result<Cow<'_, str>, DecodeError> {
-    let bytes = raw.as_bytes();
-    if !bytes.contains(&b'+') {
-        return decode_strict(bytes, base);
+    if !raw.as_bytes().contains(&b'+') {
+        return decode_strict(raw, base);
     }
-    check_percents(bytes, base)?;
-    let spaced: Vec<u8> = bytes.iter().map(|&b| if b == b'+' { b' ' } else { b }).collect();
+    // `+` and ` ` are one byte each: positions in `spaced` are those in `raw`.
+    let spaced = raw.replace('+', " ");
     decode_strict(&spaced, base).map(|text| Cow::Owned(text.into_owned()))
 }
 
