@@ -3,7 +3,7 @@
 //! scan (parallel, [`crate::scan`]) → sort rows by (title, start), eight
 //! title bytes at a time ([`sort`]) → resolve
 //! redirect targets to rows ([`rows`]) → write `titles.fst`, the columns
-//! and the title column ([`write`]) and the folded index ([`folded`]) in parallel →
+//! and the title column ([`write`](mod@write)) and the folded index ([`folded`]) in parallel →
 //! commit atomically ([`crate::format::IndexWriter`]). Progress is reported
 //! through a callback; this module never prints.
 
