@@ -2,7 +2,9 @@
 //! extraction, generated dumps, bad input and atomic replacement.
 //! See: issue 2 (Indexer).
 
-use crate::util::{ExpectedPage, dump_file, extract_pages, indexed_copy, real_excerpt, repo, wikidex};
+use crate::util::{
+    ExpectedPage, Server, dump_file, extract_pages, indexed_copy, real_excerpt, repo, wikidex,
+};
 use proptest::prelude::*;
 use std::collections::{BTreeSet, HashMap};
 use std::ops::Range;
@@ -348,10 +350,25 @@ fn an_index_without_the_title_column_lists_the_same_rows() {
     let out = wikidex(&["index", dump.to_str().unwrap(), "-o", lean.to_str().unwrap(), "--no-title-column"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(!lean.join("titles.fc").exists() && full.join("titles.fc").exists());
+    let (full_dir, lean_dir) = (full.clone(), lean.clone());
     let (full, lean) = (Index::open(&full).unwrap(), Index::open(&lean).unwrap());
+    assert!(full.has_title_column() && !lean.has_title_column());
     lean.verify().unwrap();
     assert!(lean.bytes() < full.bytes());
     for prefix in [&b""[..], b"A", b"Th", b"Category:", b"zzz"] {
         assert_eq!(listing(&lean, prefix, None, usize::MAX), listing(&full, prefix, None, usize::MAX));
     }
+    // Served, both answer alike; the lean one says at startup what it lacks.
+    let serve =
+        |index: &Path| Server::start(&["--index", index.to_str().unwrap(), "--dump", dump.to_str().unwrap()]);
+    let (full, lean) = (serve(&full_dir), serve(&lean_dir));
+    for path in
+        ["/offsets/A?limit=50", "/offsets/Th?limit=7&after=Th", "/offsets/Category:?limit=3", "/offsets/zzz"]
+    {
+        let (a, b) = (full.get(path), lean.get(path));
+        assert_eq!((a.status, &a.body), (b.status, &b.body), "{path}");
+    }
+    let log = lean.log.lock().unwrap().clone();
+    assert!(log.contains("has no titles.fc"), "{log}");
+    assert!(!full.log.lock().unwrap().contains("has no titles.fc"));
 }

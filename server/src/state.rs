@@ -70,6 +70,14 @@ impl AppState {
         let verify_in_background =
             !full && matches!(config.verify, VerifyMode::Auto | VerifyMode::Background);
         let dump = DumpFile::open(&config.dump, &index.manifest().dump)?;
+        if !index.has_title_column() {
+            tracing::warn!(
+                "{} has no titles.fc (built before it, or with --no-title-column): /offsets lists \
+                 titles by walking titles.fst, several times slower per title; `wikidex index` \
+                 rebuilds it with the column",
+                config.index_dir.display()
+            );
+        }
         let m = index.manifest();
         let facts = IndexFacts {
             pages: m.pages,
