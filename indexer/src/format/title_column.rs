@@ -245,23 +245,24 @@ impl TitleCursor<'_> {
         if u64::from(self.row) + 1 >= self.rows {
             return false;
         }
-        let head = (self.row as usize + 1).is_multiple_of(BLOCK_ROWS);
-        let previous_len = self.title.len();
-        let stored = self.entries.get(self.pos).copied().unwrap_or(0) as usize;
-        // A block's first entry is stored whole: compare it with the
-        // previous title, which it is about to overwrite.
-        let shared = match head {
-            true => {
-                let whole = self.entries.get(self.pos + 2..).unwrap_or_default();
-                self.title.iter().zip(whole).take_while(|(a, b)| a == b).count()
-            }
-            false => stored,
+        let shared = if (self.row as usize + 1).is_multiple_of(BLOCK_ROWS) {
+            // A block's first entry is stored whole: compare it with the
+            // previous title, which it is about to overwrite.
+            let whole = self.entries.get(self.pos + 1).and_then(|&len| {
+                let from = self.pos + 2;
+                self.entries.get(from..from + len as usize)
+            });
+            self.title.iter().zip(whole.unwrap_or_default()).take_while(|(a, b)| a == b).count()
+        } else {
+            // Any other entry stores it (`decode` refuses more than the
+            // previous title's length).
+            self.entries.get(self.pos).map_or(0, |&shared| shared as usize)
         };
         match decode(self.entries, self.pos, &mut self.title) {
             Some(pos) => {
                 self.pos = pos;
                 self.row += 1;
-                self.shared = shared.min(previous_len).min(self.title.len());
+                self.shared = shared;
                 true
             }
             None => false,
