@@ -8,7 +8,6 @@
 //! cargo run --release -p wikidex-benches --bin offsets_render -- INDEX_DIR DUMP PREFIXES [LIMIT] [PASSES]
 //! ```
 
-use percent_encoding::percent_decode_str;
 use std::time::Instant;
 use wikidex_server::config::{Config, VerifyMode};
 use wikidex_server::handlers::offsets::{MatchMode, OffsetsQuery, render};
@@ -25,11 +24,10 @@ fn main() {
     let mut config = Config::new(index, dump);
     config.verify = VerifyMode::Off;
     let state = AppState::load(config).expect("open index and dump");
-    let queries: Vec<OffsetsQuery> = std::fs::read_to_string(prefixes)
-        .expect("read prefixes")
-        .lines()
-        .map(|l| OffsetsQuery {
-            prefix: percent_decode_str(l).decode_utf8_lossy().replace('_', " "),
+    let queries: Vec<OffsetsQuery> = wikidex_benches::kit_prefixes(prefixes)
+        .into_iter()
+        .map(|prefix| OffsetsQuery {
+            prefix,
             limit,
             after: None,
             fields: Vec::new(),

@@ -8,7 +8,6 @@
 //! cargo run --release -p wikidex-benches --bin prefix_walk -- INDEX_DIR PREFIXES [LIMIT] [PASSES]
 //! ```
 
-use percent_encoding::percent_decode_str;
 use std::time::Instant;
 use wikidex_indexer::Index;
 
@@ -21,17 +20,13 @@ fn main() {
     let limit: usize = args.get(3).and_then(|n| n.parse().ok()).unwrap_or(10);
     let passes: usize = args.get(4).and_then(|n| n.parse().ok()).unwrap_or(5);
     let index = Index::open(index.as_ref()).expect("open index");
-    let prefixes: Vec<Vec<u8>> = std::fs::read_to_string(prefixes)
-        .expect("read prefixes")
-        .lines()
-        .map(|l| percent_decode_str(l).collect())
-        .collect();
+    let prefixes = wikidex_benches::kit_prefixes(prefixes);
     let mut title = Vec::with_capacity(256);
     let (mut rows, mut bytes) = (0u64, 0u64);
     let t = Instant::now();
     for _ in 0..passes {
         for p in &prefixes {
-            let mut listing = index.prefix(p, None);
+            let mut listing = index.prefix(p.as_bytes(), None);
             let mut n = 0;
             while let Some(range) = listing.next_title(&mut title) {
                 rows += range.len() as u64;
