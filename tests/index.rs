@@ -14,10 +14,8 @@ use wikidex_indexer::{Builder, Index, Redirect};
 /// Every (title, start, end, ns, redirect target title) the index holds, in
 /// row order, read back through the public reader.
 fn index_rows(index: &Index) -> Vec<(String, u64, u64, i32, Option<Redirect>)> {
-    let mut rows = index.prefix(b"", None);
-    let mut title = Vec::new();
     let mut out = Vec::new();
-    while let Some(range) = rows.next_title(&mut title) {
+    for (title, range) in listing(index, b"", None, usize::MAX) {
         for row in range {
             let p = index.page(row);
             assert_eq!(p.row, row);
