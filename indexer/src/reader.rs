@@ -94,6 +94,66 @@ impl Payload {
     }
 }
 
+/// `wikidex verify`'s check of `titles.fc` against a walk of `titles.fst`:
+/// the rows up to each key's first row hold the key before it.
+struct ColumnCheck<'a> {
+    cursor: Option<TitleCursor<'a>>,
+    path: &'a Path,
+    pages: u64,
+    /// The last key seen, and the first row not checked yet.
+    previous: Vec<u8>,
+    row: u64,
+}
+
+impl<'a> ColumnCheck<'a> {
+    fn new(column: &'a TitleColumn<Payload>, pages: u64) -> ColumnCheck<'a> {
+        let path = column.data().path.as_path();
+        ColumnCheck { cursor: column.cursor(0), path, pages, previous: Vec::new(), row: 0 }
+    }
+
+    /// The next key of the walk and its (checked) first row.
+    fn key(&mut self, key: &[u8], first: u64) -> Result<()> {
+        while self.row < first {
+            self.check_row()?;
+        }
+        self.previous.clear();
+        self.previous.extend_from_slice(key);
+        Ok(())
+    }
+
+    /// The rows after the last key's first row.
+    fn finish(mut self) -> Result<()> {
+        while self.row < self.pages {
+            self.check_row()?;
+        }
+        Ok(())
+    }
+
+    fn check_row(&mut self) -> Result<()> {
+        let (row, pages, path) = (self.row, self.pages, self.path);
+        let cursor = self
+            .cursor
+            .as_mut()
+            .filter(|c| u64::from(c.row()) == row)
+            .ok_or_else(|| Error::corrupt(path, format!("cannot decode row {row} (of {pages})")))?;
+        if cursor.title() != self.previous {
+            return Err(Error::corrupt(
+                path,
+                format!(
+                    "row {row} is titled {:?}, titles.fst says {:?}",
+                    String::from_utf8_lossy(cursor.title()),
+                    String::from_utf8_lossy(&self.previous)
+                ),
+            ));
+        }
+        if !cursor.advance() && row + 1 < pages {
+            return Err(Error::corrupt(path, format!("cannot decode row {} (of {pages})", row + 1)));
+        }
+        self.row += 1;
+        Ok(())
+    }
+}
+
 /// Where a redirect page points.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Redirect {
@@ -283,8 +343,9 @@ impl Index {
     pub fn verify(&self) -> Result<()> {
         self.verify_checksums()?;
         let pages = self.pages();
-        // fst values: row positions, 0 first, strictly increasing, in range.
-        let check_values = |map: &fst::Map<Payload>| -> Result<()> {
+        // fst values: row positions, 0 first, strictly increasing, in range;
+        // `each` sees every key once its value has passed.
+        let check_values = |map: &fst::Map<Payload>, each: &mut dyn FnMut(&[u8], u64) -> Result<()>| {
             let mut keys = KeyCursor::new(map.as_fst(), b"", true, 0);
             let mut expected_first = Some(0u64);
             let mut prev = None;
@@ -299,16 +360,19 @@ impl Index {
                 }
                 expected_first = None;
                 prev = Some(v);
+                each(key, v)?;
             }
             Ok(())
         };
         let titles = || {
-            check_values(&self.titles)?;
-            self.verify_title_column()
+            // titles.fc is read alongside the same walk.
+            let mut column = self.title_column.as_ref().map(|c| ColumnCheck::new(c, pages));
+            check_values(&self.titles, &mut |key, v| column.as_mut().map_or(Ok(()), |c| c.key(key, v)))?;
+            column.map_or(Ok(()), ColumnCheck::finish)
         };
         let folded = || {
             let Some((fst, rows)) = &self.folded else { return Ok(()) };
-            check_values(fst)?;
+            check_values(fst, &mut |_, _| Ok(()))?;
             for i in 0..pages {
                 if u64::from(self.posting(i)) >= pages {
                     return Err(Error::corrupt(&rows.path, format!("entry {i} names a row past {pages}")));
@@ -345,49 +409,6 @@ impl Index {
                 handles.into_iter().map(|h| h.join().expect("verification thread panicked")).collect();
             results.into_iter().collect::<Result<()>>()
         })
-    }
-
-    /// Checks that `titles.fc` holds, row by row, the titles of `titles.fst`.
-    fn verify_title_column(&self) -> Result<()> {
-        let Some(column) = &self.title_column else { return Ok(()) };
-        let path = &column.data().path;
-        let pages = self.pages();
-        let mut cursor = column.cursor(0);
-        // Rows up to a key's value repeat the key before it.
-        let mut check = |row: u64, title: &[u8]| -> Result<()> {
-            let c = cursor
-                .as_mut()
-                .filter(|c| u64::from(c.row()) == row)
-                .ok_or_else(|| Error::corrupt(path, format!("cannot decode row {row} (of {pages})")))?;
-            if c.title() != title {
-                return Err(Error::corrupt(
-                    path,
-                    format!(
-                        "row {row} is titled {:?}, titles.fst says {:?}",
-                        String::from_utf8_lossy(c.title()),
-                        String::from_utf8_lossy(title)
-                    ),
-                ));
-            }
-            if !c.advance() && row + 1 < pages {
-                return Err(Error::corrupt(path, format!("cannot decode row {} (of {pages})", row + 1)));
-            }
-            Ok(())
-        };
-        let (mut previous, mut row) = (Vec::new(), 0u64);
-        let mut keys = KeyCursor::new(self.titles.as_fst(), b"", true, 0);
-        while let Some((key, value)) = keys.next() {
-            for r in row..value {
-                check(r, &previous)?;
-            }
-            row = row.max(value);
-            previous.clear();
-            previous.extend_from_slice(key);
-        }
-        for r in row..pages {
-            check(r, &previous)?;
-        }
-        Ok(())
     }
 
     /// The directory this index was opened from.
