@@ -805,6 +805,46 @@ fn two_thousand_idle_connections_do_not_starve_other_clients() {
     assert_healthy(&addr, "idle connections");
 }
 
+#[test]
+fn an_idle_keep_alive_connection_is_closed_a_keep_alive_time_after_its_last_answer() {
+    // The patched actix-http moves one timer per connection instead of
+    // making a new one per request (vendor/actix-http, patch 4): every
+    // answer must push the idle deadline back, and the last one must still
+    // close the connection. With --keep-alive 2, requests 1 s apart keep the
+    // connection open well past 2 s; after the last, it closes within 2 s
+    // (the server's clock is coarse: up to 0.5 s early).
+    let (_dir, _dump, _index, server) = own_server(&["--keep-alive", "2"]);
+    let stream = TcpStream::connect(&server.addr).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut writer = stream.try_clone().unwrap();
+    let mut reader = BufReader::new(stream);
+    let opened = Instant::now();
+    for i in 0..4 {
+        if i > 0 {
+            std::thread::sleep(Duration::from_secs(1));
+        }
+        writer.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").unwrap_or_else(|e| {
+            panic!("request {i}, {:?} after opening: the connection was closed early: {e}", opened.elapsed())
+        });
+        let reply = read_reply(&mut reader, false)
+            .unwrap_or_else(|| panic!("request {i}, {:?} after opening: no answer", opened.elapsed()));
+        assert_eq!(reply.status, 200, "request {i}");
+    }
+    let last_answer = Instant::now();
+    assert!(
+        last_answer - opened > Duration::from_millis(2900),
+        "the requests span more than the keep-alive time"
+    );
+    let mut rest = Vec::new();
+    let read = reader.read_to_end(&mut rest);
+    let idle = last_answer.elapsed();
+    assert!(matches!(read, Ok(0)), "the server closes the idle connection: {read:?}, {rest:?}");
+    assert!(
+        idle >= Duration::from_millis(1400) && idle < Duration::from_secs(4),
+        "closed {idle:?} after the last answer, keep-alive 2 s"
+    );
+}
+
 // ---------------------------------------------------------------------------
 // `/xml` bodies sent with sendfile(2) (vendor/actix-http, patch 3)
 
