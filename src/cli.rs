@@ -49,6 +49,10 @@ pub struct IndexArgs {
     /// alone: slower per title; the index is ~13 bytes/page smaller).
     #[arg(long)]
     pub no_title_column: bool,
+    /// Skip the rows written as JSON (`/offsets` writes each answer's JSON
+    /// itself: slower per row; the index is ~45-60 bytes/page smaller).
+    #[arg(long)]
+    pub no_json_rows: bool,
 }
 
 /// `wikidex serve`.

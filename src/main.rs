@@ -53,7 +53,8 @@ fn index(args: IndexArgs) -> Result<()> {
     let builder = Builder::new(&args.dump, out)
         .chunk_size((args.chunk_mib << 20) as usize)
         .folded(!args.no_folded)
-        .title_column(!args.no_title_column);
+        .title_column(!args.no_title_column)
+        .json_rows(!args.no_json_rows);
     let summary = build_index(builder, &args.dump)?;
     let gbps = summary.dump_bytes as f64 / summary.seconds / 1e9;
     let mut stdout = std::io::stdout().lock();

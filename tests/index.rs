@@ -8,7 +8,7 @@ use crate::util::{
 use proptest::prelude::*;
 use std::collections::{BTreeSet, HashMap};
 use std::ops::Range;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use wikidex_indexer::{Builder, Index, Redirect};
 
 /// Every (title, start, end, ns, redirect target title) the index holds, in
@@ -313,30 +313,144 @@ fn gen_is_deterministic_and_the_cli_reports_a_summary() {
 /// `wikidex verify` reads `titles.fc` against `titles.fst` row by row: a
 /// column from another dump with as many pages, its manifest entry made to
 /// match so it opens, is refused, naming the file and the first wrong row.
-#[test]
-fn verify_catches_a_title_column_from_another_dump() {
+/// An index of three pages titled `ours`, with `file` (and its manifest
+/// entry) swapped in from an index of pages titled `theirs`: lengths and
+/// checksums match the manifest, only a cross-check can tell.
+fn index_with_file_from_another_dump(
+    file: &str,
+    ours: [&str; 3],
+    theirs: [&str; 3],
+) -> (Vec<tempfile::TempDir>, PathBuf, PathBuf) {
     let index_of = |titles: [&str; 3]| {
         let (dir, dump) = dump_file(&dump_with(&titles.map(page).concat()));
         let out = dir.path().join("d.wikidex");
         Builder::new(&dump, &out).build().unwrap();
         (dir, dump, out)
     };
-    let (_a, dump, ours) = index_of(["Alpha", "Beta", "Gamma"]);
-    let (_b, _, theirs) = index_of(["Alpha", "Bets", "Gamma"]);
-    std::fs::copy(theirs.join("titles.fc"), ours.join("titles.fc")).unwrap();
+    let (a, dump, ours) = index_of(ours);
+    let (b, _, theirs) = index_of(theirs);
+    std::fs::copy(theirs.join(file), ours.join(file)).unwrap();
     let read = |dir: &Path| -> serde_json::Value {
         serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap()
     };
     let mut manifest = read(&ours);
-    manifest["files"]["titles.fc"] = read(&theirs)["files"]["titles.fc"].clone();
+    manifest["files"][file] = read(&theirs)["files"][file].clone();
     std::fs::write(ours.join("manifest.json"), serde_json::to_vec(&manifest).unwrap()).unwrap();
-    let index = Index::open(&ours).expect("lengths and checksums match the manifest");
+    (vec![a, b], dump, ours)
+}
+
+/// `Index::verify` and `wikidex verify` refuse `index`, naming `file` and
+/// saying what differs (`want`).
+fn assert_verify_refuses(index_dir: &Path, dump: &Path, file: &str, want: &[&str]) {
+    let index = Index::open(index_dir).expect("lengths and checksums match the manifest");
     index.verify_checksums().unwrap();
     let err = index.verify().unwrap_err().to_string();
-    assert!(err.contains("titles.fc") && err.contains("row 1"), "{err}");
-    let out = wikidex(&["verify", ours.to_str().unwrap(), "--dump", dump.to_str().unwrap()]);
+    assert!(err.contains(file) && want.iter().all(|w| err.contains(w)), "{err}");
+    let out = wikidex(&["verify", index_dir.to_str().unwrap(), "--dump", dump.to_str().unwrap()]);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("titles.fc"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(file));
+}
+
+#[test]
+fn verify_catches_a_title_column_from_another_dump() {
+    let (_dirs, dump, index) = index_with_file_from_another_dump(
+        "titles.fc",
+        ["Alpha", "Beta", "Gamma"],
+        ["Alpha", "Bets", "Gamma"],
+    );
+    assert_verify_refuses(&index, &dump, "titles.fc", &["row 1"]);
+}
+
+#[test]
+fn verify_catches_json_rows_from_another_dump() {
+    let (_dirs, dump, index) = index_with_file_from_another_dump(
+        "rows.jsf",
+        ["Alpha", "Beta", "Gamma"],
+        ["Alpha", "Bet\\", "Gamma"],
+    );
+    assert_verify_refuses(&index, &dump, "rows.jsf", &["row 1", "Beta"]);
+}
+
+/// `/offsets` copies the rows of plain prefix listings from `rows.jsf`; an
+/// index built with `--no-json-rows` makes the server write every row
+/// itself. Served side by side, both give the same bytes for every 1–3 byte
+/// prefix, with limits inside and across 16-row blocks, with `after=`, and
+/// with the options that always write rows (`fields=`, `ns=`, `redirects=`).
+#[test]
+fn listings_copied_from_json_rows_are_the_rows_the_server_writes() {
+    let mut titles: Vec<String> = [
+        "Say \"hi\"",
+        "Say \"hi\" again",
+        "Back\\slash",
+        "Caf\u{e9}",
+        "Caf\u{e9} & bar",
+        "Tab",
+        "\u{1f40d} Python",
+        "Zz",
+        "Zz",
+    ]
+    .iter()
+    .map(|t| t.to_string())
+    .collect();
+    titles.extend((0..40).map(|i| format!("Block row {i:02}")));
+    let pages: String = titles.iter().map(|t| page(&t.replace('&', "&amp;"))).collect();
+    let (dir, dump) = dump_file(&dump_with(&pages));
+    let full = dir.path().join("full.wikidex");
+    let lean = dir.path().join("lean.wikidex");
+    for (out, extra) in [(&full, None), (&lean, Some("--no-json-rows"))] {
+        let mut args = vec!["index", dump.to_str().unwrap(), "-o", out.to_str().unwrap()];
+        args.extend(extra);
+        let run = wikidex(&args);
+        assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    }
+    assert!(full.join("rows.jsf").is_file() && !lean.join("rows.jsf").exists());
+    let (a, b) = (Index::open(&full).unwrap(), Index::open(&lean).unwrap());
+    assert!(a.has_json_rows() && !b.has_json_rows());
+    a.verify().unwrap();
+    b.verify().unwrap();
+    // The rows a listing copies are the rows `prefix` lists.
+    let rows = a.prefix_rows(b"Block row", None, 20).unwrap();
+    assert_eq!(rows.len(), 20);
+    let first = listing(&a, b"Block row", None, 1)[0].1.start;
+    assert_eq!(rows.start, first);
+
+    let serve =
+        |index: &Path| Server::start(&["--index", index.to_str().unwrap(), "--dump", dump.to_str().unwrap()]);
+    let (copied, written) = (serve(&full), serve(&lean));
+    let mut probes: BTreeSet<String> = ["\u{ff}", "~"].iter().map(|s| s.to_string()).collect();
+    for t in &titles {
+        for n in 1..=3 {
+            probes.extend(t.char_indices().nth(n).map(|(i, _)| t[..i].to_string()));
+        }
+        probes.insert(t.clone());
+    }
+    let mut compared = 0;
+    for p in &probes {
+        let p = crate::util::enc(p);
+        for query in [
+            "",
+            "?limit=1",
+            "?limit=3",
+            "?limit=17",
+            "?limit=100",
+            "?after=Block%20row%2007&limit=5",
+            "?after=Say&limit=2",
+            "?fields=ns,id",
+            "?ns=0",
+            "?redirects=resolve",
+        ] {
+            let path = format!("/offsets/{p}{query}");
+            let (x, y) = (copied.get(&path), written.get(&path));
+            assert_eq!((x.status, &x.body), (y.status, &y.body), "{path}");
+            compared += 1;
+        }
+    }
+    assert!(compared > 500, "{compared} requests compared");
+    let body = copied.get("/offsets/Say?limit=5").body;
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&body).unwrap()[1][0],
+        serde_json::json!("Say \"hi\" again")
+    );
 }
 
 /// `--no-title-column` leaves `titles.fc` out (as indexes from before it

@@ -395,6 +395,7 @@ pub fn index_open(data: &[u8]) {
         format::NAMESPACES,
         format::REDIRECTS,
         format::TITLE_COLUMN,
+        format::JSON_ROWS,
     ];
     let kinds = [
         FileKind::TitleFst,
@@ -403,6 +404,7 @@ pub fn index_open(data: &[u8]) {
         FileKind::Namespaces,
         FileKind::Redirects,
         FileKind::TitleColumn,
+        FileKind::JsonRows,
     ];
     for name in names.iter().chain([&MANIFEST]) {
         let _ = std::fs::remove_file(dir.join(name));
@@ -489,9 +491,35 @@ pub fn index_open(data: &[u8]) {
                 input.bytes(n).to_vec()
             }
         });
+        // The optional rows as JSON: every row's fragment, or fuzzed bytes.
+        let json_rows = (mode & 8 != 0).then(|| {
+            if consistent {
+                let mut w = format::JsonRowsWriter::new(Vec::new());
+                let mut row = 0;
+                for (t, n) in titles.iter().zip(&rows_per_title) {
+                    for _ in 0..*n {
+                        let len = u32::from_le_bytes(lengths[row * 4..row * 4 + 4].try_into().expect("4 bytes"));
+                        let start = row as u64 * 100;
+                        w.push(&String::from_utf8_lossy(t), start, start + u64::from(len) - 1).expect("a Vec");
+                        row += 1;
+                    }
+                }
+                w.finish().expect("a Vec")
+            } else {
+                let n = usize::from(input.u8());
+                input.bytes(n).to_vec()
+            }
+        });
         let mut files = std::collections::BTreeMap::new();
-        let payloads =
-            [Some(fst_bytes), Some(starts), Some(lengths), Some(ns), Some(redirects), title_column];
+        let payloads = [
+            Some(fst_bytes),
+            Some(starts),
+            Some(lengths),
+            Some(ns),
+            Some(redirects),
+            title_column,
+            json_rows,
+        ];
         for ((name, kind), payload) in names.iter().zip(kinds).zip(payloads) {
             let Some(payload) = payload else { continue };
             let crc = crc32fast::hash(&payload);
@@ -546,6 +574,23 @@ pub fn index_open(data: &[u8]) {
         }
         let again = index.rows_of(&title);
         assert_eq!(again, range, "rows_of and prefix disagree for {title:?}");
+        // The rows a copied listing takes start at the title's first row,
+        // and a verified rows.jsf holds them.
+        if let Some(rows) = index.prefix_rows(&title, None, 3) {
+            assert_eq!(rows.start, range.start, "prefix_rows and prefix disagree for {title:?}");
+            assert!(rows.len() <= 3 && rows.end as u64 <= pages);
+            if index.has_json_rows() {
+                let json = index.json_rows(rows.clone()).expect("verified rows.jsf holds every row");
+                let mut want = Vec::new();
+                for row in rows {
+                    let mut t = Vec::new();
+                    assert!(index.title_of(row, &mut t));
+                    let p = index.page(row);
+                    format::json_rows::write_fragment(&mut want, std::str::from_utf8(&t).expect("verified"), p.start, p.end);
+                }
+                assert_eq!(json, &want[..], "rows.jsf for {title:?}");
+            }
+        }
         if let Ok(text) = std::str::from_utf8(&title) {
             for follow in [false, true] {
                 if let Ok(r) = wikidex_server::handlers::wiki::resolve(&index, text, follow) {

@@ -8,8 +8,8 @@
 use crate::cursor::{KeyCursor, first_with_prefix};
 use crate::error::{Error, Result};
 use crate::format::{
-    self, FOOTER_LEN, FileKind, Footer, MANIFEST, Manifest, NOT_REDIRECT, TARGET_MISSING, TitleColumn,
-    TitleCursor,
+    self, FOOTER_LEN, FileKind, Footer, JsonRows, MANIFEST, Manifest, NOT_REDIRECT, TARGET_MISSING,
+    TitleColumn, TitleCursor,
 };
 use fst::{IntoStreamer, Streamer};
 use memmap2::Mmap;
@@ -94,27 +94,27 @@ impl Payload {
     }
 }
 
-/// `wikidex verify`'s check of `titles.fc` against a walk of `titles.fst`:
-/// the rows up to each key's first row hold the key before it.
-struct ColumnCheck<'a> {
-    cursor: Option<TitleCursor<'a>>,
-    path: &'a Path,
+/// Hands every row, with the title `titles.fst` gives it, to a check, as
+/// a walk of `titles.fst` (in key order) reaches it: the rows from one
+/// key's first row to the next key's hold the first key.
+struct RowsByTitle<F> {
+    check: F,
     pages: u64,
     /// The last key seen, and the first row not checked yet.
     previous: Vec<u8>,
     row: u64,
 }
 
-impl<'a> ColumnCheck<'a> {
-    fn new(column: &'a TitleColumn<Payload>, pages: u64) -> ColumnCheck<'a> {
-        let path = column.data().path.as_path();
-        ColumnCheck { cursor: column.cursor(0), path, pages, previous: Vec::new(), row: 0 }
+impl<F: FnMut(u64, &[u8]) -> Result<()>> RowsByTitle<F> {
+    fn new(pages: u64, check: F) -> RowsByTitle<F> {
+        RowsByTitle { check, pages, previous: Vec::new(), row: 0 }
     }
 
     /// The next key of the walk and its (checked) first row.
     fn key(&mut self, key: &[u8], first: u64) -> Result<()> {
-        while self.row < first {
-            self.check_row()?;
+        while self.row < first.min(self.pages) {
+            (self.check)(self.row, &self.previous)?;
+            self.row += 1;
         }
         self.previous.clear();
         self.previous.extend_from_slice(key);
@@ -123,33 +123,63 @@ impl<'a> ColumnCheck<'a> {
 
     /// The rows after the last key's first row.
     fn finish(mut self) -> Result<()> {
-        while self.row < self.pages {
-            self.check_row()?;
-        }
-        Ok(())
+        self.key(b"", self.pages)
     }
+}
 
-    fn check_row(&mut self) -> Result<()> {
-        let (row, pages, path) = (self.row, self.pages, self.path);
-        let cursor = self
-            .cursor
+/// `wikidex verify`'s check of `titles.fc`: row by row, its title is the
+/// one `titles.fst` gives the row.
+fn column_check(column: &TitleColumn<Payload>, pages: u64) -> impl FnMut(u64, &[u8]) -> Result<()> + '_ {
+    let path = column.data().path.as_path();
+    let mut cursor = column.cursor(0);
+    move |row, title| {
+        let cursor = cursor
             .as_mut()
             .filter(|c| u64::from(c.row()) == row)
             .ok_or_else(|| Error::corrupt(path, format!("cannot decode row {row} (of {pages})")))?;
-        if cursor.title() != self.previous {
+        if cursor.title() != title {
             return Err(Error::corrupt(
                 path,
                 format!(
                     "row {row} is titled {:?}, titles.fst says {:?}",
                     String::from_utf8_lossy(cursor.title()),
-                    String::from_utf8_lossy(&self.previous)
+                    String::from_utf8_lossy(title)
                 ),
             ));
         }
         if !cursor.advance() && row + 1 < pages {
             return Err(Error::corrupt(path, format!("cannot decode row {} (of {pages})", row + 1)));
         }
-        self.row += 1;
+        Ok(())
+    }
+}
+
+/// `wikidex verify`'s check of `rows.jsf`: each row's fragment is what
+/// [`format::json_rows::write_fragment`] writes for the row's title (from
+/// `titles.fst`) and range (from the columns).
+fn json_check<'a>(
+    index: &'a Index,
+    json: &'a JsonRows<Payload>,
+) -> impl FnMut(u64, &[u8]) -> Result<()> + 'a {
+    let mut expected = Vec::with_capacity(512);
+    move |row, title| {
+        let title = std::str::from_utf8(title).map_err(|_| {
+            Error::corrupt(&index.titles.as_fst().as_inner().path, "holds a title that is not UTF-8")
+        })?;
+        let page = index.page(row as u32);
+        expected.clear();
+        format::json_rows::write_fragment(&mut expected, title, page.start, page.end);
+        let got = json.fragments(row as u32..row as u32 + 1);
+        if got != Some(&expected[..]) {
+            return Err(Error::corrupt(
+                &json.data().path,
+                format!(
+                    "row {row} reads {:?}, the other files say {:?}",
+                    got.map(String::from_utf8_lossy),
+                    String::from_utf8_lossy(&expected)
+                ),
+            ));
+        }
         Ok(())
     }
 }
@@ -217,6 +247,7 @@ pub struct Index {
     redirects: Payload,
     folded: Option<(fst::Map<Payload>, Payload)>,
     title_column: Option<TitleColumn<Payload>>,
+    json_rows: Option<JsonRows<Payload>>,
 }
 
 impl std::fmt::Debug for Index {
@@ -283,6 +314,14 @@ impl Index {
             }
             false => None,
         };
+        let json_rows = match manifest.files.contains_key(format::JSON_ROWS) {
+            true => {
+                let payload = open(format::JSON_ROWS, FileKind::JsonRows)?;
+                let path = payload.path.clone();
+                Some(JsonRows::new(payload, manifest.pages).map_err(|e| Error::corrupt(path, e.0))?)
+            }
+            false => None,
+        };
         let fst_path = fst_payload.path.clone();
         let titles =
             fst::Map::new(fst_payload).map_err(|source| Error::Fst { path: fst_path.clone(), source })?;
@@ -310,6 +349,7 @@ impl Index {
             redirects,
             folded,
             title_column,
+            json_rows,
         })
     }
 
@@ -330,6 +370,9 @@ impl Index {
         }
         if let Some(column) = &self.title_column {
             payloads.push(column.data());
+        }
+        if let Some(json) = &self.json_rows {
+            payloads.push(json.data());
         }
         std::thread::scope(|s| {
             let handles: Vec<_> = payloads.iter().map(|p| s.spawn(|| p.verify())).collect();
@@ -366,9 +409,21 @@ impl Index {
         };
         let titles = || {
             // titles.fc is read alongside the same walk.
-            let mut column = self.title_column.as_ref().map(|c| ColumnCheck::new(c, pages));
+            let mut column =
+                self.title_column.as_ref().map(|c| RowsByTitle::new(pages, column_check(c, pages)));
             check_values(&self.titles, &mut |key, v| column.as_mut().map_or(Ok(()), |c| c.key(key, v)))?;
-            column.map_or(Ok(()), ColumnCheck::finish)
+            column.map_or(Ok(()), RowsByTitle::finish)
+        };
+        let json = || {
+            // A second walk of titles.fst, beside the first: writing the
+            // expected JSON is the slowest check.
+            let Some(json) = &self.json_rows else { return Ok(()) };
+            let mut rows = RowsByTitle::new(pages, json_check(self, json));
+            let mut keys = KeyCursor::new(self.titles.as_fst(), b"", true, 0);
+            while let Some((key, first)) = keys.next() {
+                rows.key(key, first)?;
+            }
+            rows.finish()
         };
         let folded = || {
             let Some((fst, rows)) = &self.folded else { return Ok(()) };
@@ -402,7 +457,7 @@ impl Index {
         };
         // Independent walks over different files, side by side; the first
         // error in this order is the one reported.
-        let checks: [&(dyn Fn() -> Result<()> + Sync); 3] = [&titles, &folded, &columns];
+        let checks: [&(dyn Fn() -> Result<()> + Sync); 4] = [&titles, &folded, &columns, &json];
         std::thread::scope(|s| {
             let handles: Vec<_> = checks.iter().map(|check| s.spawn(*check)).collect();
             let results: Vec<_> =
@@ -489,12 +544,7 @@ impl Index {
             _ => KeyCursor::new(self.titles.as_fst(), prefix, true, floor),
         };
         if let Some(column) = &self.title_column {
-            // The fst finds the first row; the column reads on from there.
-            let at = |row: u64| column.cursor(row as u32).filter(|c| c.title().starts_with(prefix));
-            let cursor = match after {
-                Some(after) if after >= prefix => start(prefix.len()).next().and_then(|(_, row)| at(row)),
-                _ => first_with_prefix(self.titles.as_fst(), prefix, at),
-            };
+            let cursor = self.column_start(column, prefix, after);
             return PrefixRows { source: Source::Column(cursor), prefix, total };
         }
         // With repeated titles, a title's rows end at the next key's value,
@@ -503,6 +553,72 @@ impl Index {
         let keys = start(if unique { prefix.len() } else { 0 });
         let fst = FstRows { keys, pending_key: Vec::new(), pending_value: None, unique, done: false };
         PrefixRows { source: Source::Fst(fst), prefix, total }
+    }
+
+    /// A cursor on the first row of `titles.fc` whose title starts with
+    /// `prefix` (and, with `after`, is greater than it): the fst finds the
+    /// row, the column reads on from there.
+    fn column_start<'a>(
+        &'a self,
+        column: &'a TitleColumn<Payload>,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+    ) -> Option<TitleCursor<'a>> {
+        let at = |row: u64| column.cursor(row as u32).filter(|c| c.title().starts_with(prefix));
+        match after {
+            Some(after) if after >= prefix => {
+                KeyCursor::new(self.titles.as_fst(), after, false, prefix.len())
+                    .next()
+                    .and_then(|(_, row)| at(row))
+            }
+            _ => first_with_prefix(self.titles.as_fst(), prefix, at),
+        }
+    }
+
+    /// The first `limit` rows (at most) whose titles start with `prefix`
+    /// (and, with `after`, are greater than it): the rows
+    /// [`Index::prefix`] lists, without their titles. `None` without
+    /// `titles.fc`, which tells where the titles with the prefix end.
+    ///
+    /// ```no_run
+    /// # let index = wikidex_indexer::Index::open("enwiki.xml.wikidex".as_ref())?;
+    /// if let Some(rows) = index.prefix_rows(b"Pyth", None, 10) {
+    ///     // `[["Pyth",…],…]`: the JSON of those rows, if the index has rows.jsf.
+    ///     let json = index.json_rows(rows.clone());
+    ///     println!("{} rows, {:?}", rows.len(), json.map(String::from_utf8_lossy));
+    /// }
+    /// # Ok::<(), wikidex_indexer::Error>(())
+    /// ```
+    pub fn prefix_rows(&self, prefix: &[u8], after: Option<&[u8]>, limit: u32) -> Option<Range<u32>> {
+        let column = self.title_column.as_ref()?;
+        let Some(mut cursor) = self.column_start(column, prefix, after) else { return Some(0..0) };
+        let first = cursor.row();
+        let mut end = first + 1;
+        // Past the first row, what a title shares with the one before says
+        // whether it still has the prefix (as in `column_next`).
+        while end - first < limit && cursor.advance() && cursor.shared() >= prefix.len() {
+            end += 1;
+        }
+        Some(first..end.min(first + limit))
+    }
+
+    /// The `/offsets` JSON of `rows`, `["title",start,end],` each, from
+    /// `rows.jsf`; `None` without it (or past the last row).
+    pub fn json_rows(&self, rows: Range<u32>) -> Option<&[u8]> {
+        self.json_rows.as_ref()?.fragments(rows)
+    }
+
+    /// True when the index has `rows.jsf`, the rows already written as JSON.
+    pub fn has_json_rows(&self) -> bool {
+        self.json_rows.is_some()
+    }
+
+    /// The same index without `rows.jsf`, as an index built before it.
+    /// For tests that compare the two paths.
+    #[doc(hidden)]
+    pub fn without_json_rows(mut self) -> Index {
+        self.json_rows = None;
+        self
     }
 
     /// The same index, listing titles from `titles.fst` alone as an index

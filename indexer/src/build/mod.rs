@@ -104,6 +104,7 @@ pub struct Builder {
     cancel: Arc<AtomicBool>,
     folded: bool,
     title_column: bool,
+    json_rows: bool,
 }
 
 impl Builder {
@@ -117,6 +118,7 @@ impl Builder {
             cancel: Arc::new(AtomicBool::new(false)),
             folded: true,
             title_column: true,
+            json_rows: true,
         }
     }
 
@@ -144,6 +146,14 @@ impl Builder {
     /// prefix listings read instead of walking the fst (default true).
     pub fn title_column(mut self, yes: bool) -> Builder {
         self.title_column = yes;
+        self
+    }
+
+    /// Whether to write `rows.jsf`, every row's `/offsets` row already
+    /// written as JSON, so listings copy bytes instead of writing JSON
+    /// (default true; listings use it together with `titles.fc`).
+    pub fn json_rows(mut self, yes: bool) -> Builder {
+        self.json_rows = yes;
         self
     }
 
@@ -276,16 +286,26 @@ impl Builder {
                             .transpose()
                     },
                     || {
-                        let (columns, title_column) = rayon::join(
+                        let (columns, (title_column, json_rows)) = rayon::join(
                             || write::write_columns(&writer, &rows, &redirects),
                             || {
-                                self.title_column
-                                    .then(|| write::write_title_column(&writer, &scanned, &rows))
-                                    .transpose()
+                                rayon::join(
+                                    || {
+                                        self.title_column
+                                            .then(|| write::write_title_column(&writer, &scanned, &rows))
+                                            .transpose()
+                                    },
+                                    || {
+                                        self.json_rows
+                                            .then(|| write::write_json_rows(&writer, &scanned, &rows))
+                                            .transpose()
+                                    },
+                                )
                             },
                         );
                         let mut columns = columns?;
                         columns.extend(title_column?);
+                        columns.extend(json_rows?);
                         Ok::<_, Error>(columns)
                     },
                 )

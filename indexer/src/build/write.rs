@@ -46,6 +46,26 @@ pub(super) fn write_title_column(
     column.finish().map_err(io_err)?.finish()
 }
 
+/// Writes `rows.jsf`, every row's `/offsets` row as JSON, in row order.
+pub(super) fn write_json_rows(
+    writer: &IndexWriter,
+    scanned: &ScanResult,
+    rows: &[RawPage],
+) -> Result<(String, format::FileEntry)> {
+    let sink = writer.file(format::JSON_ROWS, FileKind::JsonRows)?;
+    let path = sink.path().to_path_buf();
+    let io_err = |e| Error::io(&path, "write", e);
+    let mut json = format::JsonRowsWriter::new(sink);
+    for page in rows {
+        let title = std::str::from_utf8(scanned.title(page)).map_err(|_| {
+            io_err(std::io::Error::new(std::io::ErrorKind::InvalidData, "a title that is not UTF-8"))
+        })?;
+        let end = page.start + u64::from(page.len).max(1) - 1;
+        json.push(title, page.start, end).map_err(io_err)?;
+    }
+    json.finish().map_err(io_err)?.finish()
+}
+
 /// Writes the fixed-width columns, in parallel, each through a buffer.
 pub(super) fn write_columns(
     writer: &IndexWriter,

@@ -41,6 +41,8 @@ pub enum FileKind {
     FoldedRows,
     /// `titles.fc`.
     TitleColumn,
+    /// `rows.jsf`.
+    JsonRows,
 }
 
 impl FileKind {
@@ -55,6 +57,7 @@ impl FileKind {
             FileKind::FoldedFst => *b"FFST",
             FileKind::FoldedRows => *b"FROW",
             FileKind::TitleColumn => *b"TCOL",
+            FileKind::JsonRows => *b"JROW",
         }
     }
 }

@@ -17,6 +17,10 @@
 //!                   for listings that read titles in row order
 //!                   (see [`title_column`]); every build writes it,
 //!                   indexes from before it list titles from the fst
+//!   rows.jsf        optional; row -> its `/offsets` row as JSON text,
+//!                   `["title",start,end],`, back to back in row order, so
+//!                   a listing is one copy (see [`json_rows`]); every build
+//!                   writes it, and listings need titles.fc to use it
 //! ```
 //!
 //! A *row* is one page. Rows are sorted by (title bytes, start offset), so the
@@ -36,12 +40,14 @@
 
 mod checksum;
 mod footer;
+pub mod json_rows;
 mod manifest;
 pub mod title_column;
 mod writer;
 
 pub use checksum::CrcWriter;
 pub use footer::{FOOTER_LEN, FileKind, Footer};
+pub use json_rows::{JsonRows, JsonRowsWriter};
 pub use manifest::{DumpIdentity, FileEntry, Manifest, Namespace, SiteInfo};
 pub use title_column::{TitleColumn, TitleColumnWriter, TitleCursor};
 pub use writer::{FileSink, IndexWriter};
@@ -73,6 +79,8 @@ pub const FOLDED_FST: &str = "folded.fst";
 pub const FOLDED_ROWS: &str = "folded.u32";
 /// Name of the optional front-coded title column.
 pub const TITLE_COLUMN: &str = "titles.fc";
+/// Name of the optional file of rows written as JSON.
+pub const JSON_ROWS: &str = "rows.jsf";
 
 /// `redirects.u32` value of a page that is not a redirect.
 pub const NOT_REDIRECT: u32 = u32::MAX;

@@ -214,12 +214,38 @@ const FUZZY_MAX_BYTES: usize = 128;
 
 /// `[[title, start, end, …fields], …]` for at most `limit` rows.
 pub fn render(state: &AppState, q: &OffsetsQuery) -> Result<Vec<u8>, ApiError> {
+    if let Some(json) = render_written(state, q) {
+        return Ok(json);
+    }
     let mut out = Rows::new(state, q, Output::Json(Vec::with_capacity(2 + 96 * q.limit.min(128))));
     select(state, q, &mut out)?;
     match out.finish() {
         Output::Json(json) => Ok(json),
         Output::Titles(_) => unreachable!("render collects JSON"),
     }
+}
+
+/// The answer copied from rows the index already holds as JSON
+/// (`rows.jsf`): for an exact prefix with nothing that changes a row (no
+/// `fields`, `ns` or `redirects=resolve`), the answer's rows are
+/// consecutive rows of the index, and so are their fragments. `None` when
+/// the query or the index does not allow it; [`render`] then writes the
+/// rows itself (the same bytes: tests/index.rs compares them).
+fn render_written(state: &AppState, q: &OffsetsQuery) -> Option<Vec<u8>> {
+    if q.mode != MatchMode::Exact || !q.fields.is_empty() || q.namespaces.is_some() || q.resolve {
+        return None;
+    }
+    let index = &state.index;
+    let limit = u32::try_from(q.limit).unwrap_or(u32::MAX);
+    let rows = index.prefix_rows(q.prefix.as_bytes(), q.after.as_deref().map(str::as_bytes), limit)?;
+    let fragments = index.json_rows(rows)?;
+    // Each fragment ends with a comma; the last one's is dropped.
+    let fragments = fragments.strip_suffix(b",").unwrap_or(fragments);
+    let mut out = Vec::with_capacity(fragments.len() + 2);
+    out.push(b'[');
+    out.extend_from_slice(fragments);
+    out.push(b']');
+    Some(out)
 }
 
 /// The titles `render` would list, for callers that need only them
