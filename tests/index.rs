@@ -446,6 +446,9 @@ fn listings_copied_from_json_rows_are_the_rows_the_server_writes() {
         }
     }
     assert!(compared > 500, "{compared} requests compared");
+    // The server without the file says at startup what it lacks.
+    assert!(written.log.lock().unwrap().contains("has no rows.jsf"));
+    assert!(!copied.log.lock().unwrap().contains("has no rows.jsf"));
     let body = copied.get("/offsets/Say?limit=5").body;
     assert_eq!(
         serde_json::from_slice::<serde_json::Value>(&body).unwrap()[1][0],
