@@ -52,6 +52,13 @@ impl TimerState {
         }
 
         let sleep = match &mut self.sleep {
+            // Deadlines come from actix's coarse clock (the date service,
+            // updated every 500 ms), so most requests set the deadline the
+            // timer already has; it is still filed, with this task's waker.
+            Some(sleep) if sleep.deadline() == deadline => {
+                self.active = true;
+                return;
+            }
             Some(sleep) => {
                 sleep.as_mut().reset(deadline);
                 sleep
