@@ -75,6 +75,24 @@ impl Payload {
         Ok(Payload { map, len, path, crc: footer.crc })
     }
 
+    /// An optional file: `None` when the manifest does not list it, else
+    /// opened as [`Payload::open`] does and read through `shape`, whose
+    /// refusal is reported against the file.
+    fn open_optional<T>(
+        dir: &Path,
+        name: &str,
+        kind: FileKind,
+        manifest: &Manifest,
+        shape: impl FnOnce(Payload) -> std::result::Result<T, format::title_column::ShapeError>,
+    ) -> Result<Option<T>> {
+        if !manifest.files.contains_key(name) {
+            return Ok(None);
+        }
+        let payload = Payload::open(dir, name, kind, manifest)?;
+        let path = payload.path.clone();
+        shape(payload).map(Some).map_err(|e| Error::corrupt(path, e.0))
+    }
+
     fn verify(&self) -> Result<()> {
         let got = crc32fast::hash(self.as_ref());
         if got != self.crc {
@@ -306,22 +324,14 @@ impl Index {
             }
             false => None,
         };
-        let title_column = match manifest.files.contains_key(format::TITLE_COLUMN) {
-            true => {
-                let payload = open(format::TITLE_COLUMN, FileKind::TitleColumn)?;
-                let path = payload.path.clone();
-                Some(TitleColumn::new(payload, manifest.pages).map_err(|e| Error::corrupt(path, e.0))?)
-            }
-            false => None,
-        };
-        let json_rows = match manifest.files.contains_key(format::JSON_ROWS) {
-            true => {
-                let payload = open(format::JSON_ROWS, FileKind::JsonRows)?;
-                let path = payload.path.clone();
-                Some(JsonRows::new(payload, manifest.pages).map_err(|e| Error::corrupt(path, e.0))?)
-            }
-            false => None,
-        };
+        let pages = manifest.pages;
+        let title_column =
+            Payload::open_optional(dir, format::TITLE_COLUMN, FileKind::TitleColumn, &manifest, |p| {
+                TitleColumn::new(p, pages)
+            })?;
+        let json_rows = Payload::open_optional(dir, format::JSON_ROWS, FileKind::JsonRows, &manifest, |p| {
+            JsonRows::new(p, pages)
+        })?;
         let fst_path = fst_payload.path.clone();
         let titles =
             fst::Map::new(fst_payload).map_err(|source| Error::Fst { path: fst_path.clone(), source })?;
