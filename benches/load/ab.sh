@@ -4,8 +4,8 @@
 # `wrk -t1 -c64` from core $CLIENT_CPU (1) for 2 s of warm-up and 6 s of
 # load, counts the server's instructions and cycles over 5 s of it with
 # `perf stat`, and prints req/s, instructions (all, and user space alone:
-# the steadier figure for changes to our code), cycles and CPU µs per
-# request. ROUNDS rounds alternate the builds, so a change in the host's
+# the steadier figure for changes to our code), cycles (all, and user
+# space alone) and CPU µs per request. ROUNDS rounds alternate the builds, so a change in the host's
 # speed shows up as a change in every build's cycles, not as a difference.
 #
 #   benches/load/ab.sh INDEX DUMP PATH ROUNDS BIN...
@@ -72,8 +72,8 @@ aim() {
 }
 LABEL=""
 [ ${#TARGETS[@]} -gt 1 ] && LABEL="target | "
-echo "| round | ${LABEL}build | req/s | instructions/req | of them user space | cycles/req | CPU µs/req |"
-echo "|---|---|---|---|---|---|---|$([ -n "$LABEL" ] && echo "---|")"
+echo "| round | ${LABEL}build | req/s | instructions/req | of them user space | cycles/req | of them user space | CPU µs/req |"
+echo "|---|---|---|---|---|---|---|---|$([ -n "$LABEL" ] && echo "---|")"
 for round in $(seq "$ROUNDS"); do
   for bin in "$@"; do
     start "$bin"
@@ -83,7 +83,7 @@ for round in $(seq "$ROUNDS"); do
       taskset -c "${CLIENT_CPU:-1}" "${WRK[@]}" -d6s "$URL" "${ARGS[@]}" > "$WORK/wrk.out" &
       W=$!
       sleep 0.5
-      perf stat -x, -e instructions,instructions:u,cycles,task-clock -p "$PID" -- sleep 5 2> "$WORK/perf.out"
+      perf stat -x, -e instructions,instructions:u,cycles,cycles:u,task-clock -p "$PID" -- sleep 5 2> "$WORK/perf.out"
       wait $W
       python3 - "$round" "$bin" "$WORK/wrk.out" "$WORK/perf.out" "$([ -n "$LABEL" ] && echo "$target")" <<'PY'
 import re, sys
@@ -98,7 +98,7 @@ req = rps * 5  # requests answered during perf's 5 s window, at the run's mean r
 label = f"{target} | " if target else ""
 print(f"| {round_} | {label}`{binary}` | {rps:,.0f} | {counts['instructions'] / req:,.0f} | "
       f"{counts['instructions:u'] / req:,.0f} | {counts['cycles'] / req:,.0f} | "
-      f"{counts['task-clock'] * 1e3 / req:.2f} |")
+      f"{counts['cycles:u'] / req:,.0f} | {counts['task-clock'] * 1e3 / req:.2f} |")
 PY
     done
     stop

@@ -55,15 +55,16 @@ impl ByteRange {
     /// ```
     #[must_use]
     pub fn content_range(&self, size: u64) -> String {
-        // Sized once (`format!` grew its String three times per /xml
-        // request: `realloc` was 3.9 % of its user-space cycles).
-        let mut out = String::with_capacity(6 + 3 * 20 + 2);
+        // Sized exactly, once: `format!` grew its String three times per
+        // /xml request (`realloc` was 3.9 % of its user-space cycles), and a
+        // String with spare capacity costs one more allocation when it
+        // becomes a header value (`bytes::Bytes::from(Vec<u8>)`).
+        let (mut first, mut last, mut total) =
+            (itoa::Buffer::new(), itoa::Buffer::new(), itoa::Buffer::new());
+        let parts = [first.format(self.start), "-", last.format(self.end), "/", total.format(size)];
+        let mut out = String::with_capacity("bytes ".len() + parts.iter().map(|p| p.len()).sum::<usize>());
         out.push_str("bytes ");
-        out.push_str(itoa::Buffer::new().format(self.start));
-        out.push('-');
-        out.push_str(itoa::Buffer::new().format(self.end));
-        out.push('/');
-        out.push_str(itoa::Buffer::new().format(size));
+        parts.iter().for_each(|p| out.push_str(p));
         out
     }
 }
@@ -227,6 +228,36 @@ fn resolve(spec: Spec, size: u64, cap: u64) -> Result<ByteRange, RangeError> {
 /// );
 /// ```
 pub fn parse_range(header: &[u8], size: u64, cap: u64) -> Result<ByteRange, RangeError> {
+    match closed_range(header) {
+        Some(spec) => resolve(spec, size, cap),
+        None => parse_range_set(header, size, cap),
+    }
+}
+
+/// `bytes=first-last` exactly, the form clients send, read in one pass:
+/// the general grammar's trimming and list splitting cost about 600
+/// instructions per `/xml` request. Anything else, and numbers of 20 digits
+/// or more (which may not fit a `u64`), is `None`, left to
+/// [`parse_range_set`], which gives these headers the same answer (tested).
+fn closed_range(header: &[u8]) -> Option<Spec> {
+    let set = header.strip_prefix(b"bytes=")?;
+    let dash = set.iter().position(|&b| b == b'-')?;
+    Some(Spec::Closed(short_digits(&set[..dash])?, short_digits(&set[dash + 1..])?))
+}
+
+/// 1 to 19 ASCII digits: always within `u64`, so no saturation needed.
+fn short_digits(s: &[u8]) -> Option<u64> {
+    if s.is_empty() || s.len() > 19 {
+        return None;
+    }
+    s.iter().try_fold(0u64, |acc, &b| {
+        let digit = b.wrapping_sub(b'0');
+        (digit < 10).then(|| acc * 10 + u64::from(digit))
+    })
+}
+
+/// [`parse_range`]'s general grammar: the whole `Range` value, any form.
+fn parse_range_set(header: &[u8], size: u64, cap: u64) -> Result<ByteRange, RangeError> {
     let invalid = |why: &str| RangeError::Invalid(why.to_owned());
     let value = trim_ows(header);
     let eq =
@@ -607,6 +638,20 @@ mod tests {
             let header = format!("{pad}{unit}={spec}{pad}");
             let got = outcome(parse_range(header.as_bytes(), size, cap), size, cap);
             prop_assert_eq!(got, model(&form, size, cap), "header {:?}", header);
+        }
+
+        #[test]
+        fn the_closed_range_fast_path_answers_as_the_general_grammar(
+            set in prop_oneof!["[0-9]{0,22}-[0-9]{0,22}", "[0-9\\-]{0,45}", "[0-9]{1,20}-[0-9 ,+a\\-]{0,6}"],
+            size in size(),
+            cap in prop_oneof![Just(u64::MAX), any::<u64>(), 0u64..64],
+        ) {
+            let header = format!("bytes={set}");
+            prop_assert_eq!(
+                parse_range(header.as_bytes(), size, cap),
+                parse_range_set(header.as_bytes(), size, cap),
+                "header {:?}", header
+            );
         }
 
         #[test]

@@ -1,6 +1,7 @@
 //! Baselines and operator endpoints: `/json`, `/plaintext`, `/healthz`,
 //! `/stats`, `/metrics`, and the JSON 404/405 answers.
 
+use super::{content_type, mime};
 use crate::error::ApiError;
 use crate::metrics::{prometheus_text, stats_json};
 use crate::state::AppState;
@@ -13,12 +14,12 @@ pub async fn json() -> HttpResponse {
         message: &'static str,
     }
     let body = serde_json::to_vec(&Message { message: "Hello, World!" }).expect("serializes");
-    HttpResponse::Ok().content_type("application/json").body(body)
+    HttpResponse::Ok().content_type(content_type(mime::JSON)).body(body)
 }
 
 /// `GET /plaintext`: TechEmpower's plaintext baseline.
 pub async fn plaintext() -> HttpResponse {
-    HttpResponse::Ok().content_type("text/plain").body("Hello, World!")
+    HttpResponse::Ok().content_type(content_type(mime::TEXT)).body("Hello, World!")
 }
 
 /// `GET /healthz`: 200 while the dump is as indexed and the index sound,
@@ -28,14 +29,14 @@ pub async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
         return Err(ApiError::Unavailable(damage.clone()));
     }
     state.dump.check()?;
-    Ok(HttpResponse::Ok().content_type("application/json").body(r#"{"status":"ok"}"#))
+    Ok(HttpResponse::Ok().content_type(content_type(mime::JSON)).body(r#"{"status":"ok"}"#))
 }
 
 /// `GET /stats`: counters, latency percentiles, index facts, RSS.
 pub async fn stats(state: web::Data<AppState>) -> HttpResponse {
     let doc =
         stats_json(&state.metrics, state.started.elapsed().as_secs_f64(), &state.facts, state.config.workers);
-    HttpResponse::Ok().content_type("application/json").body(doc.to_string())
+    HttpResponse::Ok().content_type(content_type(mime::JSON)).body(doc.to_string())
 }
 
 /// `GET /metrics`: the same in Prometheus text format.

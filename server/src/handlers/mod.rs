@@ -11,11 +11,29 @@ pub mod xml;
 use crate::dump::DumpError;
 use crate::error::ApiError;
 use crate::state::AppState;
+use actix_web::http::header::HeaderValue;
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
 use bytes::Bytes;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+
+/// `Content-Type` values. Responses take them as
+/// `HeaderValue::from_static(…)`: given a `&str`, actix checks the value and
+/// copies it into a new allocation on every response.
+pub(crate) mod mime {
+    /// JSON answers.
+    pub const JSON: &str = "application/json";
+    /// Page fragments and dump ranges.
+    pub const XML: &str = "text/xml; charset=utf-8";
+    /// `/plaintext`.
+    pub const TEXT: &str = "text/plain";
+}
+
+/// A `Content-Type` value made without an allocation.
+pub(crate) fn content_type(mime: &'static str) -> HeaderValue {
+    HeaderValue::from_static(mime)
+}
 
 /// Refuses methods other than GET and HEAD (for handlers routed by prefix).
 pub(crate) fn get_or_head(req: &HttpRequest) -> Result<(), ApiError> {
@@ -76,7 +94,7 @@ pub(crate) fn page_body(
 
 /// The response `res` with `len` dump bytes from `start` as its body
 /// (`/xml`): sent with `sendfile(2)` by the patched HTTP/1 dispatcher (the
-/// extension [`crate::dump::DumpFile::send_file_range`] makes), or where it
+/// head's `send_file`, from [`crate::dump::DumpFile::send_file_range`]), or where it
 /// cannot be, as a stream of reads. Checks first that the dump has not
 /// changed. (`/wiki` keeps [`page_body`]: checking `<page>`…`</page>` before
 /// a `sendfile` takes two small reads, which cost what `sendfile` saves;
@@ -89,7 +107,7 @@ pub(crate) fn with_dump_bytes(
 ) -> Result<HttpResponse, ApiError> {
     state.dump.check()?;
     let mut res = res.body(DumpStream::body(state, start, len));
-    res.extensions_mut().insert(state.dump.send_file_range(start, len));
+    res.head_mut().send_file = Some(state.dump.send_file_range(start, len));
     Ok(res)
 }
 
@@ -168,7 +186,7 @@ mod tests {
                 }
                 let res = actix_test::call_service(&app, req.to_request()).await;
                 assert!(res.status().is_success(), "{uri}: {}", res.status());
-                let sent = res.response().extensions().get::<actix_http::h1::SendFileRange>().cloned();
+                let sent = res.response().head().send_file.clone();
                 let sent = sent.expect("the response names its file range");
                 assert_eq!((sent.offset, sent.len), (start as u64, (end - start + 1) as u64), "{uri}");
                 let body = actix_test::read_body(res).await;

@@ -187,7 +187,7 @@ pub async fn offsets(req: HttpRequest, state: web::Data<AppState>) -> Result<Htt
     super::get_or_head(&req)?;
     let query = OffsetsQuery::parse(&req, &state)?;
     let body = render(&state, &query)?;
-    Ok(HttpResponse::Ok().content_type("application/json").body(body))
+    Ok(HttpResponse::Ok().content_type(super::content_type(super::mime::JSON)).body(body))
 }
 
 /// Levenshtein automaton builders for distances 1 and 2 (transpositions

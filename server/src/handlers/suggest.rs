@@ -80,7 +80,9 @@ pub async fn short(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
     let q = single(&query, "q")?.unwrap_or("").to_string();
     let limit = parse_limit(single(&query, "limit")?, 10, 100)?;
     let found = suggest(&state, &q, limit, &[0], false)?;
-    Ok(HttpResponse::Ok().content_type("application/json").body(serde_json::json!([q, found]).to_string()))
+    Ok(HttpResponse::Ok()
+        .content_type(super::content_type(super::mime::JSON))
+        .body(serde_json::json!([q, found]).to_string()))
 }
 
 /// `GET /opensearch.xml`: the OpenSearch 1.1 description document.

@@ -1,7 +1,7 @@
 //! `GET /wiki/{title}[?redirect=no]`: one page's XML fragment, by exact
 //! title, following redirects.
 
-use super::{page_body, path_rest};
+use super::{content_type, mime, page_body, path_rest};
 use crate::error::ApiError;
 use crate::request::{decode_path_title, encode_title, parse_query, single};
 use crate::state::AppState;
@@ -81,12 +81,9 @@ pub async fn wiki(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
     let state = state.into_inner();
     let body = page_body(&state, page.start, page.len())?;
     let mut res = HttpResponse::Ok();
-    res.insert_header((header::CONTENT_TYPE, XML));
+    res.insert_header((header::CONTENT_TYPE, content_type(mime::XML)));
     if let Some(from) = resolved.redirected_from {
         res.insert_header(("X-Redirected-From", encode_title(&from)));
     }
     Ok(res.body(body))
 }
-
-/// The content type of fragments and ranges.
-pub const XML: &str = "text/xml; charset=utf-8";

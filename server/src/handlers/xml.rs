@@ -1,12 +1,11 @@
 //! `GET /xml` with `Range: bytes=…`: bytes of the dump (RFC 9110 ranges,
 //! one range per request, with `ETag`/`Last-Modified` and `If-Range`).
 
-use super::wiki::XML;
-use super::with_dump_bytes;
+use super::{content_type, mime, with_dump_bytes};
 use crate::error::ApiError;
 use crate::range::{RangeError, if_range_matches, parse_range};
 use crate::state::AppState;
-use actix_web::http::header;
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 
 /// The handler.
@@ -33,9 +32,9 @@ pub async fn xml(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRes
     let r = parse_range(range.as_bytes(), size, state.config.max_range_bytes)?;
     let state = state.into_inner();
     let mut res = HttpResponse::PartialContent();
-    res.insert_header((header::CONTENT_TYPE, XML))
+    res.insert_header((header::CONTENT_TYPE, content_type(mime::XML)))
         .insert_header((header::CONTENT_RANGE, r.content_range(size)))
-        .insert_header((header::ACCEPT_RANGES, "bytes"))
+        .insert_header((header::ACCEPT_RANGES, HeaderValue::from_static("bytes")))
         .insert_header((header::ETAG, state.dump.etag_header()))
         .insert_header((header::LAST_MODIFIED, state.dump.last_modified_header()));
     with_dump_bytes(res, &state, r.start, r.len())

@@ -516,7 +516,7 @@ where
 
         // wikidex patch (sendfile): a body that names a file range goes out
         // with sendfile(2) when the connection is plain TCP.
-        let send_file = res.extensions_mut().remove::<SendFileRange>().filter(|range| {
+        let send_file = res.head_mut().send_file.take().filter(|range| {
             body.size() == BodySize::Sized(range.len)
                 && self.io.as_ref().and_then(sendfile::tcp_stream).is_some()
         });

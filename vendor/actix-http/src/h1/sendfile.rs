@@ -2,7 +2,8 @@
 //! `sendfile(2)`.
 //!
 //! A handler that answers with bytes of a file puts a [`SendFileRange`] in
-//! the response's extensions, next to an ordinary body of the same bytes.
+//! the response head's `send_file`, next to an ordinary body of the same
+//! bytes.
 //! When the connection is a plain TCP stream on Linux, the HTTP/1
 //! dispatcher writes the response head with `MSG_MORE` (so head and body
 //! leave in the same packets, as nginx's `tcp_nopush`) and then the body
@@ -27,7 +28,7 @@ use std::{fs::File, sync::Arc};
 ///
 /// let file = Arc::new(File::open("dump.xml").unwrap());
 /// let mut res = Response::ok().set_body(vec![0u8; 10]); // the same 10 bytes, as a fallback
-/// res.extensions_mut().insert(SendFileRange { file, offset: 0, len: 10 });
+/// res.head_mut().send_file = Some(SendFileRange { file, offset: 0, len: 10 });
 /// ```
 #[derive(Debug, Clone)]
 pub struct SendFileRange {

@@ -2,7 +2,9 @@
 
 use std::{cell::RefCell, ops};
 
-use crate::{header::HeaderMap, message::Flags, ConnectionType, StatusCode, Version};
+use crate::{
+    h1::SendFileRange, header::HeaderMap, message::Flags, ConnectionType, StatusCode, Version,
+};
 
 thread_local! {
     static RESPONSE_POOL: BoxedResponsePool = BoxedResponsePool::create();
@@ -14,6 +16,11 @@ pub struct ResponseHead {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub reason: Option<&'static str>,
+    /// wikidex patch (sendfile): the file range the body holds, for the
+    /// HTTP/1 dispatcher to send with `sendfile(2)` (see [`SendFileRange`]).
+    /// A field rather than a response extension: an extension costs a map
+    /// and a box per response.
+    pub send_file: Option<SendFileRange>,
     pub(crate) flags: Flags,
 }
 
@@ -26,6 +33,7 @@ impl ResponseHead {
             version: Version::HTTP_11,
             headers: HeaderMap::with_capacity(12),
             reason: None,
+            send_file: None,
             flags: Flags::empty(),
         }
     }
@@ -180,6 +188,7 @@ impl BoxedResponsePool {
             head.reason = None;
             head.status = status;
             head.headers.clear();
+            head.send_file = None;
             head.flags = Flags::empty();
             BoxedResponseHead { head: Some(head) }
         } else {
@@ -191,7 +200,9 @@ impl BoxedResponsePool {
 
     /// Release request instance.
     #[inline]
-    fn release(&self, msg: Box<ResponseHead>) {
+    fn release(&self, mut msg: Box<ResponseHead>) {
+        // wikidex patch (sendfile): let go of the file now, not when the head is reused.
+        msg.send_file = None;
         let pool = &mut self.0.borrow_mut();
 
         if pool.len() < 128 {
