@@ -320,11 +320,12 @@ fn index_with_file_from_another_dump(
     file: &str,
     ours: [&str; 3],
     theirs: [&str; 3],
+    title_column: bool,
 ) -> (Vec<tempfile::TempDir>, PathBuf, PathBuf) {
     let index_of = |titles: [&str; 3]| {
         let (dir, dump) = dump_file(&dump_with(&titles.map(page).concat()));
         let out = dir.path().join("d.wikidex");
-        Builder::new(&dump, &out).build().unwrap();
+        Builder::new(&dump, &out).title_column(title_column).build().unwrap();
         (dir, dump, out)
     };
     let (a, dump, ours) = index_of(ours);
@@ -357,18 +358,23 @@ fn verify_catches_a_title_column_from_another_dump() {
         "titles.fc",
         ["Alpha", "Beta", "Gamma"],
         ["Alpha", "Bets", "Gamma"],
+        true,
     );
     assert_verify_refuses(&index, &dump, "titles.fc", &["row 1"]);
 }
 
 #[test]
 fn verify_catches_json_rows_from_another_dump() {
-    let (_dirs, dump, index) = index_with_file_from_another_dump(
-        "rows.jsf",
-        ["Alpha", "Beta", "Gamma"],
-        ["Alpha", "Bet\\", "Gamma"],
-    );
-    assert_verify_refuses(&index, &dump, "rows.jsf", &["row 1", "Beta"]);
+    // With titles.fc, rows.jsf is checked on row ranges side by side;
+    // without, along a walk of titles.fst.
+    for title_column in [true, false] {
+        for (row, theirs) in [(1, ["Alpha", "Bet\\", "Gamma"]), (2, ["Alpha", "Beta", "Gamm\""])] {
+            let ours = ["Alpha", "Beta", "Gamma"];
+            let (_dirs, dump, index) =
+                index_with_file_from_another_dump("rows.jsf", ours, theirs, title_column);
+            assert_verify_refuses(&index, &dump, "rows.jsf", &[&format!("row {row}"), ours[row]]);
+        }
+    }
 }
 
 /// `/offsets` copies the rows of plain prefix listings from `rows.jsf`; an
