@@ -944,6 +944,35 @@ fn pipelined_xml_ranges_keep_their_framing() {
     assert_eq!(replies[4].text(), r#"{"message":"Hello, World!"}"#);
 }
 
+/// Answers leave whole, at once (`TCP_NODELAY`). With Nagle's algorithm a
+/// body that does not end on a segment boundary keeps its last part until
+/// the client acknowledges the segments before it, and a client waiting for
+/// the rest of an answer delays that acknowledgement (40 ms on Linux): one
+/// such stall per answer on a keep-alive connection. Loopback segments hold
+/// 64 KB, so the ranges here fill one and part of a second (two full
+/// segments would be acknowledged at once).
+#[test]
+fn ranges_longer_than_a_segment_are_not_held_back_for_a_delayed_ack() {
+    let f = fixture();
+    let stream = TcpStream::connect(&f.server.addr).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut r = BufReader::new(stream);
+    let mut took = Vec::new();
+    for i in 0..21usize {
+        let (start, end) = (i * 211_111, i * 211_111 + 70_000 + i * 2_011);
+        let request = format!("GET /xml HTTP/1.1\r\nHost: x\r\nRange: bytes={start}-{end}\r\n\r\n");
+        let sent = Instant::now();
+        r.get_mut().write_all(request.as_bytes()).unwrap();
+        let reply = read_reply(&mut r, false).expect("a response");
+        took.push(sent.elapsed());
+        assert_eq!(reply.status, 206, "{start}-{end}: {}", reply.text());
+        assert!(reply.body == f.xml[start..=end], "{start}-{end}: wrong body");
+    }
+    took.sort();
+    let median = took[took.len() / 2];
+    assert!(median < Duration::from_millis(20), "answers waited for delayed ACKs: {took:?}");
+}
+
 // ---------------------------------------------------------------------------
 // Properties: the parsers, and random requests against the real server
 

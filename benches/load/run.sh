@@ -22,11 +22,15 @@
 #    the rate tool with no rate.
 # 5. Constant-rate sweep: --fracs of our /plaintext maximum for /plaintext
 #    (ours and nginx's), /offsets and /wiki; of nginx's /xml maximum for
-#    /xml (ours and nginx's). Tool: wrk2 if on PATH, else oha (-q with
-#    --latency-correction), else wrk (closed loop only: the sweep is skipped).
+#    /xml (ours and nginx's). Tool: wrk2 if on PATH, else the kit's own
+#    wrk2-style generator, loadgen/ (built with cargo). oha (-q with
+#    --latency-correction; `--tool oha`) was the fallback until it was
+#    measured beside loadgen at 70k req/s on one core: it added ~0.3 ms to
+#    every median and 3-15 ms to p99.99 whatever the server, so its tails
+#    were its own (docs/BENCHMARKS.md, "The load generator's own tails").
 #    oha cannot vary a header per request, so /xml (a different Range each
-#    time) uses the kit's own wrk2-style generator, loadgen/, when wrk2 is
-#    absent. --tool forces one tool for everything that supports it.
+#    time) uses loadgen with `--tool oha` too. --tool forces one tool for
+#    everything that supports it (wrk: closed loop only, no sweep).
 #    With --b-bin and/or --b-args a second wikidex, "B" (another binary, e.g. a
 #    patched build, and/or other serve flags, e.g. --workers 2), runs on the
 #    same core and port $PORT_B (28483) and every wikidex target is measured
@@ -100,9 +104,7 @@ build_loadgen() {
 case $TOOL in
   auto)
     if command -v wrk2 >/dev/null; then RATE_TOOL=wrk2
-    elif command -v oha >/dev/null; then RATE_TOOL=oha
-    elif command -v wrk >/dev/null; then RATE_TOOL=wrk
-    else echo "run.sh: no load generator: cargo install oha, or apt-get install -y wrk" >&2; exit 2; fi ;;
+    else RATE_TOOL=loadgen; fi ;;
   wrk2|oha|loadgen|wrk) RATE_TOOL=$TOOL ;;
   *) echo "run.sh: unknown --tool $TOOL" >&2; exit 2 ;;
 esac
@@ -112,7 +114,7 @@ if [ "$TOOL" = auto ] && command -v wrk >/dev/null; then MAX_TOOL=wrk; else MAX_
 [ "$RATE_TOOL" = wrk2 ] && [ "$MAX_TOOL" != wrk ] && MAX_TOOL=wrk2
 if [ "$RATE_TOOL" = loadgen ] || [ "$XML_RATE_TOOL" = loadgen ] || [ "$MAX_TOOL" = loadgen ]; then build_loadgen; fi
 say "load generators: max throughput: $MAX_TOOL; constant rate: $RATE_TOOL (/xml: $XML_RATE_TOOL)"
-[ "$RATE_TOOL" = wrk ] && say "WARNING: plain wrk has no constant-rate mode; the rate sweep is skipped (install wrk2 or oha)"
+[ "$RATE_TOOL" = wrk ] && say "WARNING: plain wrk has no constant-rate mode; the rate sweep is skipped (install wrk2, or use --tool loadgen)"
 
 # ---- data -------------------------------------------------------------------
 mkdir -p "$BENCH_DIR"
