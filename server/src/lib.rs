@@ -92,9 +92,12 @@ pub fn run(config: Config, started: Instant) -> Result<(), StartupError> {
         })
         .workers(workers)
         .backlog(4096)
-        // No Nagle: an answer longer than one segment (on loopback, /xml
-        // ranges past ~64 KB with their head) would otherwise hold its last
-        // part until the client's delayed ACK, 40 ms later.
+        // No Nagle: an answer longer than one segment would hold its partial
+        // last segment until the client acknowledges the ones before it,
+        // and a client waiting for the rest delays that ACK (40 ms on
+        // Linux). On loopback that is /xml and /wiki answers past ~64 KB; on
+        // a network, any answer past one MSS. Heads still share a segment
+        // with their body: the sendfile path sends them with MSG_MORE.
         .tcp_nodelay(true)
         .max_connections(max_connections)
         .keep_alive(KeepAlive::Timeout(keep_alive))

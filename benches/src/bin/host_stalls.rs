@@ -63,7 +63,7 @@ fn main() {
         last = now;
     }
     let total = last - start;
-    let steal = cpu.zip(steal_before).and_then(|(c, before)| Some(steal_ticks(c)? - before));
+    let steal = cpu.zip(steal_before).and_then(|(c, before)| Some(steal_ticks(c)?.saturating_sub(before)));
 
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     let where_ = cpu.map_or("an unknown core".to_string(), |c| format!("CPU {c}"));
