@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Soak test: constant-rate mixed load (/offsets 50 %, /wiki 30 %, /xml ranges
 # 20 %) against a release server over a 20000-page generated dump, for
-# DURATION seconds; the server's RSS is sampled every 10 s. Passes when wrk
-# saw no error of any kind (connect, read, write, timeout, non-2xx) and RSS
-# after the warm-up grew by at most 5 %.
+# DURATION seconds; the server's RSS is sampled every 10 s, with its
+# anonymous (heap, stacks) and file-backed (the memory-mapped index, the
+# binary) parts. Passes when wrk saw no error of any kind (connect, read,
+# write, timeout, non-2xx) and RSS after the warm-up grew by at most 5 %, or
+# grew more only by index pages read in for the first time: anonymous memory
+# within 5 %, file-backed growth within the index's size.
 #
 #   benches/soak/soak.sh [DURATION=600] [RATE=2000] [CONNECTIONS=32]
 #   (WIKIDEX=path/to/wikidex to skip the release build; needs wrk: apt-get install -y wrk)
@@ -70,11 +73,11 @@ done
 [ -n "$addr" ] || { echo "soak: server did not start" >&2; exit 2; }
 echo "server $server_pid on $addr; ${duration}s at ${rate} req/s over $conns connections" >&2
 
-# RSS every 10 s.
+# RSS every 10 s: total, anonymous, file-backed (KiB).
 (
     t0=$(date +%s)
     while kill -0 $server_pid 2>/dev/null; do
-        rss=$(awk '/^VmRSS/ { print $2 }' /proc/$server_pid/status)
+        rss=$(awk '/^(VmRSS|RssAnon|RssFile):/ { printf "%s ", $2 }' /proc/$server_pid/status)
         echo "$(($(date +%s) - t0)) $rss" >>"$dir/rss.txt"
         sleep 10
     done
@@ -92,16 +95,29 @@ kill -0 $server_pid 2>/dev/null || alive=NO
 stats=$(curl -s --max-time 5 "http://$addr/stats" || true)
 echo "$stats" >"$dir/stats.json"
 
-python3 - "$dir" "$duration" "$rate" "$conns" "$alive" <<'PY'
+index_kib=$(du -sk "$dir/d.xml.wikidex" | cut -f1)
+python3 - "$dir" "$duration" "$rate" "$conns" "$alive" "$index_kib" <<'PY'
 import json, statistics, sys
 d, duration, rate, conns, alive = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+index_kib = int(sys.argv[6])
 w = json.load(open(f"{d}/wrk.json"))
-rss = [tuple(map(int, l.split())) for l in open(f"{d}/rss.txt") if l.strip()]
+samples = [tuple(map(int, l.split())) for l in open(f"{d}/rss.txt") if len(l.split()) == 4]
+rss = [(t, r) for t, r, _, _ in samples]
 warm = min(60, max(10, duration // 10))
-after = [r for t, r in rss if t >= warm]
-base = statistics.median(after[:3]) if after else float('nan')
-final = statistics.median(after[-3:]) if after else float('nan')
-growth = (final / base - 1) * 100 if after else float('nan')
+after = [s for s in samples if s[0] >= warm]
+
+def growth_of(column):
+    base = statistics.median(s[column] for s in after[:3])
+    final = statistics.median(s[column] for s in after[-3:])
+    return base, final, (final / base - 1) * 100
+
+base, final, growth = growth_of(1) if after else (float('nan'),) * 3
+_, _, anon_growth = growth_of(2) if after else (float('nan'),) * 3
+file_base, file_final, _ = growth_of(3) if after else (float('nan'),) * 3
+# A mapped index page counts in RSS once it is first read: RSS may grow
+# past 5 % while the load reaches pages it had not asked for yet, without
+# any memory being lost. That is told apart by where the growth is.
+index_paging_in = anon_growth <= 5.0 and file_final - file_base <= index_kib
 errors = sum(w["errors"].values())
 secs = w["duration_us"] / 1e6
 lat = w["latency_us"]
@@ -110,14 +126,22 @@ try:
     server_errors = sum(stats.get("errors", {}).values())
 except Exception:
     server_errors = "?"
-ok = errors == 0 and alive == "yes" and growth <= 5.0
+ok = errors == 0 and alive == "yes" and (growth <= 5.0 or index_paging_in)
 print(f"| duration | {secs:.0f} s (target {rate} req/s, {conns} connections, 2 wrk threads) |")
 print(f"| requests | {w['requests']} ({w['requests'] / secs:.0f} req/s), {w['bytes'] / 1e9:.2f} GB |")
 print(f"| wrk errors | {errors} (connect {w['errors']['connect']}, read {w['errors']['read']}, write {w['errors']['write']}, non-2xx {w['errors']['status']}, timeout {w['errors']['timeout']}); server-counted errors {server_errors} |")
 print(f"| latency | p50 {lat['p50'] / 1000:.2f} ms, p90 {lat['p90'] / 1000:.2f} ms, p99 {lat['p99'] / 1000:.2f} ms, p99.9 {lat['p999'] / 1000:.2f} ms, max {lat['max'] / 1000:.1f} ms |")
 print(f"| RSS | {rss[0][1] / 1024:.1f} MiB at start; {base / 1024:.1f} MiB after {warm} s warm-up; {final / 1024:.1f} MiB at the end ({growth:+.2f} %); max {max(r for _, r in rss) / 1024:.1f} MiB; {len(rss)} samples |")
 print(f"| RSS samples (MiB) | {' '.join(f'{r / 1024:.1f}' for _, r in rss)} |")
+if after:
+    print(f"| of which | anonymous {statistics.median(s[2] for s in after[:3]) / 1024:.1f} → {statistics.median(s[2] for s in after[-3:]) / 1024:.1f} MiB ({anon_growth:+.2f} %); file-backed (index, binary) {file_base / 1024:.1f} → {file_final / 1024:.1f} MiB, of a {index_kib / 1024:.1f} MiB index |")
 print(f"| server alive at the end | {alive} |")
-print(f"| verdict | {'PASS' if ok else 'FAIL'} (zero errors, RSS growth ≤ 5 % after warm-up) |")
+if not ok:
+    rule = "needs zero errors, and RSS growth ≤ 5 % after warm-up or growth only by index pages read in"
+elif growth <= 5.0:
+    rule = "zero errors, RSS growth ≤ 5 % after warm-up"
+else:
+    rule = "zero errors; RSS grew past 5 % only by index pages read in: anonymous ≤ 5 %, file-backed growth within the index"
+print(f"| verdict | {'PASS' if ok else 'FAIL'} ({rule}) |")
 sys.exit(0 if ok else 1)
 PY
