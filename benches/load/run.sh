@@ -137,8 +137,13 @@ else
   fi
 fi
 INDEX=$DUMP.wikidex
-if [ ! -f "$INDEX/manifest.json" ]; then
-  say "indexing $DUMP"
+# An index left by an older build (another format version) or for a dump
+# since changed is rebuilt, not served.
+why=""
+if [ ! -f "$INDEX/manifest.json" ]; then why="no index yet"
+elif ! unusable=$("$BIN" verify "$INDEX" 2>&1 >/dev/null); then why="the index there is unusable: ${unusable##*$'\n'}"; fi
+if [ -n "$why" ]; then
+  say "indexing $DUMP ($why)"
   "$BIN" index "$DUMP" 2>&1 | tail -2
 fi
 
