@@ -145,16 +145,25 @@ impl<F: FnMut(u64, &[u8]) -> Result<()>> RowsByTitle<F> {
     }
 }
 
+/// The cursor of a row-by-row walk of `column`, which must be on `row`:
+/// a cursor that could not decode a row stops short of the next one.
+fn cursor_on<'c, 'a>(
+    cursor: &'c mut Option<TitleCursor<'a>>,
+    row: u64,
+    column: &TitleColumn<Payload>,
+) -> Result<&'c mut TitleCursor<'a>> {
+    cursor.as_mut().filter(|c| u64::from(c.row()) == row).ok_or_else(|| {
+        Error::corrupt(&column.data().path, format!("cannot decode row {row} (of {})", column.rows()))
+    })
+}
+
 /// `wikidex verify`'s check of `titles.fc`: row by row, its title is the
 /// one `titles.fst` gives the row.
 fn column_check(column: &TitleColumn<Payload>, pages: u64) -> impl FnMut(u64, &[u8]) -> Result<()> + '_ {
     let path = column.data().path.as_path();
     let mut cursor = column.cursor(0);
     move |row, title| {
-        let cursor = cursor
-            .as_mut()
-            .filter(|c| u64::from(c.row()) == row)
-            .ok_or_else(|| Error::corrupt(path, format!("cannot decode row {row} (of {pages})")))?;
+        let cursor = cursor_on(&mut cursor, row, column)?;
         if cursor.title() != title {
             return Err(Error::corrupt(
                 path,
@@ -216,9 +225,7 @@ fn json_check_by_rows(index: &Index, json: &JsonRows<Payload>, column: &TitleCol
         let mut check = json_check(index, json);
         let mut cursor = column.cursor(first as u32);
         for row in first..end {
-            let title = cursor.as_mut().filter(|c| u64::from(c.row()) == row).ok_or_else(|| {
-                Error::corrupt(&column.data().path, format!("cannot decode row {row} (of {pages})"))
-            })?;
+            let title = cursor_on(&mut cursor, row, column)?;
             check(row, title.title())?;
             title.advance();
         }
@@ -560,7 +567,7 @@ impl Index {
             TARGET_MISSING => Redirect::Missing,
             r => Redirect::To(r),
         };
-        Page { row, start, end: start + u64::from(self.length(row)).max(1) - 1, ns: i32::from(ns), redirect }
+        Page { row, start, end: format::page_end(start, self.length(row)), ns: i32::from(ns), redirect }
     }
 
     /// The rows of the page(s) titled exactly `title` (several only if the

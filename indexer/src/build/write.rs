@@ -60,8 +60,7 @@ pub(super) fn write_json_rows(
         let title = std::str::from_utf8(scanned.title(page)).map_err(|_| {
             io_err(std::io::Error::new(std::io::ErrorKind::InvalidData, "a title that is not UTF-8"))
         })?;
-        let end = page.start + u64::from(page.len).max(1) - 1;
-        json.push(title, page.start, end).map_err(io_err)?;
+        json.push(title, page.start, format::page_end(page.start, page.len)).map_err(io_err)?;
     }
     json.finish().map_err(io_err)?.finish()
 }

@@ -82,6 +82,18 @@ pub const TITLE_COLUMN: &str = "titles.fc";
 /// Name of the optional file of rows written as JSON.
 pub const JSON_ROWS: &str = "rows.jsf";
 
+/// The offset of a page's last byte (the `>` of `</page>`) from its start
+/// and its `lengths.u32` value. The reader's [`crate::Page`] and the rows in
+/// `rows.jsf` both take it from here, so they agree (`wikidex verify`
+/// compares them). A length of 0 (never written) reads as 1.
+///
+/// ```
+/// assert_eq!(wikidex_indexer::format::page_end(100, 10), 109);
+/// ```
+pub fn page_end(start: u64, len: u32) -> u64 {
+    start + u64::from(len).max(1) - 1
+}
+
 /// `redirects.u32` value of a page that is not a redirect.
 pub const NOT_REDIRECT: u32 = u32::MAX;
 /// `redirects.u32` value of a redirect whose target title is not in the dump.
