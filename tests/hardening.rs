@@ -26,14 +26,14 @@ use std::time::{Duration, Instant};
 /// response where one should start, the body then holds them; status 1: a
 /// response cut short).
 #[derive(Debug)]
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: Vec<u8>,
 }
 
 impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
@@ -54,7 +54,7 @@ fn read_line(r: &mut impl BufRead) -> Option<String> {
 /// Content-Length, chunked or close-delimited body (none for HEAD). `None`
 /// when the connection ends (or times out) before a status line. A response
 /// cut short (headers or body) comes back with status 1 and what was read.
-fn read_reply(r: &mut impl BufRead, head: bool) -> Option<Reply> {
+pub(crate) fn read_reply(r: &mut impl BufRead, head: bool) -> Option<Reply> {
     loop {
         let status_line = read_line(r)?;
         if !status_line.starts_with("HTTP/1.") {
@@ -230,7 +230,7 @@ fn fixture() -> Fixture {
 }
 
 /// A server of its own (for tests that load it or change its dump).
-fn own_server(extra: &[&str]) -> (tempfile::TempDir, PathBuf, PathBuf, Server) {
+pub(crate) fn own_server(extra: &[&str]) -> (tempfile::TempDir, PathBuf, PathBuf, Server) {
     let (dir, dump, index) = indexed_copy(&real_excerpt());
     let mut args = vec!["--index", index.to_str().unwrap(), "--dump", dump.to_str().unwrap()];
     args.extend_from_slice(extra);
@@ -850,7 +850,7 @@ fn an_idle_keep_alive_connection_is_closed_a_keep_alive_time_after_its_last_answ
 
 /// A generated dump of about 20 MB, larger than a loopback connection's
 /// socket buffers, indexed and served.
-fn big_dump_server() -> (tempfile::TempDir, PathBuf, Vec<u8>, Server) {
+pub(crate) fn big_dump_server() -> (tempfile::TempDir, PathBuf, Vec<u8>, Server) {
     let dir = tempfile::tempdir().unwrap();
     let dump = dir.path().join("big.xml");
     let out = wikidex(&["gen", "--pages", "3000", "--seed", "5", "-o", dump.to_str().unwrap()]);
@@ -866,7 +866,10 @@ fn big_dump_server() -> (tempfile::TempDir, PathBuf, Vec<u8>, Server) {
 
 /// Sends a GET for `range` of /xml and reads the response head; the
 /// stream is left at the start of the body.
-fn xml_request(addr: &str, range: std::ops::RangeInclusive<usize>) -> (BufReader<TcpStream>, Reply) {
+pub(crate) fn xml_request(
+    addr: &str,
+    range: std::ops::RangeInclusive<usize>,
+) -> (BufReader<TcpStream>, Reply) {
     let stream = TcpStream::connect(addr).expect("connect");
     stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let request =

@@ -8,3 +8,4 @@ mod hardening;
 mod index;
 mod search;
 mod server;
+mod workers;

@@ -27,17 +27,22 @@ pub mod request;
 pub mod routes;
 pub mod state;
 pub mod title;
+pub mod workers;
 
 pub use config::{Config, VerifyMode};
 pub use routes::configure;
 pub use state::{AppState, StartupError};
 
-use actix_web::dev::Service;
+use actix_http::HttpService;
+use actix_service::{IntoServiceFactory, ServiceFactoryExt, map_config};
+use actix_web::dev::{AppConfig, Service};
 use actix_web::http::KeepAlive;
 use actix_web::http::header::{HeaderName, HeaderValue};
-use actix_web::{App, HttpServer, middleware, web};
+use actix_web::{App, middleware, web};
 use metrics::Endpoint;
 use std::time::{Duration, Instant};
+use tokio::signal::unix::{SignalKind, signal};
+use workers::{Draining, Stop, Workers};
 
 /// The `Server-Timing` header for a request that took `us` microseconds,
 /// `app;dur=MS.mmm`, formatted on the stack (this runs on every timed
@@ -56,17 +61,31 @@ fn server_timing(us: u64) -> HeaderValue {
 }
 
 /// Opens the index and dump named by `config`, binds, and serves until
-/// SIGINT/SIGTERM (in-flight requests finish). `started` is when the
+/// SIGINT/SIGTERM: in-flight requests finish (up to 30 s) and idle
+/// connections close; a second signal stops at once. `started` is when the
 /// process began, for the "ready in" log line.
 pub fn run(config: Config, started: Instant) -> Result<(), StartupError> {
-    let (bind, workers, access_log) = (config.bind, config.workers, config.access_log);
-    let (max_connections, keep_alive, request_timeout) =
-        (config.max_connections, config.keep_alive, config.request_timeout);
+    let settings = workers::Settings { workers: config.workers, max_connections: config.max_connections };
+    let (bind, access_log) = (config.bind, config.access_log);
+    let (keep_alive, request_timeout) = (config.keep_alive, config.request_timeout);
     let state = web::Data::new(AppState::load(config)?);
     let pages = state.index.pages();
+    let listener = workers::bind(bind, 4096)
+        .map_err(|source| StartupError::Io { context: format!("cannot listen on {bind}"), source })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|source| StartupError::Io { context: "cannot listen".into(), source })?;
     actix_web::rt::System::new().block_on(async move {
+        let io = |context: &str| {
+            let context = context.to_string();
+            move |source| StartupError::Io { context, source }
+        };
+        // Installed before the workers start, so that tokio's signal pipe
+        // is in every worker's descriptor table (see `workers`).
+        let mut terminate = signal(SignalKind::terminate()).map_err(io("cannot handle SIGTERM"))?;
+        let mut interrupt = signal(SignalKind::interrupt()).map_err(io("cannot handle SIGINT"))?;
         let app_state = state.clone();
-        let server = HttpServer::new(move || {
+        let app = move || {
             App::new()
                 .app_data(app_state.clone())
                 .wrap(middleware::Condition::new(access_log, middleware::Logger::default()))
@@ -89,32 +108,42 @@ pub fn run(config: Config, started: Instant) -> Result<(), StartupError> {
                     }
                 })
                 .configure(configure)
-        })
-        .workers(workers)
-        .backlog(4096)
-        // No Nagle: an answer longer than one segment would hold its partial
-        // last segment until the client acknowledges the ones before it,
-        // and a client waiting for the rest delays that ACK (40 ms on
-        // Linux). On loopback that is /xml and /wiki answers past ~64 KB; on
-        // a network, any answer past one MSS. Heads still share a segment
-        // with their body: the sendfile path sends them with MSG_MORE.
-        .tcp_nodelay(true)
-        .max_connections(max_connections)
-        .keep_alive(KeepAlive::Timeout(keep_alive))
-        .client_request_timeout(request_timeout)
-        .client_disconnect_timeout(Duration::from_secs(1))
-        .shutdown_timeout(30)
-        .bind(bind)
-        .map_err(|source| StartupError::Io { context: format!("cannot listen on {bind}"), source })?;
-        for addr in server.addrs() {
-            tracing::info!(
-                "serving {pages} pages on http://{addr} with {workers} workers (ready in {} ms)",
-                started.elapsed().as_millis()
-            );
-        }
-        let server = server.run();
+        };
+        // One worker's HTTP service: actix-http over the App, as actix-web's
+        // HttpServer builds it.
+        let http = move |draining: Draining| {
+            let app = app().into_factory().map_err(|err| err.error_response());
+            HttpService::build()
+                .keep_alive(KeepAlive::Timeout(keep_alive))
+                .client_request_timeout(request_timeout)
+                .client_disconnect_timeout(Duration::from_secs(1))
+                // No Nagle: an answer longer than one segment would hold its
+                // partial last segment until the client acknowledges the ones
+                // before it, and a client waiting for the rest delays that ACK
+                // (40 ms on Linux). On loopback that is /xml and /wiki answers
+                // past ~64 KB; on a network, any answer past one MSS. Heads
+                // still share a segment with their body: the sendfile path
+                // sends them with MSG_MORE.
+                .tcp_nodelay(true)
+                .local_addr(addr)
+                .graceful_shutdown_signal(move || draining.clone().wait())
+                // `__priv_test_new` is `AppConfig::new` made public: the host
+                // and address that URLs fall back to when a request names no
+                // `Host`, as HttpServer sets them.
+                .finish(map_config(app, move |()| AppConfig::__priv_test_new(false, addr.to_string(), addr)))
+                .tcp()
+        };
+        let mut workers =
+            Workers::start(&listener, settings, http).map_err(io("cannot start the workers"))?;
+        drop(listener);
+        tracing::info!(
+            "serving {pages} pages on http://{addr} with {} workers (ready in {} ms)",
+            settings.workers,
+            started.elapsed().as_millis()
+        );
+        let stop = workers.stop_handle();
         if state.verify_in_background {
-            let (state, handle) = (state.clone(), server.handle());
+            let (state, stop) = (state.clone(), stop.clone());
             std::thread::spawn(move || {
                 let t0 = Instant::now();
                 match state.index.verify_checksums() {
@@ -122,12 +151,26 @@ pub fn run(config: Config, started: Instant) -> Result<(), StartupError> {
                     Err(e) => {
                         tracing::error!("{e}; stopping the server");
                         let _ = state.damaged.set(e.to_string());
-                        actix_web::rt::System::new().block_on(handle.stop(true));
+                        stop.stop(Stop::Graceful);
                     }
                 }
             });
         }
-        server.await.map_err(|source| StartupError::Io { context: "server failed".into(), source })?;
+        let mut signals = 0;
+        loop {
+            tokio::select! {
+                () = workers.finished() => break,
+                _ = terminate.recv() => signals += 1,
+                _ = interrupt.recv() => signals += 1,
+            }
+            if signals == 1 {
+                tracing::info!("stopping: finishing requests in flight (signal again to stop now)");
+                stop.stop(Stop::Graceful);
+            } else {
+                stop.stop(Stop::Now);
+            }
+        }
+        workers.join();
         match state.damaged.get() {
             Some(damage) => Err(StartupError::Damaged(damage.clone())),
             None => Ok(()),

@@ -41,8 +41,10 @@ pub enum StartupError {
     /// The background checksum pass found the index damaged.
     #[error("{0}")]
     Damaged(String),
-    /// Binding or running the HTTP server failed.
-    #[error("{context}: {source}")]
+    /// Binding or running the HTTP server failed. The message is the
+    /// context alone: the cause is the error's source, which reporters
+    /// print after it (`{:#}` in anyhow).
+    #[error("{context}")]
     Io {
         /// What was being done.
         context: String,
