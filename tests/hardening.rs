@@ -11,7 +11,7 @@
 //! The regression tests at the end are the bugs this suite found (fixed in
 //! db50aab and 7c6a7ba); their doc comments say what was wrong.
 
-use crate::util::{Server, dump_file, extract_pages, indexed_copy, real_excerpt, wikidex};
+use crate::util::{Server, dump_file, enc, extract_pages, indexed_copy, real_excerpt, wikidex};
 use proptest::prelude::*;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -906,6 +906,41 @@ fn a_slow_reader_gets_a_range_larger_than_the_socket_buffers_whole_and_exact() {
     r.get_mut().write_all(request.as_bytes()).unwrap();
     let next = read_reply(&mut r, false).expect("a second response");
     assert_eq!((next.status, next.text()), (200, r#"{"message":"Hello, World!"}"#.to_string()));
+}
+
+/// The server's anonymous resident memory (heap and stacks), KiB.
+fn rss_anon_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("RssAnon:")).expect("RssAnon in /proc/PID/status");
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// /wiki pages of 128 KiB and more go out with sendfile, not through a
+/// buffer of their size. glibc gives such a buffer a mapping of its own and,
+/// when it is freed, raises its mmap threshold, after which buffers that
+/// large stay on the heap: the server's memory then steps up with the
+/// largest page asked for so far (the soak's RSS steps, docs/BENCHMARKS.md).
+/// Reading them through buffers grew the heap by ~300 KiB here.
+#[test]
+fn big_pages_leave_the_servers_heap_where_it_was() {
+    let (_dir, _dump, xml, server) = big_dump_server();
+    let pages = extract_pages(&xml);
+    let len = |p: &&crate::util::ExpectedPage| p.end - p.start + 1;
+    let big: Vec<_> = pages.iter().filter(|p| len(p) >= 128 << 10).collect();
+    assert!(big.len() >= 5, "only {} pages of 128 KiB or more", big.len());
+    for p in pages.iter().filter(|p| len(p) < 16 << 10).take(100) {
+        assert_eq!(server.get(&format!("/wiki/{}?redirect=no", enc(&p.title))).status, 200);
+    }
+    let before = rss_anon_kib(server.pid());
+    for _ in 0..3 {
+        for p in &big {
+            let r = server.get(&format!("/wiki/{}?redirect=no", enc(&p.title)));
+            assert_eq!(r.status, 200, "{}", p.title);
+            assert!(r.body == xml[p.start as usize..=p.end as usize], "{}: bytes differ", p.title);
+        }
+    }
+    let grown = rss_anon_kib(server.pid()).saturating_sub(before);
+    assert!(grown < 128, "the heap grew by {grown} KiB serving {} big pages three times", big.len());
 }
 
 #[test]

@@ -53,21 +53,28 @@ pub(crate) fn path_rest<'a>(req: &'a HttpRequest, segment: &str) -> &'a str {
     rest.strip_prefix('/').unwrap_or(rest)
 }
 
-/// Fragments up to this size are read in one `pread`; larger ones stream.
-const INLINE_READ: u64 = 1 << 20;
-/// Bytes per `pread` when streaming.
-const STREAM_CHUNK: usize = 256 << 10;
+/// `/wiki` pages at least this long are sent with `sendfile(2)` after the
+/// `<page>`…`</page>` check, not read into a buffer. For smaller pages the
+/// check's two extra reads cost what `sendfile` saves (docs/BENCHMARKS.md).
+/// 128 KiB is glibc's initial mmap threshold: a buffer that large gets a
+/// mapping of its own, and freeing it raises the threshold, after which such
+/// buffers stay on the heap and the server's memory steps up with the
+/// largest page asked for so far (the soak's RSS steps).
+const SENDFILE_FROM: u64 = 128 << 10;
+/// Bytes per `pread` when a body streams (where `sendfile` cannot be used).
+const STREAM_CHUNK: usize = 64 << 10;
 
-/// The body for the page at `len` dump bytes from `start` (`/wiki`): one
-/// read when small, a stream of chunked reads when large (so a huge page
-/// never sits in memory whole). Checks first that the bytes are
-/// `<page>`…`</page>`, so a dump edited in place yields a 503 rather than
-/// somebody else's bytes.
-pub(crate) fn page_body(
+/// `res` answering with the page at `len` dump bytes from `start`
+/// (`/wiki`): one read when small, `sendfile` when large (see
+/// [`SENDFILE_FROM`]). Checks first that the dump has not changed and that
+/// the bytes are `<page>`…`</page>`, so a dump edited in place yields a 503
+/// rather than somebody else's bytes.
+pub(crate) fn with_page(
+    mut res: HttpResponseBuilder,
     state: &Arc<AppState>,
     start: u64,
     len: u64,
-) -> Result<actix_web::body::BoxBody, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     state.dump.check()?;
     let mismatch = || {
         ApiError::Unavailable(format!(
@@ -75,13 +82,13 @@ pub(crate) fn page_body(
             start + len - 1
         ))
     };
-    if len <= INLINE_READ {
+    if len < SENDFILE_FROM {
         let mut buf = vec![0u8; len as usize];
         state.dump.read_exact_at(&mut buf, start)?;
         if !(buf.starts_with(b"<page>") && buf.ends_with(b"</page>")) {
             return Err(mismatch());
         }
-        return Ok(actix_web::body::BoxBody::new(Bytes::from(buf)));
+        return Ok(res.body(Bytes::from(buf)));
     }
     let (mut head, mut tail) = ([0u8; 6], [0u8; 7]);
     state.dump.read_exact_at(&mut head, start)?;
@@ -89,26 +96,29 @@ pub(crate) fn page_body(
     if &head != b"<page>" || &tail != b"</page>" {
         return Err(mismatch());
     }
-    Ok(DumpStream::body(state, start, len))
+    Ok(file_body(res, state, start, len))
 }
 
-/// The response `res` with `len` dump bytes from `start` as its body
-/// (`/xml`): sent with `sendfile(2)` by the patched HTTP/1 dispatcher (the
-/// head's `send_file`, from [`crate::dump::DumpFile::send_file_range`]), or where it
-/// cannot be, as a stream of reads. Checks first that the dump has not
-/// changed. (`/wiki` keeps [`page_body`]: checking `<page>`…`</page>` before
-/// a `sendfile` takes two small reads, which cost what `sendfile` saves;
-/// `docs/BENCHMARKS.md`.)
+/// `res` answering with `len` dump bytes from `start` (`/xml`), after
+/// checking that the dump has not changed.
 pub(crate) fn with_dump_bytes(
-    mut res: HttpResponseBuilder,
+    res: HttpResponseBuilder,
     state: &Arc<AppState>,
     start: u64,
     len: u64,
 ) -> Result<HttpResponse, ApiError> {
     state.dump.check()?;
+    Ok(file_body(res, state, start, len))
+}
+
+/// `res` with `len` dump bytes from `start` as its body: sent with
+/// `sendfile(2)` by the patched HTTP/1 dispatcher (the head's `send_file`,
+/// from [`crate::dump::DumpFile::send_file_range`]), or where it cannot be,
+/// as a stream of reads.
+fn file_body(mut res: HttpResponseBuilder, state: &Arc<AppState>, start: u64, len: u64) -> HttpResponse {
     let mut res = res.body(DumpStream::body(state, start, len));
     res.head_mut().send_file = Some(state.dump.send_file_range(start, len));
-    Ok(res)
+    res
 }
 
 /// Streams a byte range of the dump in [`STREAM_CHUNK`] reads.
@@ -158,11 +168,30 @@ mod tests {
     use crate::{AppState, Config, configure};
     use actix_web::{App, http::header, test as actix_test, web};
 
+    /// The `(title, start, end)` of every page of `xml` whose title has no
+    /// XML escapes.
+    fn pages(xml: &[u8]) -> Vec<(String, usize, usize)> {
+        let find = |from: usize, what: &[u8]| memchr::memmem::find(&xml[from..], what).map(|i| from + i);
+        let mut pages = Vec::new();
+        let mut at = 0;
+        while let Some(start) = find(at, b"<page>") {
+            let end = find(start, b"</page>").unwrap() + b"</page>".len() - 1;
+            let title_start = find(start, b"<title>").unwrap() + b"<title>".len();
+            let title =
+                std::str::from_utf8(&xml[title_start..find(title_start, b"</title>").unwrap()]).unwrap();
+            if !title.contains('&') {
+                pages.push((title.to_string(), start, end));
+            }
+            at = end;
+        }
+        pages
+    }
+
     /// In process there is no socket, so the dispatcher's sendfile path is
-    /// not taken: `/xml` bodies must then stream the same bytes by
-    /// themselves.
+    /// not taken: `/xml` bodies, and `/wiki` pages of [`super::SENDFILE_FROM`]
+    /// bytes or more, must then stream the same bytes by themselves.
     #[test]
-    fn without_sendfile_xml_bodies_stream_the_same_bytes() {
+    fn without_sendfile_xml_bodies_and_big_pages_stream_the_same_bytes() {
         let dir = tempfile::tempdir().unwrap();
         let dump = dir.path().join("d.xml");
         std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/../data/sample.xml"), &dump).unwrap();
@@ -173,22 +202,33 @@ mod tests {
         let mut cases = Vec::new();
         // One read's worth, and a range spanning several reads.
         for (start, end) in [(5usize, 4100usize), (1000, 1000 + 600_000)] {
-            cases.push(("/xml".to_string(), Some(format!("bytes={start}-{end}")), start, end));
+            cases.push(("/xml".to_string(), Some(format!("bytes={start}-{end}")), start, end, true));
+        }
+        // The largest page, one just over the line, and one under it.
+        let mut pages = pages(&xml);
+        pages.sort_by_key(|(_, start, end)| end - start);
+        let line = super::SENDFILE_FROM as usize;
+        let over =
+            pages.iter().find(|(_, start, end)| end - start + 1 >= line).expect("a page over the line");
+        let under = pages.iter().rev().find(|(_, start, end)| end - start + 1 < line).unwrap();
+        for (title, start, end) in [pages.last().unwrap(), over, under] {
+            let path = percent_encoding::utf8_percent_encode(title, percent_encoding::NON_ALPHANUMERIC);
+            cases.push((format!("/wiki/{path}?redirect=no"), None, *start, *end, end - start + 1 >= line));
         }
         actix_web::rt::System::new().block_on(async move {
             let app =
                 actix_test::init_service(App::new().app_data(web::Data::new(state)).configure(configure))
                     .await;
-            for (uri, range, start, end) in cases {
+            for (uri, range, start, end, by_sendfile) in cases {
                 let mut req = actix_test::TestRequest::get().uri(&uri);
                 if let Some(range) = range {
                     req = req.insert_header((header::RANGE, range));
                 }
                 let res = actix_test::call_service(&app, req.to_request()).await;
                 assert!(res.status().is_success(), "{uri}: {}", res.status());
-                let sent = res.response().head().send_file.clone();
-                let sent = sent.expect("the response names its file range");
-                assert_eq!((sent.offset, sent.len), (start as u64, (end - start + 1) as u64), "{uri}");
+                let sent = res.response().head().send_file.clone().map(|sent| (sent.offset, sent.len));
+                let range = (start as u64, (end - start + 1) as u64);
+                assert_eq!(sent, by_sendfile.then_some(range), "{uri}: the file range for sendfile");
                 let body = actix_test::read_body(res).await;
                 assert!(body[..] == xml[start..=end], "{uri} {start}-{end}: the streamed body differs");
             }

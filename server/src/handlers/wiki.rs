@@ -1,7 +1,7 @@
 //! `GET /wiki/{title}[?redirect=no]`: one page's XML fragment, by exact
 //! title, following redirects.
 
-use super::{content_type, mime, page_body, path_rest};
+use super::{content_type, mime, path_rest, with_page};
 use crate::error::ApiError;
 use crate::request::{decode_path_title, encode_title, parse_query, single};
 use crate::state::AppState;
@@ -79,11 +79,10 @@ pub async fn wiki(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
     let resolved = resolve(&state.index, &title, follow)?;
     let page = resolved.page;
     let state = state.into_inner();
-    let body = page_body(&state, page.start, page.len())?;
     let mut res = HttpResponse::Ok();
     res.insert_header((header::CONTENT_TYPE, content_type(mime::XML)));
     if let Some(from) = resolved.redirected_from {
         res.insert_header(("X-Redirected-From", encode_title(&from)));
     }
-    Ok(res.body(body))
+    with_page(res, &state, page.start, page.len())
 }
