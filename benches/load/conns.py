@@ -41,7 +41,21 @@ def vmrss_kib(pid):
 
 
 def fd_count(pid):
-    return len(os.listdir(f"/proc/{pid}/fd"))
+    """Open files across every thread's descriptor table (wikidex's workers
+    each have their own, so /proc/PID/fd shows the main thread's alone)."""
+    files = set()
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        tdir = f"/proc/{pid}/task/{tid}/fd"
+        try:
+            names = os.listdir(tdir)
+        except OSError:
+            continue  # the thread exited
+        for name in names:
+            try:
+                files.add(os.readlink(f"{tdir}/{name}"))
+            except OSError:
+                pass
+    return len(files)
 
 
 def percentiles(samples_us):

@@ -13,7 +13,10 @@
 //! kernel borrows descriptors without a reference, and it accepts its own
 //! connections, so no socket ever crosses threads. The workers all wait on
 //! one listening socket, as nginx's do: the kernel wakes them and whichever
-//! accepts first serves the connection.
+//! accepts first serves the connection. (Every idle worker wakes: tokio
+//! cannot ask epoll for `EPOLLEXCLUSIVE`, so the others find nothing to
+//! accept. That is one wasted wake-up per worker per new connection, which
+//! keep-alive clients do not notice.)
 //!
 //! **Invariant.** A descriptor that more than one thread uses must be open
 //! before the workers start, so that every copy of the table has it: the

@@ -27,19 +27,22 @@ thread_local! {
 ///
 /// A read buffer usually comes back while the request it held is still
 /// alive (actix-web keeps the last request in its own pool until the next
-/// one), so it cannot be reclaimed yet; taking the oldest buffer first
-/// gives those requests time to go. (Freeing such a buffer at once, as
-/// this pool first did, made every request on a busy connection allocate a
-/// new 8 KiB buffer: about 5 % of `/xml`'s user-space cycles went to
-/// `malloc_consolidate`.)
+/// one), so it cannot be reclaimed yet: such buffers stay in the pool, and
+/// taking the oldest first gives their requests time to go. (Freeing them,
+/// at once or when passed over, made requests on a busy connection
+/// allocate a new 8 KiB buffer each: about 5 % of `/xml`'s user-space
+/// cycles went to `malloc_consolidate`.)
 pub(crate) fn take() -> BytesMut {
     POOL.with_borrow_mut(|pool| {
-        while let Some(mut buf) = pool.pop_front() {
+        for _ in 0..pool.len() {
+            let mut buf = pool.pop_front()?;
             if buf.try_reclaim(BUFFER_SIZE) {
                 return Some(buf);
             }
-            // Still shared: drop this handle; the storage goes with the
-            // last request that uses it.
+            // Still shared: keep it for a later turn. Dropping it here
+            // made its last request free the storage, and the next take
+            // allocate a new buffer, whenever few connections were idle.
+            pool.push_back(buf);
         }
         None
     })
