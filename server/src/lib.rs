@@ -41,7 +41,7 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{App, middleware, web};
 use metrics::Endpoint;
 use std::time::{Duration, Instant};
-use tokio::signal::unix::{SignalKind, signal};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use workers::{Draining, Stop, Workers};
 
 /// The `Server-Timing` header for a request that took `us` microseconds,
@@ -156,26 +156,34 @@ pub fn run(config: Config, started: Instant) -> Result<(), StartupError> {
                 }
             });
         }
-        let mut signals = 0;
-        loop {
-            tokio::select! {
-                () = workers.finished() => break,
-                _ = terminate.recv() => signals += 1,
-                _ = interrupt.recv() => signals += 1,
-            }
-            if signals == 1 {
-                tracing::info!("stopping: finishing requests in flight (signal again to stop now)");
-                stop.stop(Stop::Graceful);
-            } else {
-                stop.stop(Stop::Now);
-            }
-        }
+        until_stopped(&mut workers, &mut terminate, &mut interrupt).await;
         workers.join();
         match state.damaged.get() {
             Some(damage) => Err(StartupError::Damaged(damage.clone())),
             None => Ok(()),
         }
     })
+}
+
+/// Waits until the workers have stopped: by themselves (the background
+/// checksum pass found damage) or on SIGTERM/SIGINT, gracefully the first
+/// time and at once the second.
+async fn until_stopped(workers: &mut Workers, terminate: &mut Signal, interrupt: &mut Signal) {
+    let stop = workers.stop_handle();
+    let mut signals = 0;
+    loop {
+        tokio::select! {
+            () = workers.finished() => return,
+            _ = terminate.recv() => signals += 1,
+            _ = interrupt.recv() => signals += 1,
+        }
+        if signals == 1 {
+            tracing::info!("stopping: finishing requests in flight (signal again to stop now)");
+            stop.stop(Stop::Graceful);
+        } else {
+            stop.stop(Stop::Now);
+        }
+    }
 }
 
 #[cfg(test)]
