@@ -228,15 +228,19 @@ const urlState = (page) => {
 };
 const urlMatch = (page) => new URL(page.url()).searchParams.get('match');
 
-/** Records the Range header of every request the page makes to /xml. */
+/**
+ * Records the Range header of every request the page makes to /xml; `await
+ * sent()` gives them all. (Reading a request's headers is asynchronous, so
+ * the page can finish opening before the last one is read: the list is of
+ * promises, settled when asked for.)
+ */
 function recordXmlRanges(page) {
   const ranges = [];
-  page.on('request', async (req) => {
+  page.on('request', (req) => {
     if (new URL(req.url()).pathname !== '/xml') return;
-    const headers = await req.allHeaders();
-    ranges.push(headers.range);
+    ranges.push(req.allHeaders().then((headers) => headers.range));
   });
-  return ranges;
+  return { sent: () => Promise.all(ranges) };
 }
 
 // ------------------------------------------------------------------ tests
@@ -296,7 +300,8 @@ test('clicking a title opens it with a Range request for exactly its bytes', asy
     await search(page, open.title);
     await page.click(`#results li.result[data-title=${attr(open.title)}]`);
     await waitOpen(page, open.title);
-    assert.ok(ranges.includes(`bytes=${open.start}-${open.end}`), `Range headers sent: ${JSON.stringify(ranges)}`);
+    const sent = await ranges.sent();
+    assert.ok(sent.includes(`bytes=${open.start}-${open.end}`), `Range headers sent: ${JSON.stringify(sent)}`);
     const body = norm(await page.innerText('#page-body'));
     assert.ok(body.includes(norm(open.text_snippet)), `the page shows "${open.text_snippet}"`);
     const meta = await page.innerText('#page-meta');
@@ -316,7 +321,8 @@ test('Enter opens the exact title, even when pressed before the results arrive',
     await page.fill('#q', open.title);
     await page.press('#q', 'Enter');
     await waitOpen(page, open.title);
-    assert.ok(ranges.includes(`bytes=${open.start}-${open.end}`));
+    const sent = await ranges.sent();
+    assert.ok(sent.includes(`bytes=${open.start}-${open.end}`), `Range headers sent: ${JSON.stringify(sent)}`);
     assert.ok(norm(await page.innerText('#page-body')).includes(norm(open.text_snippet)));
   });
 });
