@@ -920,7 +920,7 @@ fn rss_anon_kib(pid: u32) -> u64 {
 /// when it is freed, raises its mmap threshold, after which buffers that
 /// large stay on the heap: the server's memory then steps up with the
 /// largest page asked for so far (the soak's RSS steps, docs/BENCHMARKS.md).
-/// Reading them through buffers grew the heap by ~300 KiB here.
+/// Reading them through buffers grew the heap by ~500 KiB here.
 #[test]
 fn big_pages_leave_the_servers_heap_where_it_was() {
     let (_dir, _dump, xml, server) = big_dump_server();

@@ -188,7 +188,7 @@ impl BoxedResponsePool {
             head.reason = None;
             head.status = status;
             head.headers.clear();
-            head.send_file = None;
+            // `send_file` is None already: `release` cleared it.
             head.flags = Flags::empty();
             BoxedResponseHead { head: Some(head) }
         } else {
