@@ -71,7 +71,8 @@ pub struct ServeArgs {
     /// HTTP worker threads [default: one per core].
     #[arg(long, env = "WIKIDEX_WORKERS")]
     pub workers: Option<usize>,
-    /// Log every request (off by default: it costs latency).
+    /// Log every request (off by default: it costs latency, and it turns
+    /// off the /xml hot path, which answers below the logger).
     #[arg(long, env = "WIKIDEX_ACCESS_LOG")]
     pub access_log: bool,
     /// Largest `limit` a client may ask of /offsets.

@@ -1,10 +1,12 @@
 //! Integration tests of the `wikidex` binary: one test binary, one module
 //! per area. They run the real executable and talk to it over real sockets.
 
+mod raw_http;
 mod util;
 
 mod browser;
 mod hardening;
+mod hot_path;
 mod index;
 mod search;
 mod server;

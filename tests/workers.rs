@@ -2,7 +2,8 @@
 //! per-worker connection limit, each worker's own descriptor table, and a
 //! port already in use.
 
-use crate::hardening::{big_dump_server, own_server, read_reply, xml_request};
+use crate::hardening::{big_dump_server, own_server, xml_request};
+use crate::raw_http::read_reply;
 use std::io::{BufReader, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};

@@ -21,11 +21,13 @@ pub mod config;
 pub mod dump;
 pub mod error;
 pub mod handlers;
+mod hot_path;
 pub mod metrics;
 pub mod range;
 pub mod request;
 pub mod routes;
 pub mod state;
+mod timing;
 pub mod title;
 pub mod workers;
 
@@ -37,28 +39,11 @@ use actix_http::HttpService;
 use actix_service::{IntoServiceFactory, ServiceFactoryExt, map_config};
 use actix_web::dev::{AppConfig, Service};
 use actix_web::http::KeepAlive;
-use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{App, middleware, web};
 use metrics::Endpoint;
 use std::time::{Duration, Instant};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use workers::{Draining, Stop, Workers};
-
-/// The `Server-Timing` header for a request that took `us` microseconds,
-/// `app;dur=MS.mmm`, formatted on the stack (this runs on every timed
-/// request; `format!` plus the header's own copy cost two allocations).
-fn server_timing(us: u64) -> HeaderValue {
-    let mut buf = [0u8; 40];
-    let mut ms = itoa::Buffer::new();
-    let whole = ms.format(us / 1000).as_bytes();
-    let frac = us % 1000;
-    let tail = [b'.', b'0' + (frac / 100) as u8, b'0' + (frac / 10 % 10) as u8, b'0' + (frac % 10) as u8];
-    let n = 8 + whole.len() + 4;
-    buf[..8].copy_from_slice(b"app;dur=");
-    buf[8..8 + whole.len()].copy_from_slice(whole);
-    buf[8 + whole.len()..n].copy_from_slice(&tail);
-    HeaderValue::from_bytes(&buf[..n]).expect("ASCII digits")
-}
 
 /// Opens the index and dump named by `config`, binds, and serves until
 /// SIGINT/SIGTERM: in-flight requests finish (up to 30 s) and idle
@@ -98,10 +83,8 @@ pub fn run(config: Config, started: Instant) -> Result<(), StartupError> {
                         async move {
                             let mut res = fut.await?;
                             if let Some((endpoint, state, t0)) = timed {
-                                let us = t0.elapsed().as_micros() as u64;
-                                state.metrics.record(endpoint, res.status().as_u16() >= 400, us);
-                                res.headers_mut()
-                                    .insert(HeaderName::from_static("server-timing"), server_timing(us));
+                                let status = res.status();
+                                timing::finish(&state.metrics, endpoint, t0, status, res.headers_mut());
                             }
                             Ok(res)
                         }
@@ -109,10 +92,16 @@ pub fn run(config: Config, started: Instant) -> Result<(), StartupError> {
                 })
                 .configure(configure)
         };
+        // The hot path skips the App, and with it the access log.
+        let hot_path_state = (!access_log).then(|| state.clone().into_inner());
         // One worker's HTTP service: actix-http over the App, as actix-web's
-        // HttpServer builds it.
+        // HttpServer builds it, behind the hot path.
         let http = move |draining: Draining| {
-            let app = app().into_factory().map_err(|err| err.error_response());
+            // `__priv_test_new` is `AppConfig::new` made public: the host and
+            // address that URLs fall back to when a request names no `Host`,
+            // as HttpServer sets them.
+            let config = move |()| AppConfig::__priv_test_new(false, addr.to_string(), addr);
+            let app = map_config(app().into_factory().map_err(|err| err.error_response()), config);
             HttpService::build()
                 .keep_alive(KeepAlive::Timeout(keep_alive))
                 .client_request_timeout(request_timeout)
@@ -127,10 +116,7 @@ pub fn run(config: Config, started: Instant) -> Result<(), StartupError> {
                 .tcp_nodelay(true)
                 .local_addr(addr)
                 .graceful_shutdown_signal(move || draining.clone().wait())
-                // `__priv_test_new` is `AppConfig::new` made public: the host
-                // and address that URLs fall back to when a request names no
-                // `Host`, as HttpServer sets them.
-                .finish(map_config(app, move |()| AppConfig::__priv_test_new(false, addr.to_string(), addr)))
+                .finish(hot_path::wrap(app, hot_path_state.clone()))
                 .tcp()
         };
         let mut workers =
@@ -182,21 +168,6 @@ async fn until_stopped(workers: &mut Workers, terminate: &mut Signal, interrupt:
             stop.stop(Stop::Graceful);
         } else {
             stop.stop(Stop::Now);
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn server_timing_is_milliseconds_with_three_decimals() {
-        for (us, text) in [
-            (0, "app;dur=0.000"),
-            (7, "app;dur=0.007"),
-            (1_050, "app;dur=1.050"),
-            (u64::MAX, "app;dur=18446744073709551.615"),
-        ] {
-            assert_eq!(super::server_timing(us).to_str().unwrap(), text);
         }
     }
 }

@@ -5,14 +5,21 @@ use super::{content_type, mime, with_dump_bytes};
 use crate::error::ApiError;
 use crate::range::{RangeError, if_range_matches, parse_range};
 use crate::state::AppState;
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header::{self, HeaderMap, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
+use std::sync::Arc;
 
 /// The handler.
 pub async fn xml(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    answer(req.headers(), &state.into_inner())
+}
+
+/// The answer to a GET or HEAD of `/xml` with these request `headers`: the
+/// route's, and [`crate::hot_path`]'s below the App.
+pub(crate) fn answer(headers: &HeaderMap, state: &Arc<AppState>) -> Result<HttpResponse, ApiError> {
     let dump = &state.dump;
     let size = dump.size();
-    let mut ranges = req.headers().get_all(header::RANGE);
+    let mut ranges = headers.get_all(header::RANGE);
     let range = ranges.next();
     if ranges.next().is_some() {
         return Err(RangeError::MultipleRanges { size }.into());
@@ -20,7 +27,7 @@ pub async fn xml(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRes
     // An If-Range that does not match means "send the whole thing", which
     // this endpoint never does: treat it as no Range at all.
     let range = range.filter(|_| {
-        req.headers()
+        headers
             .get(header::IF_RANGE)
             .is_none_or(|v| if_range_matches(v.as_bytes(), dump.etag(), dump.last_modified()))
     });
@@ -30,12 +37,15 @@ pub async fn xml(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRes
         )));
     };
     let r = parse_range(range.as_bytes(), size, state.config.max_range_bytes)?;
-    let state = state.into_inner();
-    let mut res = HttpResponse::PartialContent();
-    res.insert_header((header::CONTENT_TYPE, content_type(mime::XML)))
-        .insert_header((header::CONTENT_RANGE, r.content_range(size)))
-        .insert_header((header::ACCEPT_RANGES, HeaderValue::from_static("bytes")))
-        .insert_header((header::ETAG, state.dump.etag_header()))
-        .insert_header((header::LAST_MODIFIED, state.dump.last_modified_header()));
-    with_dump_bytes(res, &state, r.start, r.len())
+    let mut res = with_dump_bytes(HttpResponse::PartialContent(), state, r.start, r.len())?;
+    // Straight into the map: the builder's `insert_header` converts and
+    // checks each (name, value) pair first, ~100 instructions a header.
+    let headers = res.headers_mut();
+    headers.insert(header::CONTENT_TYPE, content_type(mime::XML));
+    let content_range = HeaderValue::try_from(r.content_range(size)).expect("digits and ASCII punctuation");
+    headers.insert(header::CONTENT_RANGE, content_range);
+    headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    headers.insert(header::ETAG, dump.etag_header());
+    headers.insert(header::LAST_MODIFIED, dump.last_modified_header());
+    Ok(res)
 }

@@ -1,0 +1,138 @@
+//! The `/xml` hot path (`server/src/hot_path.rs`) answers below actix-web's
+//! App. With `--access-log` it is off and the App answers everything, so a
+//! server with the flag and one without must say the same thing to the same
+//! requests, byte for byte, but for the `Date` and the `Server-Timing` figure.
+
+use crate::raw_http::{Reply, exchange_with, req};
+use crate::util::{Server, indexed_copy, real_excerpt};
+
+/// What a client sees of an answer, without the parts that change by the
+/// moment (`Date`, `Server-Timing`'s figure): status, headers sorted by name,
+/// body.
+fn seen(r: &Reply) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    let mut headers: Vec<_> = r
+        .headers
+        .iter()
+        .filter(|(k, _)| k != "date")
+        .map(|(k, v)| (k.clone(), if k == "server-timing" { "app;dur=…".into() } else { v.clone() }))
+        .collect();
+    headers.sort();
+    (r.status, headers, r.body.clone())
+}
+
+/// The headers of a library client's response, as [`seen`] compares them.
+fn seen_headers(r: &crate::util::Resp) -> Vec<(String, String)> {
+    let reply = Reply { status: r.status, headers: r.headers.clone(), body: Vec::new() };
+    seen(&reply).1
+}
+
+/// `wikidex_requests_total` and `wikidex_errors_total` of `/xml`.
+fn xml_counts(server: &Server) -> (u64, u64) {
+    let text = server.get("/metrics").text();
+    let count = |name: &str| {
+        let line = format!("{name}{{endpoint=\"xml\"}} ");
+        let value = text.lines().find_map(|l| l.strip_prefix(line.as_str())).expect("an /xml counter");
+        value.parse().expect("a number")
+    };
+    (count("wikidex_requests_total"), count("wikidex_errors_total"))
+}
+
+#[test]
+fn the_hot_path_answers_xml_as_the_app_does() {
+    let (_dir, dump, index) = indexed_copy(&real_excerpt());
+    let xml = std::fs::read(&dump).unwrap();
+    let size = xml.len();
+    let args = ["--index", index.to_str().unwrap(), "--dump", dump.to_str().unwrap()];
+    let hot = Server::start(&args);
+    let app = Server::start(&[&args[..], &["--access-log"]].concat());
+    let first = hot.get_with("/xml", &[("Range", "bytes=0-0")]);
+    assert_eq!(seen_headers(&first), seen_headers(&app.get_with("/xml", &[("Range", "bytes=0-0")])));
+    let (etag, modified) = (first.header("etag").unwrap(), first.header("last-modified").unwrap());
+
+    let range = |r: &str| format!("Range: {r}");
+    let mut cases: Vec<(&str, String, Vec<String>)> = Vec::new();
+    for r in ["bytes=0-99", "bytes=100-", "bytes=-500", "bytes=7-7", "bytes=0-99999999999999999999"] {
+        cases.push(("GET", "/xml".into(), vec![range(r)]));
+        cases.push(("HEAD", "/xml".into(), vec![range(r)]));
+    }
+    let refusals = [
+        "bytes=9-5".to_string(),
+        format!("bytes={size}-"),
+        "bytes=0-1,5-6".into(),
+        "bytes=abc".into(),
+        "items=0-5".into(),
+        "bytes=-0".into(),
+    ];
+    for r in &refusals {
+        cases.push(("GET", "/xml".into(), vec![range(r)]));
+    }
+    cases.extend([
+        ("GET", "/xml".into(), vec![]),
+        ("GET", "/xml".into(), vec![range("bytes=0-9"), range("bytes=20-29")]),
+        ("GET", "/xml".into(), vec![range("bytes=10-19"), format!("If-Range: {etag}")]),
+        ("GET", "/xml".into(), vec![range("bytes=10-19"), format!("If-Range: {modified}")]),
+        ("GET", "/xml".into(), vec![range("bytes=10-19"), "If-Range: \"another\"".into()]),
+        ("GET", "/xml?x=1".into(), vec![range("bytes=10-19")]),
+        ("POST", "/xml".into(), vec![range("bytes=10-19"), "Content-Length: 0".into()]),
+        ("DELETE", "/xml".into(), vec![range("bytes=10-19")]),
+        ("GET", "/xml/".into(), vec![range("bytes=10-19")]),
+        ("GET", "/XML".into(), vec![range("bytes=10-19")]),
+        ("GET", "/%78ml".into(), vec![range("bytes=10-19")]),
+    ]);
+    let (mut partial, mut refused) = (0u64, 0u64);
+    for (method, target, headers) in &cases {
+        let what = format!("{method} {target} {headers:?}");
+        let headers: Vec<&[u8]> = headers.iter().map(|h| h.as_bytes()).collect();
+        let request = req(method, target.as_bytes(), &headers);
+        let ask = |server: &Server| {
+            let mut replies = exchange_with(&server.addr, &request, &|_| *method == "HEAD");
+            assert_eq!(replies.len(), 1, "{what}: one answer");
+            replies.pop().unwrap()
+        };
+        let (ours, apps) = (ask(&hot), ask(&app));
+        assert_eq!(seen(&ours), seen(&apps), "{what}");
+        if ours.status == 206 && *method == "GET" {
+            // "bytes FROM-TO/SIZE"
+            let sent = ours.header("content-range").unwrap().strip_prefix("bytes ").unwrap();
+            let (from, to) = sent.split_once('/').unwrap().0.split_once('-').unwrap();
+            let (from, to) = (from.parse::<usize>().unwrap(), to.parse::<usize>().unwrap());
+            assert!(ours.body == xml[from..=to], "{what}: the bytes differ from the dump's");
+        }
+        if target == "/xml" && (*method == "GET" || *method == "HEAD") {
+            assert!(ours.header("server-timing").is_some(), "{what}: timed");
+            if ours.status == 206 { partial += 1 } else { refused += 1 }
+        }
+    }
+    assert!(partial >= 10 && refused >= refusals.len() as u64, "{partial} answered, {refused} refused");
+
+    // Pipelined on one connection, HEAD among GETs and a refusal between them.
+    let mut pipeline = Vec::new();
+    let methods = ["GET", "HEAD", "GET", "GET", "HEAD", "GET"];
+    for (i, method) in methods.iter().enumerate() {
+        let r = if i == 3 {
+            range("bytes=5-1")
+        } else {
+            range(&format!("bytes={}-{}", i * 1000, i * 1000 + 999))
+        };
+        let mut one_request = req(method, b"/xml", &[r.as_bytes()]);
+        if i + 1 < methods.len() {
+            one_request.truncate(one_request.len() - b"Connection: close\r\n\r\n".len());
+            one_request.extend_from_slice(b"\r\n");
+        }
+        pipeline.extend_from_slice(&one_request);
+    }
+    let is_head = |i: usize| methods.get(i) == Some(&"HEAD");
+    let ours = exchange_with(&hot.addr, &pipeline, &is_head);
+    let apps = exchange_with(&app.addr, &pipeline, &is_head);
+    assert_eq!(ours.len(), methods.len(), "one answer per pipelined request");
+    assert_eq!(ours.iter().map(seen).collect::<Vec<_>>(), apps.iter().map(seen).collect::<Vec<_>>());
+
+    // Both counted the same requests and refusals.
+    let (requests, errors) = xml_counts(&hot);
+    assert_eq!((requests, errors), xml_counts(&app));
+    assert!(requests >= partial + refused + 7 && errors > refused, "{requests} requests, {errors} errors");
+    // The access log, which the App writes, saw the /xml requests the hot path
+    // would have taken.
+    let log = app.log.lock().unwrap().clone();
+    assert!(log.contains("\"GET /xml HTTP/1.1\" 206"), "the access log names the /xml answers:\n{log}");
+}
