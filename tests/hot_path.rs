@@ -1,10 +1,50 @@
-//! The `/xml` hot path (`server/src/hot_path.rs`) answers below actix-web's
-//! App. With `--access-log` it is off and the App answers everything, so a
-//! server with the flag and one without must say the same thing to the same
-//! requests, byte for byte, but for the `Date` and the `Server-Timing` figure.
+//! The hot path (`server/src/hot_path.rs`) answers `/xml` and `/offsets/…`
+//! below actix-web's App. With `--access-log` it is off and the App answers
+//! everything, so a server with the flag and one without must say the same
+//! thing to the same requests, byte for byte, but for the `Date` and the
+//! `Server-Timing` figure, and count them the same in `/metrics`.
 
 use crate::raw_http::{Reply, exchange_with, req};
-use crate::util::{Server, indexed_copy, real_excerpt};
+use crate::util::{Server, enc, extract_pages, indexed_copy, real_excerpt};
+use std::sync::OnceLock;
+
+/// Two servers over one copy of the real excerpt: `hot` as deployed, `app`
+/// with `--access-log` (the hot path off).
+struct Pair {
+    hot: Server,
+    app: Server,
+    xml: Vec<u8>,
+    _dir: tempfile::TempDir,
+}
+
+fn pair() -> &'static Pair {
+    static P: OnceLock<Pair> = OnceLock::new();
+    P.get_or_init(|| {
+        let (dir, dump, index) = indexed_copy(&real_excerpt());
+        let args = ["--index", index.to_str().unwrap(), "--dump", dump.to_str().unwrap()];
+        let hot = Server::start(&args);
+        let app = Server::start(&[&args[..], &["--access-log"]].concat());
+        Pair { hot, app, xml: std::fs::read(&dump).unwrap(), _dir: dir }
+    })
+}
+
+impl Pair {
+    /// Sends one request (`Connection: close`) to both servers, asserts they
+    /// answer alike, and returns the hot path's answer.
+    fn ask(&self, method: &str, target: &str, headers: &[String]) -> Reply {
+        let what = format!("{method} {target} {headers:?}");
+        let headers: Vec<&[u8]> = headers.iter().map(|h| h.as_bytes()).collect();
+        let request = req(method, target.as_bytes(), &headers);
+        let ask = |server: &Server| {
+            let mut replies = exchange_with(&server.addr, &request, &|_| method == "HEAD");
+            assert_eq!(replies.len(), 1, "{what}: one answer");
+            replies.pop().unwrap()
+        };
+        let (ours, apps) = (ask(&self.hot), ask(&self.app));
+        assert_eq!(seen(&ours), seen(&apps), "{what}");
+        ours
+    }
+}
 
 /// What a client sees of an answer, without the parts that change by the
 /// moment (`Date`, `Server-Timing`'s figure): status, headers sorted by name,
@@ -26,12 +66,12 @@ fn seen_headers(r: &crate::util::Resp) -> Vec<(String, String)> {
     seen(&reply).1
 }
 
-/// `wikidex_requests_total` and `wikidex_errors_total` of `/xml`.
-fn xml_counts(server: &Server) -> (u64, u64) {
+/// `wikidex_requests_total` and `wikidex_errors_total` of `endpoint`.
+fn counts(server: &Server, endpoint: &str) -> (u64, u64) {
     let text = server.get("/metrics").text();
     let count = |name: &str| {
-        let line = format!("{name}{{endpoint=\"xml\"}} ");
-        let value = text.lines().find_map(|l| l.strip_prefix(line.as_str())).expect("an /xml counter");
+        let line = format!("{name}{{endpoint=\"{endpoint}\"}} ");
+        let value = text.lines().find_map(|l| l.strip_prefix(line.as_str())).expect("a counter");
         value.parse().expect("a number")
     };
     (count("wikidex_requests_total"), count("wikidex_errors_total"))
@@ -39,12 +79,8 @@ fn xml_counts(server: &Server) -> (u64, u64) {
 
 #[test]
 fn the_hot_path_answers_xml_as_the_app_does() {
-    let (_dir, dump, index) = indexed_copy(&real_excerpt());
-    let xml = std::fs::read(&dump).unwrap();
+    let Pair { hot, app, xml, .. } = pair();
     let size = xml.len();
-    let args = ["--index", index.to_str().unwrap(), "--dump", dump.to_str().unwrap()];
-    let hot = Server::start(&args);
-    let app = Server::start(&[&args[..], &["--access-log"]].concat());
     let first = hot.get_with("/xml", &[("Range", "bytes=0-0")]);
     assert_eq!(seen_headers(&first), seen_headers(&app.get_with("/xml", &[("Range", "bytes=0-0")])));
     let (etag, modified) = (first.header("etag").unwrap(), first.header("last-modified").unwrap());
@@ -82,15 +118,7 @@ fn the_hot_path_answers_xml_as_the_app_does() {
     let (mut partial, mut refused) = (0u64, 0u64);
     for (method, target, headers) in &cases {
         let what = format!("{method} {target} {headers:?}");
-        let headers: Vec<&[u8]> = headers.iter().map(|h| h.as_bytes()).collect();
-        let request = req(method, target.as_bytes(), &headers);
-        let ask = |server: &Server| {
-            let mut replies = exchange_with(&server.addr, &request, &|_| *method == "HEAD");
-            assert_eq!(replies.len(), 1, "{what}: one answer");
-            replies.pop().unwrap()
-        };
-        let (ours, apps) = (ask(&hot), ask(&app));
-        assert_eq!(seen(&ours), seen(&apps), "{what}");
+        let ours = pair().ask(method, target, headers);
         if ours.status == 206 && *method == "GET" {
             // "bytes FROM-TO/SIZE"
             let sent = ours.header("content-range").unwrap().strip_prefix("bytes ").unwrap();
@@ -128,11 +156,78 @@ fn the_hot_path_answers_xml_as_the_app_does() {
     assert_eq!(ours.iter().map(seen).collect::<Vec<_>>(), apps.iter().map(seen).collect::<Vec<_>>());
 
     // Both counted the same requests and refusals.
-    let (requests, errors) = xml_counts(&hot);
-    assert_eq!((requests, errors), xml_counts(&app));
+    let (requests, errors) = counts(hot, "xml");
+    assert_eq!((requests, errors), counts(app, "xml"));
     assert!(requests >= partial + refused + 7 && errors > refused, "{requests} requests, {errors} errors");
     // The access log, which the App writes, saw the /xml requests the hot path
     // would have taken.
     let log = app.log.lock().unwrap().clone();
     assert!(log.contains("\"GET /xml HTTP/1.1\" 206"), "the access log names the /xml answers:\n{log}");
+}
+
+#[test]
+fn the_hot_path_answers_offsets_as_the_app_does() {
+    let Pair { hot, app, xml, .. } = pair();
+    let titles: Vec<String> = extract_pages(xml).into_iter().map(|p| p.title).collect();
+    let mut targets: Vec<String> = Vec::new();
+    // Real prefixes of 1-8 characters, as the load kit asks for them.
+    for (i, title) in titles.iter().step_by(titles.len() / 40 + 1).enumerate() {
+        let prefix: String = title.chars().take(1 + i % 8).collect();
+        targets.push(format!("/offsets/{}?limit=10", enc(&prefix)));
+    }
+    let first = &titles[titles.len() / 2];
+    let letter: String = first.chars().take(1).collect();
+    let p = enc(&letter);
+    targets.extend([
+        format!("/offsets/{p}"),
+        format!("/offsets/{p}?limit=1"),
+        format!("/offsets/{p}?limit=10000"),
+        format!("/offsets/{p}?limit=3&after={}", enc(first)),
+        format!("/offsets/{p}?match=folded&limit=5"),
+        format!("/offsets/{}?match=fuzzy", enc(&first.to_lowercase())),
+        format!("/offsets/{p}?fields=ns,redirect,id&limit=5"),
+        format!("/offsets/{p}?ns=0,14&limit=5"),
+        format!("/offsets/{p}?redirects=resolve&limit=5"),
+        "/offsets/Zzzzzzzz_no_such_title".into(),
+        "/offsets/A_B".into(),
+        "/offsets/%C3%89".into(),
+        // Refusals.
+        "/offsets/".into(),
+        "/offsets".into(),
+        format!("/offsets/{p}?limit=0"),
+        format!("/offsets/{p}?limit=abc"),
+        format!("/offsets/{p}?limit=10001"),
+        format!("/offsets/{p}?limit=2&limit=3"),
+        format!("/offsets/{p}?match=other"),
+        format!("/offsets/{p}?fields=ns,ns"),
+        "/offsets/%ZZ".into(),
+        "/offsets/%FF".into(),
+    ]);
+    let (mut listed, mut refused) = (0u64, 0u64);
+    for target in &targets {
+        for method in ["GET", "HEAD"] {
+            let ours = pair().ask(method, target, &[]);
+            if target.starts_with("/offsets/") {
+                assert!(ours.header("server-timing").is_some(), "{method} {target}: timed");
+            }
+            if method == "GET" {
+                if ours.status == 200 {
+                    listed += 1;
+                    let rows: serde_json::Value = serde_json::from_slice(&ours.body).unwrap();
+                    assert!(rows.is_array(), "{target}: {rows}");
+                } else {
+                    refused += 1;
+                }
+            }
+        }
+    }
+    assert!(listed >= 40 && refused >= 9, "{listed} listed, {refused} refused");
+    for method in ["POST", "DELETE"] {
+        assert_eq!(pair().ask(method, &format!("/offsets/{p}"), &["Content-Length: 0".into()]).status, 405);
+    }
+    let (requests, errors) = counts(hot, "offsets");
+    assert_eq!((requests, errors), counts(app, "offsets"));
+    assert!(requests >= 2 * (listed + refused) && errors >= refused, "{requests} requests, {errors} errors");
+    let log = app.log.lock().unwrap().clone();
+    assert!(log.contains("\"GET /offsets/"), "the access log names the /offsets answers:\n{log}");
 }

@@ -1,15 +1,17 @@
-//! `/xml` answered below actix-web's App, where most of its user-space time
-//! went on the App rather than on the answer.
+//! The load-tested lookups, `/xml` and `/offsets/…`, answered below
+//! actix-web's App: for `/xml` the App's request object, routing and
+//! middleware chain cost more user-space time than the answer itself.
 //!
-//! Every request passes through here first. A GET or HEAD of exactly
-//! `/xml` whose range can be served is answered by the route's own
-//! [`handlers::xml::answer`], timed as the App's middleware times it
-//! ([`timing::finish`]), without the App's request object, routing and
-//! middleware chain. Everything else, refusals of `/xml` included, goes to the
-//! App untouched, so there is one place where each answer and each error is
-//! written, and the App stays the whole contract: with the hot path off (the
-//! access log needs the App's logger) every answer is the same but for the
-//! `Server-Timing` figure (`tests/hot_path.rs`).
+//! Every request passes through here first. A GET or HEAD of exactly `/xml`
+//! or of a path under `/offsets/` is answered by the route's own function
+//! ([`handlers::xml::answer`], [`handlers::offsets::answer`]) and timed as
+//! the App's middleware times it ([`timing::finish`]). Everything else, and
+//! every refusal of those two, goes to the App untouched, so there is one
+//! place where each answer and each error is written, and the App stays the
+//! whole contract: with the hot path off (the access log needs the App's
+//! logger) every answer is the same but for the `Server-Timing` figure
+//! (`tests/hot_path.rs`). The baselines `/plaintext` and `/json` stay on the
+//! App: they measure the framework's floor.
 
 use crate::handlers;
 use crate::metrics::Endpoint;
@@ -50,14 +52,21 @@ where
     })
 }
 
-/// The answer to `req` if it is a GET or HEAD of `/xml` that the route
-/// answers with dump bytes; `None` leaves it to the App.
+/// The answer to `req` if it is a GET or HEAD of `/xml` or `/offsets/…`
+/// that the route answers without refusing; `None` leaves it to the App.
 fn answer(req: &Request, state: &Arc<AppState>) -> Option<Response<BoxBody>> {
-    if req.path() != "/xml" || !matches!(*req.method(), Method::GET | Method::HEAD) {
+    let path = req.path();
+    let hot = path == "/xml" || path.starts_with("/offsets/");
+    if !hot || !matches!(*req.method(), Method::GET | Method::HEAD) {
         return None;
     }
     let t0 = Instant::now();
-    let mut res = Response::from(handlers::xml::answer(req.headers(), state).ok()?);
-    timing::finish(&state.metrics, Endpoint::Xml, t0, res.status(), res.headers_mut());
+    let (endpoint, res) = if path == "/xml" {
+        (Endpoint::Xml, handlers::xml::answer(req.headers(), state))
+    } else {
+        (Endpoint::Offsets, handlers::offsets::answer(req.uri(), state))
+    };
+    let mut res = Response::from(res.ok()?);
+    timing::finish(&state.metrics, endpoint, t0, res.status(), res.headers_mut());
     Some(res)
 }

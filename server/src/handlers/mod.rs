@@ -11,6 +11,7 @@ pub mod xml;
 use crate::dump::DumpError;
 use crate::error::ApiError;
 use crate::state::AppState;
+use actix_web::http::Uri;
 use actix_web::http::header::HeaderValue;
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
 use bytes::Bytes;
@@ -47,8 +48,8 @@ pub(crate) fn get_or_head(req: &HttpRequest) -> Result<(), ApiError> {
 
 /// The raw (still percent-encoded) rest of the path after `/{segment}`,
 /// without the separating slash.
-pub(crate) fn path_rest<'a>(req: &'a HttpRequest, segment: &str) -> &'a str {
-    let path = req.uri().path();
+pub(crate) fn path_rest<'a>(uri: &'a Uri, segment: &str) -> &'a str {
+    let path = uri.path();
     let rest = path.strip_prefix(segment).unwrap_or("");
     rest.strip_prefix('/').unwrap_or(rest)
 }

@@ -7,6 +7,7 @@ use super::path_rest;
 use crate::error::ApiError;
 use crate::request::{decode_path_title, parse_query, single};
 use crate::state::AppState;
+use actix_web::http::Uri;
 use actix_web::{HttpRequest, HttpResponse, web};
 use std::collections::HashSet;
 use std::ops::Range;
@@ -99,15 +100,15 @@ pub struct OffsetsQuery {
 }
 
 impl OffsetsQuery {
-    /// Parses a request.
-    pub fn parse(req: &HttpRequest, state: &AppState) -> Result<OffsetsQuery, ApiError> {
-        let prefix = decode_path_title(path_rest(req, "/offsets"))?;
+    /// Parses a request for `uri` (`/offsets/{prefix}?{query}`).
+    pub fn parse(uri: &Uri, state: &AppState) -> Result<OffsetsQuery, ApiError> {
+        let prefix = decode_path_title(path_rest(uri, "/offsets"))?;
         if prefix.is_empty() {
             return Err(ApiError::BadRequest(
                 "empty prefix: ask for /offsets/{prefix}, e.g. /offsets/Pyth".into(),
             ));
         }
-        let query = parse_query(req.query_string())?;
+        let query = parse_query(uri.query().unwrap_or(""))?;
         let limit = match single(&query, "limit")? {
             Some(v) => parse_limit(v, state.config.max_limit)?,
             None => state.config.default_limit(),
@@ -185,8 +186,14 @@ pub fn parse_namespaces(value: &str) -> Result<Vec<i32>, ApiError> {
 /// The handler.
 pub async fn offsets(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     super::get_or_head(&req)?;
-    let query = OffsetsQuery::parse(&req, &state)?;
-    let body = render(&state, &query)?;
+    answer(req.uri(), &state)
+}
+
+/// The answer to a GET or HEAD of `uri`: the route's, and
+/// [`crate::hot_path`]'s below the App.
+pub(crate) fn answer(uri: &Uri, state: &AppState) -> Result<HttpResponse, ApiError> {
+    let query = OffsetsQuery::parse(uri, state)?;
+    let body = render(state, &query)?;
     Ok(HttpResponse::Ok().content_type(super::content_type(super::mime::JSON)).body(body))
 }
 

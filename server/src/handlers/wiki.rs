@@ -70,7 +70,7 @@ pub fn resolve(index: &Index, title: &str, follow: bool) -> Result<Resolved, Api
 /// The handler.
 pub async fn wiki(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     super::get_or_head(&req)?;
-    let title = decode_path_title(path_rest(&req, "/wiki"))?;
+    let title = decode_path_title(path_rest(req.uri(), "/wiki"))?;
     if title.is_empty() {
         return Err(ApiError::BadRequest("empty title: ask for /wiki/{title}, e.g. /wiki/Anarchism".into()));
     }
