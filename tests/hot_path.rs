@@ -44,6 +44,41 @@ impl Pair {
         assert_eq!(seen(&ours), seen(&apps), "{what}");
         ours
     }
+
+    /// [`Pair::ask`]s GET and HEAD of each target. Answers to paths under
+    /// `timed` must carry `Server-Timing`; `check` sees each GET answered
+    /// 200. Returns how many GETs were answered 200 and how many refused.
+    fn ask_each(&self, targets: &[String], timed: &str, check: impl Fn(&str, &Reply)) -> (u64, u64) {
+        let (mut answered, mut refused) = (0, 0);
+        for target in targets {
+            for method in ["GET", "HEAD"] {
+                let ours = self.ask(method, target, &[]);
+                if target.starts_with(timed) {
+                    assert!(ours.header("server-timing").is_some(), "{method} {target}: timed");
+                }
+                match (method, ours.status) {
+                    ("GET", 200) => {
+                        answered += 1;
+                        check(target, &ours);
+                    }
+                    ("GET", _) => refused += 1,
+                    _ => {}
+                }
+            }
+        }
+        (answered, refused)
+    }
+
+    /// Both servers counted `endpoint`'s requests and errors alike, and at
+    /// least the GETs and HEADs of `answered` + `refused` targets.
+    fn assert_counted_alike(&self, endpoint: &str, answered: u64, refused: u64) {
+        let (requests, errors) = counts(&self.hot, endpoint);
+        assert_eq!((requests, errors), counts(&self.app, endpoint), "{endpoint}");
+        assert!(
+            requests >= 2 * (answered + refused) && errors >= refused,
+            "{requests} requests, {errors} errors"
+        );
+    }
 }
 
 /// What a client sees of an answer, without the parts that change by the
@@ -167,7 +202,7 @@ fn the_hot_path_answers_xml_as_the_app_does() {
 
 #[test]
 fn the_hot_path_answers_offsets_as_the_app_does() {
-    let Pair { hot, app, xml, .. } = pair();
+    let Pair { app, xml, .. } = pair();
     let titles: Vec<String> = extract_pages(xml).into_iter().map(|p| p.title).collect();
     let mut targets: Vec<String> = Vec::new();
     // Real prefixes of 1-8 characters, as the load kit asks for them.
@@ -203,31 +238,50 @@ fn the_hot_path_answers_offsets_as_the_app_does() {
         "/offsets/%ZZ".into(),
         "/offsets/%FF".into(),
     ]);
-    let (mut listed, mut refused) = (0u64, 0u64);
-    for target in &targets {
-        for method in ["GET", "HEAD"] {
-            let ours = pair().ask(method, target, &[]);
-            if target.starts_with("/offsets/") {
-                assert!(ours.header("server-timing").is_some(), "{method} {target}: timed");
-            }
-            if method == "GET" {
-                if ours.status == 200 {
-                    listed += 1;
-                    let rows: serde_json::Value = serde_json::from_slice(&ours.body).unwrap();
-                    assert!(rows.is_array(), "{target}: {rows}");
-                } else {
-                    refused += 1;
-                }
-            }
-        }
-    }
+    let (listed, refused) = pair().ask_each(&targets, "/offsets/", |target, ours| {
+        let rows: serde_json::Value = serde_json::from_slice(&ours.body).unwrap();
+        assert!(rows.is_array(), "{target}: {rows}");
+    });
     assert!(listed >= 40 && refused >= 9, "{listed} listed, {refused} refused");
     for method in ["POST", "DELETE"] {
         assert_eq!(pair().ask(method, &format!("/offsets/{p}"), &["Content-Length: 0".into()]).status, 405);
     }
-    let (requests, errors) = counts(hot, "offsets");
-    assert_eq!((requests, errors), counts(app, "offsets"));
-    assert!(requests >= 2 * (listed + refused) && errors >= refused, "{requests} requests, {errors} errors");
+    pair().assert_counted_alike("offsets", listed, refused);
     let log = app.log.lock().unwrap().clone();
     assert!(log.contains("\"GET /offsets/"), "the access log names the /offsets answers:\n{log}");
+}
+
+#[test]
+fn the_hot_path_answers_wiki_as_the_app_does() {
+    let xml = &pair().xml;
+    let pages = extract_pages(xml);
+    let mut targets: Vec<String> = Vec::new();
+    // Plain pages and redirects, followed and not; the largest pages (sent
+    // with sendfile past 128 KiB) among them.
+    let mut by_size: Vec<_> = pages.iter().collect();
+    by_size.sort_by_key(|p| std::cmp::Reverse(p.end - p.start));
+    let redirects = pages.iter().filter(|p| p.redirect.is_some());
+    let sample = pages.iter().step_by(pages.len() / 30 + 1).chain(by_size.into_iter().take(3));
+    for page in sample.chain(redirects.take(5)) {
+        targets.push(format!("/wiki/{}", enc(&page.title.replace(' ', "_"))));
+        targets.push(format!("/wiki/{}?redirect=no", enc(&page.title)));
+    }
+    let lower: String =
+        pages[0].title.chars().next().unwrap().to_lowercase().chain(pages[0].title.chars().skip(1)).collect();
+    targets.extend([
+        // MediaWiki's first-letter rule.
+        format!("/wiki/{}", enc(&lower)),
+        // Refusals.
+        "/wiki/No_such_page_at_all".into(),
+        "/wiki/".into(),
+        "/wiki".into(),
+        "/wiki/%ZZ".into(),
+        "/wiki/%FF".into(),
+        format!("/wiki/{}?redirect=no&redirect=no", enc(&pages[0].title)),
+    ]);
+    let (found, refused) = pair().ask_each(&targets, "/wiki/", |target, ours| {
+        assert!(ours.body.starts_with(b"<page>") && ours.body.ends_with(b"</page>"), "{target}");
+    });
+    assert!(found >= 30 && refused >= 5, "{found} found, {refused} refused");
+    pair().assert_counted_alike("wiki", found, refused);
 }

@@ -1,24 +1,27 @@
-//! The load-tested lookups, `/xml` and `/offsets/…`, answered below
+//! The lookups, `/offsets/…`, `/wiki/…` and `/xml`, answered below
 //! actix-web's App: for `/xml` the App's request object, routing and
 //! middleware chain cost more user-space time than the answer itself.
 //!
-//! Every request passes through here first. A GET or HEAD of exactly `/xml`
-//! or of a path under `/offsets/` is answered by the route's own function
-//! ([`handlers::xml::answer`], [`handlers::offsets::answer`]) and timed as
-//! the App's middleware times it ([`timing::finish`]). Everything else, and
-//! every refusal of those two, goes to the App untouched, so there is one
+//! Every request passes through here first. A GET or HEAD of exactly `/xml`,
+//! or of a path under `/offsets/` or `/wiki/`, is answered by the route's own
+//! function ([`handlers::xml::answer`], [`handlers::offsets::answer`],
+//! [`handlers::wiki::answer`]) and timed as the App's middleware times it
+//! ([`timing::finish`]). Everything else, and
+//! every refusal of those, goes to the App untouched, so there is one
 //! place where each answer and each error is written, and the App stays the
 //! whole contract: with the hot path off (the access log needs the App's
 //! logger) every answer is the same but for the `Server-Timing` figure
 //! (`tests/hot_path.rs`). The baselines `/plaintext` and `/json` stay on the
 //! App: they measure the framework's floor.
 
+use crate::error::ApiError;
 use crate::handlers;
 use crate::metrics::Endpoint;
 use crate::state::AppState;
 use crate::timing;
 use actix_http::{HttpMessage, Method, Request, Response};
 use actix_service::{Service, ServiceFactory, apply_fn_factory};
+use actix_web::HttpResponse;
 use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use futures_util::TryFutureExt;
 use futures_util::future::{Either, ready};
@@ -52,20 +55,26 @@ where
     })
 }
 
-/// The answer to `req` if it is a GET or HEAD of `/xml` or `/offsets/…`
-/// that the route answers without refusing; `None` leaves it to the App.
+/// The answer to `req` if it is a GET or HEAD of `/offsets/…`, `/wiki/…` or
+/// `/xml` that the route answers without refusing; `None` leaves it to the
+/// App.
 fn answer(req: &Request, state: &Arc<AppState>) -> Option<Response<BoxBody>> {
+    type Route = fn(&Request, &Arc<AppState>) -> Result<HttpResponse, ApiError>;
     let path = req.path();
-    let hot = path == "/xml" || path.starts_with("/offsets/");
-    if !hot || !matches!(*req.method(), Method::GET | Method::HEAD) {
+    let (endpoint, route): (Endpoint, Route) = if path.starts_with("/offsets/") {
+        (Endpoint::Offsets, |req, state| handlers::offsets::answer(req.uri(), state))
+    } else if path.starts_with("/wiki/") {
+        (Endpoint::Wiki, |req, state| handlers::wiki::answer(req.uri(), state))
+    } else if path == "/xml" {
+        (Endpoint::Xml, |req, state| handlers::xml::answer(req.headers(), state))
+    } else {
+        return None;
+    };
+    if !matches!(*req.method(), Method::GET | Method::HEAD) {
         return None;
     }
     let t0 = Instant::now();
-    let (endpoint, res) = if path == "/xml" {
-        (Endpoint::Xml, handlers::xml::answer(req.headers(), state))
-    } else {
-        (Endpoint::Offsets, handlers::offsets::answer(req.uri(), state))
-    };
+    let res = route(req, state);
     let mut res = Response::from(res.ok()?);
     timing::finish(&state.metrics, endpoint, t0, res.status(), res.headers_mut());
     Some(res)

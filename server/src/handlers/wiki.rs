@@ -6,8 +6,9 @@ use crate::error::ApiError;
 use crate::request::{decode_path_title, encode_title, parse_query, single};
 use crate::state::AppState;
 use crate::title::first_letter_variant;
-use actix_web::http::header;
+use actix_web::http::{Uri, header};
 use actix_web::{HttpRequest, HttpResponse, web};
+use std::sync::Arc;
 use wikidex_indexer::{Index, Page, Redirect};
 
 /// Redirect hops followed before giving up with 508.
@@ -70,19 +71,24 @@ pub fn resolve(index: &Index, title: &str, follow: bool) -> Result<Resolved, Api
 /// The handler.
 pub async fn wiki(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     super::get_or_head(&req)?;
-    let title = decode_path_title(path_rest(req.uri(), "/wiki"))?;
+    answer(req.uri(), &state.into_inner())
+}
+
+/// The answer to a GET or HEAD of `uri` (`/wiki/{title}[?redirect=no]`): the
+/// route's, and [`crate::hot_path`]'s below the App.
+pub(crate) fn answer(uri: &Uri, state: &Arc<AppState>) -> Result<HttpResponse, ApiError> {
+    let title = decode_path_title(path_rest(uri, "/wiki"))?;
     if title.is_empty() {
         return Err(ApiError::BadRequest("empty title: ask for /wiki/{title}, e.g. /wiki/Anarchism".into()));
     }
-    let query = parse_query(req.query_string())?;
+    let query = parse_query(uri.query().unwrap_or(""))?;
     let follow = single(&query, "redirect")? != Some("no");
     let resolved = resolve(&state.index, &title, follow)?;
     let page = resolved.page;
-    let state = state.into_inner();
     let mut res = HttpResponse::Ok();
     res.insert_header((header::CONTENT_TYPE, content_type(mime::XML)));
     if let Some(from) = resolved.redirected_from {
         res.insert_header(("X-Redirected-From", encode_title(&from)));
     }
-    with_page(res, &state, page.start, page.len())
+    with_page(res, state, page.start, page.len())
 }
