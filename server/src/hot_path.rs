@@ -6,13 +6,13 @@
 //! or of a path under `/offsets/` or `/wiki/`, is answered by the route's own
 //! function ([`handlers::xml::answer`], [`handlers::offsets::answer`],
 //! [`handlers::wiki::answer`]) and timed as the App's middleware times it
-//! ([`timing::finish`]). Everything else, and
-//! every refusal of those, goes to the App untouched, so there is one
-//! place where each answer and each error is written, and the App stays the
-//! whole contract: with the hot path off (the access log needs the App's
-//! logger) every answer is the same but for the `Server-Timing` figure
-//! (`tests/hot_path.rs`). The baselines `/plaintext` and `/json` stay on the
-//! App: they measure the framework's floor.
+//! ([`timing::finish`]). Everything else, and every refusal of those, goes to
+//! the App untouched, so there is one place where each answer and each error
+//! is written, and the App stays the whole contract: with the hot path off
+//! (the access log needs the App's logger) every answer is the same but for
+//! the `Server-Timing` figure (`tests/hot_path.rs`). The baselines
+//! `/plaintext` and `/json` stay on the App: they measure the framework's
+//! floor.
 
 use crate::error::ApiError;
 use crate::handlers;
