@@ -157,6 +157,17 @@ def main():
     if w and n:
         row("/xml p99.9 < nginx p99.9 at ½ nginx's max rate", f"{int(w['p999_us'])} vs {int(n['p999_us'])} µs",
             w["p999_us"] < n["p999_us"])
+    # The constant rates are fractions of one median maximum. When the host
+    # changed speed between the rounds that median came from (its fast phase
+    # doubles req/s), a fraction of it can be more than a slow phase carries,
+    # and the rate verdicts then measure queues, not tails.
+    for t, what in (("w-plain", "our /plaintext"), ("n-xml", "nginx /xml")):
+        v = [x["rps"] for x in mx.get(t, []) if x["rps"]]
+        if len(v) > 1 and max(v) / min(v) > 1.3:
+            p(f"\n**Phases:** {what}'s maximum spans {min(v):,.0f}–{max(v):,.0f} req/s across rounds "
+              f"({max(v) / min(v):.2f}×): the host changed speed between them, so the rates taken from "
+              f"its median may not be the same fraction of what each run could carry, and the rate "
+              f"verdicts above do not settle their targets. Run again.")
     p("\n(10,000 idle connections: see conns.sh.)")
 
 
