@@ -1,8 +1,9 @@
-//! The hot path (`server/src/hot_path.rs`) answers `/xml` and `/offsets/…`
-//! below actix-web's App. With `--access-log` it is off and the App answers
-//! everything, so a server with the flag and one without must say the same
-//! thing to the same requests, byte for byte, but for the `Date` and the
-//! `Server-Timing` figure, and count them the same in `/metrics`.
+//! The hot path (`server/src/hot_path.rs`) answers `/offsets/…`, `/wiki/…`
+//! and `/xml` below actix-web's App. With `--access-log` it is off and the
+//! App answers everything, so a server with the flag and one without must
+//! say the same thing to the same requests, byte for byte, but for the
+//! `Date` and the `Server-Timing` figure, and count them the same in
+//! `/metrics`.
 
 use crate::raw_http::{Reply, exchange_with, req};
 use crate::util::{Server, enc, extract_pages, indexed_copy, real_excerpt};
