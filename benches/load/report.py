@@ -3,7 +3,10 @@
 maximum throughput with ratios, the constant-rate sweep with percentiles, and
 the issue's targets marked met / not met. A throughput target is met only if
 the median req/s and the fewest cycles per request of any round both say so
-(this host changes speed between rounds). Usage: report.py OUT_DIR"""
+(this host changes speed between rounds). A tail target is judged by the
+median of its round-by-round ratios: each round runs the pair back to back,
+and a single run's p99.9 is mostly the host stalls that fell in it.
+Usage: report.py OUT_DIR"""
 
 import json
 import statistics
@@ -101,27 +104,42 @@ def main():
               f"| {statistics.median(x.get('client_cpu_pct', 0) for x in v):.0f} |")
         p("")
 
-    # Constant rate.
-    rt = [r for r in rows if r["label"].startswith("rate:")]
-    if rt:
+    # Constant rate: labels are rate:TARGET:FRACTION:ROUND (runs before
+    # --rate-rounds have no ROUND: one round).
+    rate = {}
+    for r in rows:
+        kind, t, *rest = r["label"].split(":")
+        if kind == "rate":
+            f, n = rest[0], int(rest[1]) if len(rest) > 1 else 1
+            rate[(t, f, n)] = r
+    if rate:
+        order = {t: i for i, t in enumerate(NAMES)}
         p("#### Constant rate (latency from the scheduled send time), µs\n")
-        p("| fraction | target | tool | rate req/s | achieved | p50 | p90 | p99 | p99.9 | p99.99 | max | errors | CPU µs/req | core 0 busy % |")
-        p("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-        for r in rt:
-            _, t, f = r["label"].split(":")
+        p("| fraction | target | round | tool | rate req/s | achieved | p50 | p90 | p99 | p99.9 | p99.99 | max "
+          "| errors | CPU µs/req | core 0 busy % |")
+        p("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+        for (t, f, n), r in sorted(rate.items(), key=lambda kv: (float(kv[0][1]), order[kv[0][0]], kv[0][2])):
             errs = int(sum(r.get(k, 0) for k in ("connect_err", "read_err", "write_err", "status_err",
                                                   "timeout_err", "other_err")))
-            p(f"| {f} | {NAMES[t]} | {r['tool']} | {int(r['target_rps']):,} | {r['rps']:,.0f} | {int(r['p50_us'])} "
-              f"| {int(r['p90_us'])} | {int(r['p99_us'])} | {int(r['p999_us'])} | {int(r['p9999_us'])} "
-              f"| {int(r['max_us'])} | {errs} | {r['cpu_us_per_req']} | {r['core_busy_pct']:.0f} |")
+            p(f"| {f} | {NAMES[t]} | {n} | {r['tool']} | {int(r['target_rps']):,} | {r['rps']:,.0f} "
+              f"| {int(r['p50_us'])} | {int(r['p90_us'])} | {int(r['p99_us'])} | {int(r['p999_us'])} "
+              f"| {int(r['p9999_us'])} | {int(r['max_us'])} | {errs} | {r['cpu_us_per_req']} "
+              f"| {r['core_busy_pct']:.0f} |")
         p("")
 
-    # Targets.
-    def at(t, f):
-        for r in rt:
-            if r["label"] == f"rate:{t}:{f}":
-                return r
-        return None
+    def rounds(ours, base, f):
+        """(round, ours, base) for every round that ran both at fraction f."""
+        return [(n, r, rate[(base, f, n)]) for (t, g, n), r in sorted(rate.items())
+                if t == ours and g == f and (base, f, n) in rate]
+
+    def tail_ratios(ours, base, f, key="p999_us"):
+        """Round-by-round `key` of ours ÷ base's, their median, and the text."""
+        v = [(o[key] / max(1, b[key]), o, b) for _, o, b in rounds(ours, base, f)]
+        if not v:
+            return None, ""
+        med_ratio = statistics.median(x for x, _, _ in v)
+        each = " / ".join(f"{int(o[key])} vs {int(b[key])} ({x:.2f}×)" for x, o, b in v)
+        return med_ratio, f"median {med_ratio:.2f}× (round by round, µs: {each})"
 
     p("#### Targets\n")
     p("| target | measured | met? |")
@@ -142,32 +160,34 @@ def main():
         row("/offsets ≥ 0.7× our /plaintext (throughput)",
             f"{x:.2f}× (CPU-time capacity: {c:.2f}×{by_cycles('w-offsets', 'w-plain')}{paired('w-offsets', 'w-plain')})",
             x >= 0.7 and holds("w-offsets", "w-plain", 0.7))
-    o, n = at("w-offsets", "0.5"), at("n-plain", "0.5")
-    if o and n:
-        x = o["p999_us"] / max(1, n["p999_us"])
-        row("/offsets p99.9 ≤ 1.5× nginx /plaintext p99.9 at ½ our /plaintext max",
-            f"{int(o['p999_us'])} vs {int(n['p999_us'])} µs = {x:.2f}×", x <= 1.5)
-        row("/offsets p99.99 ≤ 5 ms at that rate", f"{o['p9999_us'] / 1000:.2f} ms", o["p9999_us"] <= 5000)
+    x, text = tail_ratios("w-offsets", "n-plain", "0.5")
+    if x is not None:
+        row("/offsets p99.9 ≤ 1.5× nginx /plaintext p99.9 at ½ our /plaintext max", text, x <= 1.5)
+        v = [o["p9999_us"] for _, o, _ in rounds("w-offsets", "n-plain", "0.5")]
+        m = statistics.median(v)
+        row("/offsets p99.99 ≤ 5 ms at that rate",
+            f"median {m / 1000:.2f} ms (round by round: {' / '.join(f'{u / 1000:.2f}' for u in v)})", m <= 5000)
     if "w-xml" in med and "n-xml" in med:
         x = med["w-xml"] / med["n-xml"]
         by = by_cycles("w-xml", "n-xml") + paired("w-xml", "n-xml")
         row("/xml 4-64 KB ≥ 1.0× nginx (throughput)", f"{x:.2f}×{f' ({by[2:]})' if by else ''}",
             x >= 1.0 and holds("w-xml", "n-xml", 1.0))
-    w, n = at("w-xml", "0.5"), at("n-xml", "0.5")
-    if w and n:
-        row("/xml p99.9 < nginx p99.9 at ½ nginx's max rate", f"{int(w['p999_us'])} vs {int(n['p999_us'])} µs",
-            w["p999_us"] < n["p999_us"])
-    # The constant rates are fractions of one median maximum. When the host
-    # changed speed between the rounds that median came from (its fast phase
-    # doubles req/s), a fraction of it can be more than a slow phase carries,
-    # and the rate verdicts then measure queues, not tails.
+    x, text = tail_ratios("w-xml", "n-xml", "0.5")
+    if x is not None:
+        row("/xml p99.9 < nginx p99.9 at ½ nginx's max rate", text, x < 1.0)
+    # The constant rates are fractions of one median maximum. When that
+    # median came from the host's fast phase (which doubles req/s), a
+    # fraction of it can be more than a slow phase carries, and the rate
+    # verdicts then measure queues, not tails. One fast round among three
+    # does not move the median, so the test is the median against the
+    # slowest round.
     for t, what in (("w-plain", "our /plaintext"), ("n-xml", "nginx /xml")):
         v = [x["rps"] for x in mx.get(t, []) if x["rps"]]
-        if len(v) > 1 and max(v) / min(v) > 1.3:
-            p(f"\n**Phases:** {what}'s maximum spans {min(v):,.0f}–{max(v):,.0f} req/s across rounds "
-              f"({max(v) / min(v):.2f}×): the host changed speed between them, so the rates taken from "
-              f"its median may not be the same fraction of what each run could carry, and the rate "
-              f"verdicts above do not settle their targets. Run again.")
+        if len(v) > 1 and statistics.median(v) / min(v) > 1.3:
+            p(f"\n**Phases:** {what}'s maximum spans {min(v):,.0f}–{max(v):,.0f} req/s across rounds, "
+              f"and the median the rates are taken from is {statistics.median(v) / min(v):.2f}× the "
+              f"slowest round: the host changed speed between them, so a rate may be more than a slow "
+              f"phase carries, and the rate verdicts above do not settle their targets. Run again.")
     p("\n(10,000 idle connections: see conns.sh.)")
 
 
