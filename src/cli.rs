@@ -72,7 +72,8 @@ pub struct ServeArgs {
     #[arg(long, env = "WIKIDEX_WORKERS")]
     pub workers: Option<usize>,
     /// Log every request (off by default: it costs latency, and it turns
-    /// off the hot path that answers /offsets, /wiki and /xml below the logger).
+    /// off the hot path that answers /offsets, /wiki, /xml and the
+    /// baselines below the logger).
     #[arg(long, env = "WIKIDEX_ACCESS_LOG")]
     pub access_log: bool,
     /// Largest `limit` a client may ask of /offsets.

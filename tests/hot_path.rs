@@ -1,9 +1,9 @@
-//! The hot path (`server/src/hot_path.rs`) answers `/offsets/…`, `/wiki/…`
-//! and `/xml` below actix-web's App. With `--access-log` it is off and the
-//! App answers everything, so a server with the flag and one without must
-//! say the same thing to the same requests, byte for byte, but for the
-//! `Date` and the `Server-Timing` figure, and count them the same in
-//! `/metrics`.
+//! The hot path (`server/src/hot_path.rs`) answers `/offsets/…`, `/wiki/…`,
+//! `/xml`, `/plaintext` and `/json` below actix-web's App. With
+//! `--access-log` it is off and the App answers everything, so a server with
+//! the flag and one without must say the same thing to the same requests,
+//! byte for byte, but for the `Date` and the `Server-Timing` figure, and
+//! count them the same in `/metrics`.
 
 use crate::raw_http::{Reply, exchange_with, req};
 use crate::util::{Server, enc, extract_pages, indexed_copy, real_excerpt};
@@ -285,4 +285,30 @@ fn the_hot_path_answers_wiki_as_the_app_does() {
     });
     assert!(found >= 30 && refused >= 5, "{found} found, {refused} refused");
     pair().assert_counted_alike("wiki", found, refused);
+}
+
+#[test]
+fn the_hot_path_answers_the_baselines_as_the_app_does() {
+    let targets: Vec<String> =
+        ["/plaintext", "/json", "/plaintext?x=1", "/json?", "/plaintext/", "/jsonx", "/plaintext/x"]
+            .map(String::from)
+            .into();
+    let (answered, refused) = pair().ask_each(&targets, "/never", |target, ours| {
+        let body = if target.starts_with("/json") {
+            &br#"{"message":"Hello, World!"}"#[..]
+        } else {
+            b"Hello, World!"
+        };
+        assert_eq!(ours.body, body, "{target}");
+    });
+    assert_eq!((answered, refused), (4, 3));
+    // Untimed on both paths: the baselines measure the stack alone, as
+    // nginx's `return 200` does. (The 404s are timed, as "other".)
+    for target in &targets[..4] {
+        assert_eq!(pair().ask("GET", target, &[]).header("server-timing"), None, "{target}");
+    }
+    for method in ["POST", "PUT"] {
+        assert_eq!(pair().ask(method, "/plaintext", &["Content-Length: 0".into()]).status, 405);
+        assert_eq!(pair().ask(method, "/json", &["Content-Length: 0".into()]).status, 405);
+    }
 }

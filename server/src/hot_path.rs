@@ -1,6 +1,7 @@
-//! The lookups, `/offsets/…`, `/wiki/…` and `/xml`, answered below
-//! actix-web's App: for `/xml` the App's request object, routing and
-//! middleware chain cost more user-space time than the answer itself.
+//! The lookups, `/offsets/…`, `/wiki/…` and `/xml`, and the baselines
+//! `/plaintext` and `/json`, answered below actix-web's App: for `/xml` the
+//! App's request object, routing and middleware chain cost more user-space
+//! time than the answer itself.
 //!
 //! Every request passes through here first. A GET or HEAD of exactly `/xml`,
 //! or of a path under `/offsets/` or `/wiki/`, is answered by the route's own
@@ -10,9 +11,13 @@
 //! the App untouched, so there is one place where each answer and each error
 //! is written, and the App stays the whole contract: with the hot path off
 //! (the access log needs the App's logger) every answer is the same but for
-//! the `Server-Timing` figure (`tests/hot_path.rs`). The baselines
-//! `/plaintext` and `/json` stay on the App: they measure the framework's
-//! floor.
+//! the `Server-Timing` figure (`tests/hot_path.rs`).
+//!
+//! The baselines come this way too, untimed as on the App
+//! ([`Endpoint::of_path`]): they measure the floor of the stack the lookups
+//! are served by, so "how close is `/offsets` to `/plaintext`" compares like
+//! with like (on the App, `/plaintext` took ~2.8k more user-space
+//! instructions than the same answer takes here; docs/BENCHMARKS.md).
 
 use crate::error::ApiError;
 use crate::handlers;
@@ -55,24 +60,30 @@ where
     })
 }
 
-/// The answer to `req` if it is a GET or HEAD of `/offsets/…`, `/wiki/…` or
-/// `/xml` that the route answers without refusing; `None` leaves it to the
-/// App.
+/// The answer to `req` if it is a GET or HEAD of `/offsets/…`, `/wiki/…`,
+/// `/xml`, `/plaintext` or `/json` that the route answers without refusing;
+/// `None` leaves it to the App.
 fn answer(req: &Request, state: &Arc<AppState>) -> Option<Response<BoxBody>> {
     type Route = fn(&Request, &Arc<AppState>) -> Result<HttpResponse, ApiError>;
     let path = req.path();
-    let (endpoint, route): (Endpoint, Route) = if path.starts_with("/offsets/") {
-        (Endpoint::Offsets, |req, state| handlers::offsets::answer(req.uri(), state))
+    // The endpoint each answer is timed and counted as; `None`: untimed.
+    let (endpoint, route): (Option<Endpoint>, Route) = if path.starts_with("/offsets/") {
+        (Some(Endpoint::Offsets), |req, state| handlers::offsets::answer(req.uri(), state))
     } else if path.starts_with("/wiki/") {
-        (Endpoint::Wiki, |req, state| handlers::wiki::answer(req.uri(), state))
+        (Some(Endpoint::Wiki), |req, state| handlers::wiki::answer(req.uri(), state))
     } else if path == "/xml" {
-        (Endpoint::Xml, |req, state| handlers::xml::answer(req.headers(), state))
+        (Some(Endpoint::Xml), |req, state| handlers::xml::answer(req.headers(), state))
+    } else if path == "/plaintext" {
+        (None, |_, _| Ok(handlers::meta::plaintext_answer()))
+    } else if path == "/json" {
+        (None, |_, _| Ok(handlers::meta::json_answer()))
     } else {
         return None;
     };
     if !matches!(*req.method(), Method::GET | Method::HEAD) {
         return None;
     }
+    let Some(endpoint) = endpoint else { return route(req, state).ok().map(Response::from) };
     let t0 = Instant::now();
     let res = route(req, state);
     let mut res = Response::from(res.ok()?);

@@ -9,6 +9,11 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 /// `GET /json`: TechEmpower's JSON baseline, serialized per request.
 pub async fn json() -> HttpResponse {
+    json_answer()
+}
+
+/// `/json`'s answer: the route's, and [`crate::hot_path`]'s below the App.
+pub(crate) fn json_answer() -> HttpResponse {
     #[derive(serde::Serialize)]
     struct Message {
         message: &'static str,
@@ -19,6 +24,12 @@ pub async fn json() -> HttpResponse {
 
 /// `GET /plaintext`: TechEmpower's plaintext baseline.
 pub async fn plaintext() -> HttpResponse {
+    plaintext_answer()
+}
+
+/// `/plaintext`'s answer: the route's, and [`crate::hot_path`]'s below the
+/// App.
+pub(crate) fn plaintext_answer() -> HttpResponse {
     HttpResponse::Ok().content_type(content_type(mime::TEXT)).body("Hello, World!")
 }
 
