@@ -27,12 +27,12 @@
 #    is set by the few host stalls that happened to fall in it (nginx's own
 #    /plaintext p99.9 has ranged 1.8-7.5 ms at one rate), so the report
 #    compares the servers round by round, each pair run back to back, and
-#    judges a tail target by the median of those ratios. Tool: wrk2 if on PATH, else the kit's own
-#    wrk2-style generator, loadgen/ (built with cargo). oha (-q with
-#    --latency-correction; `--tool oha`) was the fallback until it was
-#    measured beside loadgen at 70k req/s on one core: it added ~0.3 ms to
-#    every median and 3-15 ms to p99.99 whatever the server, so its tails
-#    were its own (docs/BENCHMARKS.md, "The load generator's own tails").
+#    judges a tail target by the median of those ratios. Tool: wrk2 if on
+#    PATH, else the kit's own wrk2-style generator, loadgen/ (built with
+#    cargo). oha (-q with --latency-correction; `--tool oha`) was the
+#    fallback until it was measured beside loadgen at 70k req/s on one
+#    core: it added ~0.3 ms to every median and 3-15 ms to p99.99 whatever
+#    the server, so its tails were its own (docs/BENCHMARKS.md, "The load generator's own tails").
 #    oha cannot vary a header per request, so /xml (a different Range each
 #    time) uses loadgen with `--tool oha` too. --tool forces one tool for
 #    everything that supports it (wrk: closed loop only, no sweep).
