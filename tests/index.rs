@@ -415,7 +415,7 @@ fn listings_copied_from_json_rows_are_the_rows_the_server_writes() {
     a.verify().unwrap();
     b.verify().unwrap();
     // The rows a listing copies are the rows `prefix` lists.
-    let rows = a.prefix_rows(b"Block row", None, 20).unwrap();
+    let rows = a.prefix_rows(b"Block row", None, 20);
     assert_eq!(rows.len(), 20);
     let first = listing(&a, b"Block row", None, 1)[0].1.start;
     assert_eq!(rows.start, first);

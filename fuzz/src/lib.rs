@@ -576,7 +576,8 @@ pub fn index_open(data: &[u8]) {
         assert_eq!(again, range, "rows_of and prefix disagree for {title:?}");
         // The rows a copied listing takes start at the title's first row,
         // and a verified rows.jsf holds them.
-        if let Some(rows) = index.prefix_rows(&title, None, 3) {
+        {
+            let rows = index.prefix_rows(&title, None, 3);
             assert_eq!(rows.start, range.start, "prefix_rows and prefix disagree for {title:?}");
             assert!(rows.len() <= 3 && rows.end as u64 <= pages);
             if index.has_json_rows() {

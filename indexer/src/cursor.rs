@@ -1,7 +1,8 @@
-//! Walking `titles.fst` for listings: [`first_with_prefix`], the first row
-//! of a prefix (which the title column reads on from), and [`KeyCursor`],
-//! an fst's keys in byte order from a lower bound (for `after=`, and for
-//! indexes without a title column).
+//! Walking `titles.fst` for listings: [`prefix_span`], where a prefix's
+//! rows begin and end (for listings copied from `rows.jsf`),
+//! [`first_with_prefix`], the first row of a prefix (which the title column
+//! reads on from), and [`KeyCursor`], an fst's keys in byte order from a
+//! lower bound (for `after=`, and for indexes without a title column).
 //!
 //! `fst`'s own range stream is general (any automaton, upper bounds) and
 //! pays for it on every step: it copies a ~100-byte state per node twice,
@@ -165,9 +166,25 @@ impl<'f, D: AsRef<[u8]>> KeyCursor<'f, D> {
 /// column and checks that its title has the prefix; [`first_below`] is the
 /// fallback that needs no such assumption.
 pub(crate) fn descend<D: AsRef<[u8]>>(fst: &Fst<D>, prefix: &[u8]) -> Option<(usize, u64)> {
+    walk(fst, prefix).map(|w| (w.addr, w.out))
+}
+
+/// Where a walk down a prefix from the root ended ([`walk`]).
+struct Walk {
+    /// The node the prefix leads to.
+    addr: usize,
+    /// The output accumulated down to it.
+    out: u64,
+    /// At the deepest node on the way with a transition to the right of the
+    /// one taken: the output accumulated down that transition.
+    right: Option<u64>,
+}
+
+/// Follows `prefix` from the root; `None` if no key starts with it.
+fn walk<D: AsRef<[u8]>>(fst: &Fst<D>, prefix: &[u8]) -> Option<Walk> {
     let bytes = fst.as_bytes();
     let mut addr = fst.root().addr();
-    let mut out = 0u64;
+    let (mut out, mut right) = (0u64, None);
     for &b in prefix {
         if let Some((input, next)) = one_trans_next(bytes, addr) {
             if input != b {
@@ -177,11 +194,15 @@ pub(crate) fn descend<D: AsRef<[u8]>>(fst: &Fst<D>, prefix: &[u8]) -> Option<(us
             continue;
         }
         let node = fst.node(addr);
-        let t = node.transition(node.find_input(b)?);
+        let i = node.find_input(b)?;
+        if i + 1 < node.len() {
+            right = Some(out + node.transition(i + 1).out.value());
+        }
+        let t = node.transition(i);
         out += t.out.value();
         addr = t.addr;
     }
-    Some((addr, out))
+    Some(Walk { addr, out, right })
 }
 
 /// A listing's start: `at(row)` for the first row with `prefix`. Tries the
@@ -194,6 +215,30 @@ pub(crate) fn first_with_prefix<D: AsRef<[u8]>, T>(
 ) -> Option<T> {
     let (addr, out) = descend(fst, prefix)?;
     at(out).or_else(|| first_below(fst, addr, out).and_then(at))
+}
+
+/// Where the keys starting with `prefix` begin and end, for a map whose
+/// values increase with its keys (`titles.fst`: first rows in title
+/// order): the value of the first key with the prefix, and the value of the
+/// first key after all of them (`None` when none follows). `None` when no
+/// key starts with `prefix`. With the map's rows in title order, that is
+/// the prefix's rows, `first..next` (`Index::prefix_rows`).
+///
+/// One walk down `prefix` and no descent: fst's builder leaves on each
+/// transition the least output of the keys below it (for `u64` outputs the
+/// common prefix of two outputs is their minimum), so with increasing
+/// values the output accumulated down to a node is its first key's value.
+/// That gives the first row at the end of the walk, and the next row at the
+/// deepest branch to the walk's right. The property test below checks both
+/// against `fst`'s own streams on arbitrary key sets; decoding titles to
+/// count the rows instead cost ~80 instructions a row.
+pub(crate) fn prefix_span<D: AsRef<[u8]>>(fst: &Fst<D>, prefix: &[u8]) -> Option<(u64, Option<u64>)> {
+    // A node the walk reaches has a key below it (fst keeps no dead ends),
+    // unless the map is empty and the prefix too.
+    if fst.is_empty() {
+        return None;
+    }
+    walk(fst, prefix).map(|w| (w.out, w.right))
 }
 
 /// The value of the smallest key below the node at `addr`, reached with
@@ -299,6 +344,26 @@ mod tests {
                 .map(|k| k.as_bytes().to_vec())
                 .collect();
         let map = map_of(&keys);
+        let fst = map.as_fst();
+        let value = |k: &str| keys.iter().position(|x| x == k.as_bytes()).map(|i| (i * 3) as u64);
+        for (prefix, span) in [
+            ("", Some(("A", None))),
+            ("A", Some(("A", Some("B")))),
+            ("Ap", Some(("Ap", Some("B")))),
+            ("App", Some(("Apple", Some("Apricot")))),
+            ("Apple", Some(("Apple", Some("Apricot")))),
+            ("Apples", Some(("Apples", Some("Apricot")))),
+            ("Apples!", None),
+            ("B", Some(("B", Some("Zeta")))),
+            ("Ba", Some(("Ba", Some("Zeta")))),
+            ("Z", Some(("Zeta", Some("Ångström")))),
+            ("Å", Some(("Ångström", None))),
+            ("Zz", None),
+        ] {
+            let want =
+                span.map(|(first, next): (&str, Option<&str>)| (value(first).unwrap(), next.and_then(value)));
+            assert_eq!(super::prefix_span(fst, prefix.as_bytes()), want, "{prefix:?}");
+        }
         for bound in ["", "A", "Ap", "App", "Apple", "Apples!", "Aq", "C", "Zz", "\u{ff}", "Å"] {
             for inclusive in [true, false] {
                 assert_eq!(
@@ -372,6 +437,13 @@ mod tests {
             if !keys.is_empty() {
                 prop_assert_eq!(below.map(|(_, out)| out), first);
             }
+            // Where the keys with the bound as a prefix end: the first key
+            // after all of them.
+            let next = keys.iter().position(|k| k.as_slice() > bound.as_slice() && !k.starts_with(&bound));
+            prop_assert_eq!(
+                super::prefix_span(fst, &bound),
+                first.map(|first| (first, next.map(|i| (i * 3) as u64)))
+            );
             // Bounds that are keys, too.
             if let Some(k) = keys.iter().nth(bound.len() % keys.len().max(1)) {
                 prop_assert_eq!(cursor_keys(&map, k, inclusive), stream_keys(&map, k, inclusive));

@@ -244,7 +244,7 @@ fn render_written(state: &AppState, q: &OffsetsQuery) -> Option<Vec<u8>> {
     }
     let index = &state.index;
     let limit = u32::try_from(q.limit).unwrap_or(u32::MAX);
-    let rows = index.prefix_rows(q.prefix.as_bytes(), q.after.as_deref().map(str::as_bytes), limit)?;
+    let rows = index.prefix_rows(q.prefix.as_bytes(), q.after.as_deref().map(str::as_bytes), limit);
     let fragments = index.json_rows(rows)?;
     // Each fragment ends with a comma; the last one's is dropped.
     let fragments = fragments.strip_suffix(b",").unwrap_or(fragments);
