@@ -2,7 +2,8 @@
 # wikidex load kit: wikidex vs nginx, server pinned to one core, load on the other.
 #
 #   benches/load/run.sh [--quick] [--pages N] [--duration S] [--rounds N]
-#                       [--fracs "0.25 0.5 0.75"] [--rate-rounds N] [--workers N] [--conns N]
+#                       [--fracs "0.25 0.5 0.75"] [--rate-rounds N] [--cap PCT]
+#                       [--workers N] [--conns N]
 #                       [--tool auto|wrk2|oha|loadgen|wrk] [--server-args "..."]
 #                       [--only "plaintext offsets wiki xml"] [--out DIR]
 #                       [--b-bin BIN] [--b-args "..."] [--b-label NAME]
@@ -20,6 +21,15 @@
 # 4. Maximum throughput: each target closed-loop, --rounds times, alternating
 #    order. wrk is used when installed (cheapest client per request); else
 #    the rate tool with no rate.
+# 4b. Capacity at a CPU cap (--cap PCT, default 50; 0 skips it): the same
+#    closed-loop runs, --rounds times, with every server held to PCT % of
+#    its core by CFS bandwidth control (a cgroup with 10 ms periods; needs
+#    root and the cpu controller, else skipped with a note). On 2 cores the
+#    uncapped maxima of the cheap targets are often set by the one client
+#    core (wrk at 98-99 %): both servers then reach the same req/s. Capped,
+#    each server runs out of CPU before the client does, so the req/s
+#    ratio is the servers' again; the report judges a throughput target by
+#    it when the uncapped pair was client-bound.
 # 5. Constant-rate sweep: --fracs of our /plaintext maximum for /plaintext
 #    (ours and nginx's), /offsets and /wiki; of nginx's /xml maximum for
 #    /xml (ours and nginx's), --rate-rounds times (default: --rounds) with
@@ -59,7 +69,7 @@ PORT_W=${PORT_WIKIDEX:-28480}
 PORT_N=${PORT_NGINX:-28481}
 PORT_B=${PORT_B:-28483}
 B_BIN="" B_ARGS="" B_LABEL=B
-QUICK=0 PAGES=2000000 DURATION="" ROUNDS="" RATE_ROUNDS="" FRACS="0.25 0.5 0.75" WORKERS=1 CONNS=64
+QUICK=0 PAGES=2000000 DURATION="" ROUNDS="" RATE_ROUNDS="" CAP=50 FRACS="0.25 0.5 0.75" WORKERS=1 CONNS=64
 TOOL=auto SERVER_ARGS="" ONLY="plaintext offsets wiki xml" OUT="" WARMUP=3
 
 while [ $# -gt 0 ]; do
@@ -70,6 +80,7 @@ while [ $# -gt 0 ]; do
     --rounds) ROUNDS=$2; shift ;;
     --fracs) FRACS=$2; shift ;;
     --rate-rounds) RATE_ROUNDS=$2; shift ;;
+    --cap) CAP=$2; shift ;;
     --workers) WORKERS=$2; shift ;;
     --conns) CONNS=$2; shift ;;
     --tool) TOOL=$2; shift ;;
@@ -89,6 +100,7 @@ RATE_ROUNDS=${RATE_ROUNDS:-$ROUNDS}
 for n in "$DURATION" "$ROUNDS" "$RATE_ROUNDS"; do
   [[ $n =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: --duration, --rounds and --rate-rounds take a whole number ≥ 1, not '$n'" >&2; exit 2; }
 done
+[[ $CAP =~ ^[0-9]+$ ]] && (( CAP < 100 )) || { echo "run.sh: --cap takes a percentage from 0 (no capped runs) to 99, not '$CAP'" >&2; exit 2; }
 OUT=${OUT:-/tmp/wikidex-load/$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$OUT"
 RESULTS=$OUT/results.jsonl LOG=$OUT/load.log
@@ -160,6 +172,31 @@ fi
 # ---- servers ----------------------------------------------------------------
 SERVER_PID="" NGINX_PID="" B_PID=""
 [ -n "$B_ARGS" ] && [ -z "$B_BIN" ] && B_BIN=$BIN
+# The servers' cgroup for the capped runs: cgroup v1's cpu controller, or
+# v2 with cpu enabled for the root's children. CG stays empty if neither.
+CG="" CG_KIND=""
+cg_make() {
+  local name=wikidex-kit-$$
+  if [ -f /sys/fs/cgroup/cpu/cpu.cfs_quota_us ] && mkdir "/sys/fs/cgroup/cpu/$name" 2>/dev/null; then
+    CG=/sys/fs/cgroup/cpu/$name CG_KIND=v1
+  elif grep -qw cpu /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null && mkdir "/sys/fs/cgroup/$name" 2>/dev/null; then
+    CG=/sys/fs/cgroup/$name CG_KIND=v2
+  fi
+}
+cg_cap() {  # PCT of one core, or 0 for none
+  if [ "$CG_KIND" = v1 ]; then
+    echo 10000 > "$CG/cpu.cfs_period_us"
+    if [ "$1" = 0 ]; then echo -1 > "$CG/cpu.cfs_quota_us"; else echo $(( $1 * 100 )) > "$CG/cpu.cfs_quota_us"; fi
+  else
+    if [ "$1" = 0 ]; then echo "max 10000" > "$CG/cpu.max"; else echo "$(( $1 * 100 )) 10000" > "$CG/cpu.max"; fi
+  fi
+}
+cg_join() {  # PID...: the processes and their children
+  local pid
+  for pid in "$@" $(pgrep -P "$(echo "$@" | tr ' ' ,)" 2>/dev/null); do
+    echo "$pid" > "$CG/cgroup.procs"
+  done
+}
 cleanup() {
   [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null || true
   [ -n "$B_PID" ] && kill "$B_PID" 2>/dev/null || true
@@ -168,6 +205,7 @@ cleanup() {
   [ -n "$SERVER_PID" ] && kill -9 "$SERVER_PID" 2>/dev/null || true
   [ -n "$B_PID" ] && kill -9 "$B_PID" 2>/dev/null || true
   [ -n "$NGINX_PID" ] && kill -9 "$NGINX_PID" 2>/dev/null || true
+  [ -n "$CG" ] && { sleep 0.2; rmdir "$CG" 2>/dev/null || true; }
 }
 trap cleanup EXIT INT TERM
 for p in "$PORT_W" "$PORT_N" $( [ -n "$B_BIN" ] && echo "$PORT_B" ); do
@@ -306,6 +344,25 @@ for r in $(seq "$ROUNDS"); do
   for t in "${order[@]}"; do measure "max:$t:$r" "$(max_tool_for "$t")" "$t" 0; done
 done
 
+if [ "$CAP" != 0 ]; then
+  cg_make
+  if [ -z "$CG" ]; then
+    say "no capped runs: cannot make a cgroup with a CPU cap here (needs root and the cpu controller); --cap 0 skips this"
+  else
+    cg_join $SERVER_PID $NGINX_PID $B_PID
+    cg_cap "$CAP"
+    say "capacity: closed loop, every server capped at $CAP % of core $SERVER_CPU (cgroup $CG_KIND, 10 ms periods), ${DURATION}s x $ROUNDS rounds"
+    CAPPED=()
+    for t in "${TARGETS[@]}"; do [[ $t == *-wiki ]] || CAPPED+=("$t"); done
+    for r in $(seq "$ROUNDS"); do
+      order=("${CAPPED[@]}")
+      if (( r % 2 == 0 )); then for ((i=${#CAPPED[@]}-1, j=0; i>=0; i--, j++)); do order[j]=${CAPPED[i]}; done; fi
+      for t in "${order[@]}"; do measure "cap:$t:$r" "$(max_tool_for "$t")" "$t" 0; done
+    done
+    cg_cap 0
+  fi
+fi
+
 median_max() {
   python3 - "$RESULTS" "$1" <<'EOF'
 import json, statistics, sys
@@ -335,7 +392,7 @@ fi
 
 cat > "$OUT/meta.json" <<EOF
 {"quick": $QUICK, "b_label": "$B_LABEL", "b_bin": "$B_BIN", "b_args": "$B_ARGS", "bin": "$BIN", "dump": "$DUMP", "dump_bytes": $(stat -c %s "$DUMP"), "workers": $WORKERS,
- "server_args": "$SERVER_ARGS", "conns": $CONNS, "duration_s": $DURATION, "rounds": $ROUNDS, "rate_rounds": $RATE_ROUNDS,
+ "server_args": "$SERVER_ARGS", "conns": $CONNS, "duration_s": $DURATION, "rounds": $ROUNDS, "rate_rounds": $RATE_ROUNDS, "cap_pct": $([ -n "$CG" ] && echo "$CAP" || echo 0),
  "max_tool": "$MAX_TOOL", "rate_tool": "$RATE_TOOL", "xml_rate_tool": "$XML_RATE_TOOL",
  "wikidex_rss_kib": $(awk '/VmRSS/{print $2}' /proc/$SERVER_PID/status),
  "nginx": "$(nginx -v 2>&1 | sed 's/.*\///')", "nproc": $(nproc), "kernel": "$(uname -r)",
