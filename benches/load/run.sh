@@ -346,11 +346,18 @@ done
 
 if [ "$CAP" != 0 ]; then
   cg_make
-  if [ -z "$CG" ]; then
-    say "no capped runs: cannot make a cgroup with a CPU cap here (needs root and the cpu controller); --cap 0 skips this"
+  # Every server in the cgroup and the cap set, or no capped runs at all:
+  # a server left outside would be compared uncapped.
+  # shellcheck disable=SC2086
+  if [ -n "$CG" ] && ! { cg_join $SERVER_PID $NGINX_PID $B_PID && cg_cap "$CAP"; } 2>/dev/null; then
+    cg_cap 0 2>/dev/null || true
+    CAP_FAILED=1
+  fi
+  if [ -z "$CG" ] || [ -n "${CAP_FAILED:-}" ]; then
+    say "no capped runs: cannot hold the servers to a CPU cap here (needs root and the cpu controller); --cap 0 skips this"
+    CG_USED=""
   else
-    cg_join $SERVER_PID $NGINX_PID $B_PID
-    cg_cap "$CAP"
+    CG_USED=1
     say "capacity: closed loop, every server capped at $CAP % of core $SERVER_CPU (cgroup $CG_KIND, 10 ms periods), ${DURATION}s x $ROUNDS rounds"
     CAPPED=()
     for t in "${TARGETS[@]}"; do [[ $t == *-wiki ]] || CAPPED+=("$t"); done
@@ -392,7 +399,7 @@ fi
 
 cat > "$OUT/meta.json" <<EOF
 {"quick": $QUICK, "b_label": "$B_LABEL", "b_bin": "$B_BIN", "b_args": "$B_ARGS", "bin": "$BIN", "dump": "$DUMP", "dump_bytes": $(stat -c %s "$DUMP"), "workers": $WORKERS,
- "server_args": "$SERVER_ARGS", "conns": $CONNS, "duration_s": $DURATION, "rounds": $ROUNDS, "rate_rounds": $RATE_ROUNDS, "cap_pct": $([ -n "$CG" ] && echo "$CAP" || echo 0),
+ "server_args": "$SERVER_ARGS", "conns": $CONNS, "duration_s": $DURATION, "rounds": $ROUNDS, "rate_rounds": $RATE_ROUNDS, "cap_pct": $([ -n "${CG_USED:-}" ] && echo "$CAP" || echo 0),
  "max_tool": "$MAX_TOOL", "rate_tool": "$RATE_TOOL", "xml_rate_tool": "$XML_RATE_TOOL",
  "wikidex_rss_kib": $(awk '/VmRSS/{print $2}' /proc/$SERVER_PID/status),
  "nginx": "$(nginx -v 2>&1 | sed 's/.*\///')", "nproc": $(nproc), "kernel": "$(uname -r)",
