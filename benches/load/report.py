@@ -3,9 +3,10 @@
 maximum throughput with ratios, the constant-rate sweep with percentiles, and
 the issue's targets marked met / not met. A throughput target is met only if
 the median req/s and the fewest cycles per request of any round both say so
-(this host changes speed between rounds); when the client's one core capped
-both sides of a pair, the runs with the servers held to a CPU cap decide
-instead. A tail target is judged by the median of its round-by-round
+(this host changes speed between rounds). Where ours and nginx's also ran
+side by side (both at once, each held to a CPU cap, each with its own
+client: one phase of the host for both), those runs decide; otherwise, when
+the client's one core capped both sides of a pair, the capped runs do. A tail target is judged by the median of its round-by-round
 ratios: each round runs the pair back to back, and a single run's p99.9 is
 mostly the host stalls that fell in it. Usage: report.py OUT_DIR"""
 
@@ -45,14 +46,18 @@ def main():
 
     # Maximum throughput, uncapped (max:TARGET:ROUND) and with the servers
     # held to a CPU cap (cap:TARGET:ROUND; run.sh --cap).
-    mx, cap = {}, {}
+    # Side by side (duo:TARGET:ROUND): ours and nginx's at the same time,
+    # each capped, so the host's phase is the same for both.
+    mx, cap, duo = {}, {}, {}
     for r in rows:
         kind, target, *_ = r["label"].split(":")
         if kind == "max":
             mx.setdefault(target, []).append(r)
         elif kind == "cap":
             cap.setdefault(target, []).append(r)
-    cap_pct = meta.get("cap_pct", 0)
+        elif kind == "duo":
+            duo.setdefault(target, []).append(r)
+    cap_pct, duo_pct = meta.get("cap_pct", 0), meta.get("duo_cap_pct", 0)
     med = {t: statistics.median(x["rps"] for x in v) for t, v in mx.items()}
     cpu = {t: statistics.median(x["cpu_us_per_req"] or 0 for x in v) for t, v in mx.items()}
     ins = {t: statistics.median(x.get("instr_per_req") or 0 for x in v) for t, v in mx.items()}
@@ -95,26 +100,34 @@ def main():
         return (f"; **client-bound?** the load generator used {busy[0]:.0f} % and {busy[1]:.0f} % of its core, "
                 f"so req/s may be its ceiling rather than the servers'; cycles per request measure the servers")
 
-    def capped(ours, base):
-        """Round-by-round req/s ratios of the capped runs and their median,
-        or None without them."""
-        v = [x["rps"] / y["rps"] for x, y in zip(cap.get(ours, []), cap.get(base, [])) if y["rps"]]
+    def capped(ours, base, runs=cap):
+        """Round-by-round req/s ratios of the capped (or side-by-side) runs
+        and their median, or None without them."""
+        v = [x["rps"] / y["rps"] for x, y in zip(runs.get(ours, []), runs.get(base, [])) if y["rps"]]
         return (v, statistics.median(v)) if v else None
 
     def throughput(ours, base, bar, x):
-        """A throughput target's verdict and the text it adds: by the
-        uncapped median `x` and the least cycles (`holds`); but when the
-        uncapped pair was client-bound, both servers only reached the
-        client's ceiling, and the capped runs, where each server runs out
-        of CPU first, decide."""
+        """A throughput target's verdict and the text it adds. Side by side
+        (both servers at once, each capped, each with its own client)
+        decides wherever the pair ran so: one phase of the host for both,
+        and neither held back by the client. Otherwise the uncapped median
+        `x` with the least cycles (`holds`), unless the uncapped pair was
+        client-bound: then the capped runs, one after the other."""
         ok = x >= bar and holds(ours, base, bar)
-        c = capped(ours, base)
-        if not c:
-            return ok, ""
-        v, m = c
-        text = f"; at a {cap_pct} % CPU cap: {' / '.join(f'{r:.2f}' for r in v)} by round, median {m:.2f}×"
-        if client_bound(ours, base):
-            return m >= bar, text + " (**the verdict**: uncapped, both reached the client's ceiling)"
+        text = ""
+        found = {}
+        for runs, what in ((cap, f"at a {cap_pct} % CPU cap"), (duo, f"side by side at {duo_pct} % each")):
+            c = capped(ours, base, runs)
+            if c:
+                v, m = c
+                text += f"; {what}: {' / '.join(f'{r:.2f}' for r in v)} by round, median {m:.2f}×"
+                found[runs is duo] = (m, what)
+        if True in found:
+            m, what = found[True]
+            return m >= bar, text + f" (**the verdict**, {what}: one phase for both, neither client-bound)"
+        if False in found and client_bound(ours, base):
+            m, what = found[False]
+            return m >= bar, text + f" (**the verdict**, {what}: uncapped, both reached the client's ceiling)"
         return ok, text
 
     def by_cycles(ours, base):
@@ -160,6 +173,17 @@ def main():
               f"| {f'{m / mb:.2f}×' if mb else ''} | {' / '.join(f'{r:.2f}' for r in c[0]) if c else ''} "
               f"| {statistics.median(x['server_cpu_pct'] for x in v):.0f} "
               f"| {statistics.median(x.get('client_cpu_pct', 0) for x in v):.0f} |")
+        p("")
+
+    if duo:
+        p(f"#### Side by side: ours and nginx's at the same time, each capped at {duo_pct} % of core 0\n")
+        p("| target | round | ours req/s | nginx req/s | ratio | IPC ours / nginx | client CPU % (both) |")
+        p("|---|---|---|---|---|---|---|")
+        for ours, base in (("w-plain", "n-plain"), ("w-xml", "n-xml")):
+            for n, (x, y) in enumerate(zip(duo.get(ours, []), duo.get(base, [])), 1):
+                ipc = [r["instr_per_req"] / r["cycles_per_req"] if r.get("cycles_per_req") else 0 for r in (x, y)]
+                p(f"| {NAMES[ours]} | {n} | {x['rps']:,.0f} | {y['rps']:,.0f} | {x['rps'] / y['rps']:.2f}× "
+                  f"| {ipc[0]:.2f} / {ipc[1]:.2f} | {x.get('client_cpu_pct', 0) + y.get('client_cpu_pct', 0):.0f} |")
         p("")
 
     # Constant rate: labels are rate:TARGET:FRACTION:ROUND (runs before

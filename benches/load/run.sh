@@ -2,7 +2,7 @@
 # wikidex load kit: wikidex vs nginx, server pinned to one core, load on the other.
 #
 #   benches/load/run.sh [--quick] [--pages N] [--duration S] [--rounds N]
-#                       [--fracs "0.25 0.5 0.75"] [--rate-rounds N] [--cap PCT]
+#                       [--fracs "0.25 0.5 0.75"] [--rate-rounds N] [--cap PCT] [--duo-cap PCT]
 #                       [--workers N] [--conns N]
 #                       [--tool auto|wrk2|oha|loadgen|wrk] [--server-args "..."]
 #                       [--only "plaintext offsets wiki xml"] [--out DIR]
@@ -28,8 +28,12 @@
 #    uncapped maxima of the cheap targets are often set by the one client
 #    core (wrk at 98-99 %): both servers then reach the same req/s. Capped,
 #    each server runs out of CPU before the client does, so the req/s
-#    ratio is the servers' again; the report judges a throughput target by
-#    it when the uncapped pair was client-bound.
+#    ratio is the servers' again. Then, for /plaintext and /xml, ours and
+#    nginx's side by side: both at once, each capped at --duo-cap % (default
+#    15; 0 skips) with its own client, so that the host's phase (which can
+#    double one server's speed for a whole run) is the same for both. The
+#    report judges a throughput target by the side-by-side runs, else the
+#    capped ones, when the uncapped pair was client-bound.
 # 5. Constant-rate sweep: --fracs of our /plaintext maximum for /plaintext
 #    (ours and nginx's), /offsets and /wiki; of nginx's /xml maximum for
 #    /xml (ours and nginx's), --rate-rounds times (default: --rounds) with
@@ -69,7 +73,7 @@ PORT_W=${PORT_WIKIDEX:-28480}
 PORT_N=${PORT_NGINX:-28481}
 PORT_B=${PORT_B:-28483}
 B_BIN="" B_ARGS="" B_LABEL=B
-QUICK=0 PAGES=2000000 DURATION="" ROUNDS="" RATE_ROUNDS="" CAP=50 FRACS="0.25 0.5 0.75" WORKERS=1 CONNS=64
+QUICK=0 PAGES=2000000 DURATION="" ROUNDS="" RATE_ROUNDS="" CAP=50 DUO_CAP=15 FRACS="0.25 0.5 0.75" WORKERS=1 CONNS=64
 TOOL=auto SERVER_ARGS="" ONLY="plaintext offsets wiki xml" OUT="" WARMUP=3
 
 while [ $# -gt 0 ]; do
@@ -81,6 +85,7 @@ while [ $# -gt 0 ]; do
     --fracs) FRACS=$2; shift ;;
     --rate-rounds) RATE_ROUNDS=$2; shift ;;
     --cap) CAP=$2; shift ;;
+    --duo-cap) DUO_CAP=$2; shift ;;
     --workers) WORKERS=$2; shift ;;
     --conns) CONNS=$2; shift ;;
     --tool) TOOL=$2; shift ;;
@@ -100,7 +105,9 @@ RATE_ROUNDS=${RATE_ROUNDS:-$ROUNDS}
 for n in "$DURATION" "$ROUNDS" "$RATE_ROUNDS"; do
   [[ $n =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: --duration, --rounds and --rate-rounds take a whole number ≥ 1, not '$n'" >&2; exit 2; }
 done
-[[ $CAP =~ ^[0-9]+$ ]] && (( CAP < 100 )) || { echo "run.sh: --cap takes a percentage from 0 (no capped runs) to 99, not '$CAP'" >&2; exit 2; }
+for n in "$CAP" "$DUO_CAP"; do
+  [[ $n =~ ^[0-9]+$ ]] && (( n < 100 )) || { echo "run.sh: --cap and --duo-cap take a percentage from 0 (none) to 99, not '$n'" >&2; exit 2; }
+done
 OUT=${OUT:-/tmp/wikidex-load/$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$OUT"
 RESULTS=$OUT/results.jsonl LOG=$OUT/load.log
@@ -175,26 +182,33 @@ SERVER_PID="" NGINX_PID="" B_PID=""
 # The servers' cgroup for the capped runs: cgroup v1's cpu controller, or
 # v2 with cpu enabled for the root's children. CG stays empty if neither.
 CG="" CG_KIND=""
-cg_make() {
-  local name=wikidex-kit-$$
+cg_make() {  # a parent cgroup with one child per server: w (ours), n (nginx), b
+  local name=wikidex-kit-$$ c
   if [ -f /sys/fs/cgroup/cpu/cpu.cfs_quota_us ] && mkdir "/sys/fs/cgroup/cpu/$name" 2>/dev/null; then
     CG=/sys/fs/cgroup/cpu/$name CG_KIND=v1
   elif grep -qw cpu /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null && mkdir "/sys/fs/cgroup/$name" 2>/dev/null; then
     CG=/sys/fs/cgroup/$name CG_KIND=v2
-  fi
-}
-cg_cap() {  # PCT of one core, or 0 for none
-  if [ "$CG_KIND" = v1 ]; then
-    echo 10000 > "$CG/cpu.cfs_period_us"
-    if [ "$1" = 0 ]; then echo -1 > "$CG/cpu.cfs_quota_us"; else echo $(( $1 * 100 )) > "$CG/cpu.cfs_quota_us"; fi
+    echo +cpu > "$CG/cgroup.subtree_control" 2>/dev/null || true
   else
-    if [ "$1" = 0 ]; then echo "max 10000" > "$CG/cpu.max"; else echo "$(( $1 * 100 )) 10000" > "$CG/cpu.max"; fi
+    return 0
   fi
+  for c in w n b; do mkdir "$CG/$c" 2>/dev/null || true; done
 }
-cg_join() {  # PID...: the processes and their children
+cg_cap() {  # PCT of one core for each server, or 0 for none
+  local c
+  for c in w n b; do
+    if [ "$CG_KIND" = v1 ]; then
+      echo 10000 > "$CG/$c/cpu.cfs_period_us"
+      if [ "$1" = 0 ]; then echo -1 > "$CG/$c/cpu.cfs_quota_us"; else echo $(( $1 * 100 )) > "$CG/$c/cpu.cfs_quota_us"; fi
+    else
+      if [ "$1" = 0 ]; then echo "max 10000" > "$CG/$c/cpu.max"; else echo "$(( $1 * 100 )) 10000" > "$CG/$c/cpu.max"; fi
+    fi
+  done
+}
+cg_join() {  # CHILD PID: the process and its children (nginx's workers)
   local pid
-  for pid in "$@" $(pgrep -P "$(echo "$@" | tr ' ' ,)" 2>/dev/null); do
-    echo "$pid" > "$CG/cgroup.procs"
+  for pid in "$2" $(pgrep -P "$2" 2>/dev/null); do
+    echo "$pid" > "$CG/$1/cgroup.procs"
   done
 }
 cleanup() {
@@ -205,7 +219,7 @@ cleanup() {
   [ -n "$SERVER_PID" ] && kill -9 "$SERVER_PID" 2>/dev/null || true
   [ -n "$B_PID" ] && kill -9 "$B_PID" 2>/dev/null || true
   [ -n "$NGINX_PID" ] && kill -9 "$NGINX_PID" 2>/dev/null || true
-  [ -n "$CG" ] && { sleep 0.2; rmdir "$CG" 2>/dev/null || true; }
+  [ -n "$CG" ] && { sleep 0.2; rmdir "$CG"/w "$CG"/n "$CG"/b "$CG" 2>/dev/null || true; }
 }
 trap cleanup EXIT INT TERM
 for p in "$PORT_W" "$PORT_N" $( [ -n "$B_BIN" ] && echo "$PORT_B" ); do
@@ -349,7 +363,8 @@ if [ "$CAP" != 0 ]; then
   # Every server in the cgroup and the cap set, or no capped runs at all:
   # a server left outside would be compared uncapped.
   # shellcheck disable=SC2086
-  if [ -n "$CG" ] && ! { cg_join $SERVER_PID $NGINX_PID $B_PID && cg_cap "$CAP"; } 2>/dev/null; then
+  if [ -n "$CG" ] && ! { cg_join w "$SERVER_PID" && cg_join n "$NGINX_PID" \
+                         && { [ -z "$B_PID" ] || cg_join b "$B_PID"; } && cg_cap "$CAP"; } 2>/dev/null; then
     cg_cap 0 2>/dev/null || true
     CAP_FAILED=1
   fi
@@ -366,6 +381,26 @@ if [ "$CAP" != 0 ]; then
       if (( r % 2 == 0 )); then for ((i=${#CAPPED[@]}-1, j=0; i>=0; i--, j++)); do order[j]=${CAPPED[i]}; done; fi
       for t in "${order[@]}"; do measure "cap:$t:$r" "$(max_tool_for "$t")" "$t" 0; done
     done
+    # Side by side: ours and nginx's at the same time, each capped to
+    # --duo-cap % with its own client, so that whatever phase the host is
+    # in holds for both (run one after the other, one side's runs often fell
+    # in a phase twice as fast as the other's). Low enough that the client
+    # core carries both loads.
+    DUOS=()
+    has plaintext && DUOS+=("w-plain n-plain")
+    has xml && DUOS+=("w-xml n-xml")
+    if [ "${#DUOS[@]}" -gt 0 ] && [ "$DUO_CAP" != 0 ]; then
+      cg_cap "$DUO_CAP"
+      say "side by side: ours and nginx's at once, each capped at $DUO_CAP % of core $SERVER_CPU, ${DURATION}s x $ROUNDS rounds"
+      for r in $(seq "$ROUNDS"); do
+        for duo in "${DUOS[@]}"; do
+          set -- $duo
+          measure "duo:$1:$r" "$(max_tool_for "$1")" "$1" 0 & a=$!
+          measure "duo:$2:$r" "$(max_tool_for "$2")" "$2" 0 & b=$!
+          wait "$a" "$b"
+        done
+      done
+    fi
     cg_cap 0
   fi
 fi
@@ -399,7 +434,7 @@ fi
 
 cat > "$OUT/meta.json" <<EOF
 {"quick": $QUICK, "b_label": "$B_LABEL", "b_bin": "$B_BIN", "b_args": "$B_ARGS", "bin": "$BIN", "dump": "$DUMP", "dump_bytes": $(stat -c %s "$DUMP"), "workers": $WORKERS,
- "server_args": "$SERVER_ARGS", "conns": $CONNS, "duration_s": $DURATION, "rounds": $ROUNDS, "rate_rounds": $RATE_ROUNDS, "cap_pct": $([ -n "${CG_USED:-}" ] && echo "$CAP" || echo 0),
+ "server_args": "$SERVER_ARGS", "conns": $CONNS, "duration_s": $DURATION, "rounds": $ROUNDS, "rate_rounds": $RATE_ROUNDS, "cap_pct": $([ -n "${CG_USED:-}" ] && echo "$CAP" || echo 0), "duo_cap_pct": $([ -n "${CG_USED:-}" ] && echo "$DUO_CAP" || echo 0),
  "max_tool": "$MAX_TOOL", "rate_tool": "$RATE_TOOL", "xml_rate_tool": "$XML_RATE_TOOL",
  "wikidex_rss_kib": $(awk '/VmRSS/{print $2}' /proc/$SERVER_PID/status),
  "nginx": "$(nginx -v 2>&1 | sed 's/.*\///')", "nproc": $(nproc), "kernel": "$(uname -r)",
