@@ -6,9 +6,10 @@ the median req/s and the fewest cycles per request of any round both say so
 (this host changes speed between rounds). Where ours and nginx's also ran
 side by side (both at once, each held to a CPU cap, each with its own
 client: one phase of the host for both), those runs decide; otherwise, when
-the client's one core capped both sides of a pair, the capped runs do. A tail target is judged by the median of its round-by-round
-ratios: each round runs the pair back to back, and a single run's p99.9 is
-mostly the host stalls that fell in it. Usage: report.py OUT_DIR"""
+the client's one core capped both sides of a pair, the capped runs do. A
+tail target is judged by the median of its round-by-round ratios: each
+round runs the pair back to back, and a single run's p99.9 is mostly the
+host stalls that fell in it. Usage: report.py OUT_DIR"""
 
 import json
 import statistics
@@ -63,13 +64,18 @@ def main():
     ins = {t: statistics.median(x.get("instr_per_req") or 0 for x in v) for t, v in mx.items()}
     cyc = {t: statistics.median(x.get("cycles_per_req") or 0 for x in v) for t, v in mx.items()}
 
+    def round_ratios(ours, base, runs):
+        """Round-by-round req/s ratios of `ours` to `base` among `runs` (one
+        of mx, cap, duo) and their median, or None without them: the host's
+        speed drifts between rounds, and a round measures both close
+        together."""
+        v = [x["rps"] / y["rps"] for x, y in zip(runs.get(ours, []), runs.get(base, [])) if y["rps"]]
+        return (v, statistics.median(v)) if v else None
+
     def paired(t, b):
-        """Round by round req/s ratios of t to b: the host's speed drifts
-        between rounds, and a round measures both close together."""
-        pairs = [x["rps"] / y["rps"] for x, y in zip(mx.get(t, []), mx.get(b, [])) if y["rps"]]
-        if not pairs:
-            return ""
-        return f"; round by round: {' / '.join(f'{r:.2f}' for r in pairs)}, median {statistics.median(pairs):.2f}×"
+        """The uncapped maxima's round-by-round ratios, as text."""
+        r = round_ratios(t, b, mx)
+        return f"; round by round: {' / '.join(f'{x:.2f}' for x in r[0])}, median {r[1]:.2f}×" if r else ""
 
     def ratio_of(d, t, b):
         return f"{d[t] / d[b]:.2f}×" if b in d and d[b] and d.get(t) else ""
@@ -100,12 +106,6 @@ def main():
         return (f"; **client-bound?** the load generator used {busy[0]:.0f} % and {busy[1]:.0f} % of its core, "
                 f"so req/s may be its ceiling rather than the servers'; cycles per request measure the servers")
 
-    def capped(ours, base, runs=cap):
-        """Round-by-round req/s ratios of the capped (or side-by-side) runs
-        and their median, or None without them."""
-        v = [x["rps"] / y["rps"] for x, y in zip(runs.get(ours, []), runs.get(base, [])) if y["rps"]]
-        return (v, statistics.median(v)) if v else None
-
     def throughput(ours, base, bar, x):
         """A throughput target's verdict and the text it adds. Side by side
         (both servers at once, each capped, each with its own client)
@@ -113,22 +113,16 @@ def main():
         and neither held back by the client. Otherwise the uncapped median
         `x` with the least cycles (`holds`), unless the uncapped pair was
         client-bound: then the capped runs, one after the other."""
-        ok = x >= bar and holds(ours, base, bar)
-        text = ""
-        found = {}
-        for runs, what in ((cap, f"at a {cap_pct} % CPU cap"), (duo, f"side by side at {duo_pct} % each")):
-            c = capped(ours, base, runs)
-            if c:
-                v, m = c
-                text += f"; {what}: {' / '.join(f'{r:.2f}' for r in v)} by round, median {m:.2f}×"
-                found[runs is duo] = (m, what)
-        if True in found:
-            m, what = found[True]
-            return m >= bar, text + f" (**the verdict**, {what}: one phase for both, neither client-bound)"
-        if False in found and client_bound(ours, base):
-            m, what = found[False]
-            return m >= bar, text + f" (**the verdict**, {what}: uncapped, both reached the client's ceiling)"
-        return ok, text
+        capped_what, duo_what = f"at a {cap_pct} % CPU cap", f"side by side at {duo_pct} % each"
+        capped, side = round_ratios(ours, base, cap), round_ratios(ours, base, duo)
+        text = "".join(f"; {what}: {' / '.join(f'{r:.2f}' for r in c[0])} by round, median {c[1]:.2f}×"
+                       for c, what in ((capped, capped_what), (side, duo_what)) if c)
+        if side:
+            return side[1] >= bar, text + f" (**the verdict**, {duo_what}: one phase for both, neither client-bound)"
+        if capped and client_bound(ours, base):
+            return capped[1] >= bar, text + (f" (**the verdict**, {capped_what}: uncapped, both reached the "
+                                             f"client's ceiling)")
+        return x >= bar and holds(ours, base, bar), text
 
     def by_cycles(ours, base):
         """Capacity by cycles per request (needs perf): base's cycles ÷ ours,
@@ -168,7 +162,7 @@ def main():
             v = cap[t]
             m = statistics.median(x["rps"] for x in v)
             mb = statistics.median(x["rps"] for x in cap[b]) if b in cap else 0
-            c = capped(t, b) if b in cap else None
+            c = round_ratios(t, b, cap) if b in cap else None
             p(f"| {NAMES[t]} | {' / '.join(format(x['rps'], ',.0f') for x in v)} | {m:,.0f} | {b if b in cap else ''} "
               f"| {f'{m / mb:.2f}×' if mb else ''} | {' / '.join(f'{r:.2f}' for r in c[0]) if c else ''} "
               f"| {statistics.median(x['server_cpu_pct'] for x in v):.0f} "

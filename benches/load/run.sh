@@ -46,7 +46,8 @@
 #    cargo). oha (-q with --latency-correction; `--tool oha`) was the
 #    fallback until it was measured beside loadgen at 70k req/s on one
 #    core: it added ~0.3 ms to every median and 3-15 ms to p99.99 whatever
-#    the server, so its tails were its own (docs/BENCHMARKS.md, "The load generator's own tails").
+#    the server, so its tails were its own (docs/BENCHMARKS.md, "The load
+#    generator's own tails").
 #    oha cannot vary a header per request, so /xml (a different Range each
 #    time) uses loadgen with `--tool oha` too. --tool forces one tool for
 #    everything that supports it (wrk: closed loop only, no sweep).
@@ -346,6 +347,13 @@ has wiki && TARGETS+=(w-wiki ${B:+b-wiki})
 has xml && TARGETS+=(w-xml ${B:+b-xml} n-xml)
 max_tool_for() { if [ "$MAX_TOOL" = oha ] && [[ $1 == *-xml ]]; then echo "$XML_RATE_TOOL"; else echo "$MAX_TOOL"; fi; }
 
+# in_order ROUND TARGET...: the targets in the order round ROUND runs them
+# (reversed every other round, so neither side of a pair always goes first).
+in_order() {
+  local r=$1 i; shift
+  if (( r % 2 == 0 )); then for ((i=$#; i>=1; i--)); do echo "${!i}"; done; else printf '%s\n' "$@"; fi
+}
+
 say "warm-up (${WARMUP}s each)"
 SAVED=$DURATION; DURATION=$WARMUP
 for t in "${TARGETS[@]}"; do measure "warmup:$t" "$(max_tool_for "$t")" "$t" 0 > /dev/null; done
@@ -353,9 +361,7 @@ DURATION=$SAVED
 
 say "maximum throughput, closed loop, $CONNS connections, ${DURATION}s x $ROUNDS rounds"
 for r in $(seq "$ROUNDS"); do
-  order=("${TARGETS[@]}")
-  if (( r % 2 == 0 )); then for ((i=${#TARGETS[@]}-1, j=0; i>=0; i--, j++)); do order[j]=${TARGETS[i]}; done; fi
-  for t in "${order[@]}"; do measure "max:$t:$r" "$(max_tool_for "$t")" "$t" 0; done
+  for t in $(in_order "$r" "${TARGETS[@]}"); do measure "max:$t:$r" "$(max_tool_for "$t")" "$t" 0; done
 done
 
 if [ "$CAP" != 0 ]; then
@@ -363,23 +369,23 @@ if [ "$CAP" != 0 ]; then
   # Every server in the cgroup and the cap set, or no capped runs at all:
   # a server left outside would be compared uncapped.
   # shellcheck disable=SC2086
-  if [ -n "$CG" ] && ! { cg_join w "$SERVER_PID" && cg_join n "$NGINX_PID" \
-                         && { [ -z "$B_PID" ] || cg_join b "$B_PID"; } && cg_cap "$CAP"; } 2>/dev/null; then
-    cg_cap 0 2>/dev/null || true
-    CAP_FAILED=1
+  CG_USED=""
+  if [ -n "$CG" ]; then
+    if { cg_join w "$SERVER_PID" && cg_join n "$NGINX_PID" \
+         && { [ -z "$B_PID" ] || cg_join b "$B_PID"; } && cg_cap "$CAP"; } 2>/dev/null; then
+      CG_USED=1
+    else
+      cg_cap 0 2>/dev/null || true
+    fi
   fi
-  if [ -z "$CG" ] || [ -n "${CAP_FAILED:-}" ]; then
+  if [ -z "$CG_USED" ]; then
     say "no capped runs: cannot hold the servers to a CPU cap here (needs root and the cpu controller); --cap 0 skips this"
-    CG_USED=""
   else
-    CG_USED=1
     say "capacity: closed loop, every server capped at $CAP % of core $SERVER_CPU (cgroup $CG_KIND, 10 ms periods), ${DURATION}s x $ROUNDS rounds"
     CAPPED=()
     for t in "${TARGETS[@]}"; do [[ $t == *-wiki ]] || CAPPED+=("$t"); done
     for r in $(seq "$ROUNDS"); do
-      order=("${CAPPED[@]}")
-      if (( r % 2 == 0 )); then for ((i=${#CAPPED[@]}-1, j=0; i>=0; i--, j++)); do order[j]=${CAPPED[i]}; done; fi
-      for t in "${order[@]}"; do measure "cap:$t:$r" "$(max_tool_for "$t")" "$t" 0; done
+      for t in $(in_order "$r" "${CAPPED[@]}"); do measure "cap:$t:$r" "$(max_tool_for "$t")" "$t" 0; done
     done
     # Side by side: ours and nginx's at the same time, each capped to
     # --duo-cap % with its own client, so that whatever phase the host is
@@ -420,9 +426,7 @@ if [ "$RATE_TOOL" != wrk ]; then
   for f in $FRACS; do
     rp=$(python3 -c "print(int($f * $PLAIN_MAX))"); rx=$(python3 -c "print(int($f * $XML_MAX))")
     for r in $(seq "$RATE_ROUNDS"); do
-      order=("${TARGETS[@]}")
-      if (( r % 2 == 0 )); then for ((i=${#TARGETS[@]}-1, j=0; i>=0; i--, j++)); do order[j]=${TARGETS[i]}; done; fi
-      for t in "${order[@]}"; do
+      for t in $(in_order "$r" "${TARGETS[@]}"); do
         case $t in
           *-xml) [ "$rx" -gt 0 ] && measure "rate:$t:$f:$r" "$XML_RATE_TOOL" "$t" "$rx" ;;
           *) [ "$rp" -gt 0 ] && measure "rate:$t:$f:$r" "$RATE_TOOL" "$t" "$rp" ;;
