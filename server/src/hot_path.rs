@@ -83,10 +83,10 @@ fn answer(req: &Request, state: &Arc<AppState>) -> Option<Response<BoxBody>> {
     if !matches!(*req.method(), Method::GET | Method::HEAD) {
         return None;
     }
-    let Some(endpoint) = endpoint else { return route(req, state).ok().map(Response::from) };
-    let t0 = Instant::now();
-    let res = route(req, state);
-    let mut res = Response::from(res.ok()?);
-    timing::finish(&state.metrics, endpoint, t0, res.status(), res.headers_mut());
+    let timed = endpoint.map(|endpoint| (endpoint, Instant::now()));
+    let mut res = Response::from(route(req, state).ok()?);
+    if let Some((endpoint, t0)) = timed {
+        timing::finish(&state.metrics, endpoint, t0, res.status(), res.headers_mut());
+    }
     Some(res)
 }
