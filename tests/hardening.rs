@@ -1176,6 +1176,64 @@ fn a_dump_touched_or_appended_while_serving_gives_503s_not_a_crash() {
     }
 }
 
+/// How the server notices a change to its dump (`/stats`' `dump_watch`).
+fn dump_watch(addr: &str) -> String {
+    let r = one(addr, &get("/stats"));
+    let v: serde_json::Value = serde_json::from_slice(&r.body).expect("/stats is JSON");
+    v["dump_watch"].as_str().unwrap_or_else(|| panic!("no dump_watch in /stats: {v}")).to_string()
+}
+
+/// A range of the dump: its status and body.
+fn dump_range(addr: &str, first: usize, last: usize) -> Reply {
+    one(addr, &req("GET", b"/xml", &[format!("Range: bytes={first}-{last}").as_bytes()]))
+}
+
+/// The server leases its dump, so it can skip the per-read `fstat`. A writer
+/// must then be held only until the server has noticed it, and from then on
+/// a real change must still get 503s.
+#[test]
+fn a_leased_dump_lets_a_writer_in_at_once_and_is_checked_with_fstat_from_then_on() {
+    let (_dir, dump, _index, mut server) = own_server(&[]);
+    let addr = server.addr.clone();
+    let xml = std::fs::read(&dump).unwrap();
+    assert_eq!(dump_watch(&addr), "lease", "a dump of our own, opened read-only: the server leases it");
+    assert_eq!(dump_range(&addr, 100, 199).body, &xml[100..200]);
+
+    let asked = Instant::now();
+    let writer = std::fs::OpenOptions::new().write(true).open(&dump).unwrap();
+    let waited = asked.elapsed();
+    assert!(waited < Duration::from_secs(5), "the writer's open waited {waited:?} for the lease");
+    assert_eq!(dump_watch(&addr), "fstat", "a writer opened the dump");
+    // Opened, nothing written: the indexed bytes, still served.
+    let r = dump_range(&addr, 100, 199);
+    assert_eq!((r.status, &r.body[..]), (206, &xml[100..200]), "{}", r.text());
+    assert_healthy(&addr, "a writer that wrote nothing");
+
+    // A write in place keeps the size; the new mtime gives it away.
+    std::thread::sleep(Duration::from_millis(20));
+    std::os::unix::fs::FileExt::write_at(&writer, b"X", 150).unwrap();
+    let r = dump_range(&addr, 100, 199);
+    assert_eq!(r.status, 503, "after a write in place: {}", r.text());
+    assert!(r.text().contains("modification time differs"), "{}", r.text());
+    assert!(server.alive());
+    assert!(server.terminate().success(), "clean shutdown");
+}
+
+/// No lease while somebody holds the dump open for writing: every read is
+/// then checked with `fstat` from the start.
+#[test]
+fn a_dump_open_for_writing_at_startup_is_checked_with_fstat() {
+    let (_dir, dump, index) = indexed_copy(&real_excerpt());
+    let writer = std::fs::OpenOptions::new().append(true).open(&dump).unwrap();
+    let server = Server::start(&["--index", index.to_str().unwrap(), "--dump", dump.to_str().unwrap()]);
+    assert_eq!(dump_watch(&server.addr), "fstat");
+    assert_eq!(dump_range(&server.addr, 0, 9).status, 206);
+    (&writer).write_all(b"\n<!-- appended -->\n").unwrap();
+    let r = dump_range(&server.addr, 0, 9);
+    assert_eq!(r.status, 503, "after an append: {}", r.text());
+    assert!(r.text().contains("size was"), "{}", r.text());
+}
+
 #[test]
 fn a_dump_replaced_or_deleted_while_serving_is_still_served_from_the_open_file() {
     for change in ["rename over", "delete"] {

@@ -2,11 +2,14 @@
 //!
 //! The dump is read with `pread`, not a memory map: if an operator truncates
 //! or rewrites the file under a running server, a mapped read would be
-//! killed by SIGBUS, while `pread` just returns fewer bytes. Each read first
-//! `fstat`s the open file (well under a microsecond) so a changed dump is
-//! refused with a 503 instead of serving bytes the index does not describe.
-//! A dump *replaced* by rename keeps being served from the old, still-open
-//! inode, which matches the index exactly.
+//! killed by SIGBUS, while `pread` just returns fewer bytes. A changed dump
+//! is refused with a 503 instead of serving bytes the index does not
+//! describe ([`DumpFile::check`], before each read). While the server holds
+//! a read lease on the dump ([`lease`]), the kernel tells it before anyone
+//! can write, and the check is a load of a flag; without one, or once
+//! somebody opened the dump for writing, each check `fstat`s the open file
+//! for its size and mtime. A dump *replaced* by rename keeps being served
+//! from the old, still-open inode, which matches the index exactly.
 //!
 //! Ranges sent whole (`/xml`) go out with `sendfile(2)`, page cache to
 //! socket ([`DumpFile::send_file_range`]); a file that shrinks mid-send
@@ -20,6 +23,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use wikidex_indexer::DumpIdentity;
+
+mod lease;
+use lease::Lease;
 
 /// What can go wrong reading the dump.
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +47,8 @@ pub enum DumpError {
 /// The open dump, its identity and its HTTP validators.
 #[derive(Debug)]
 pub struct DumpFile {
+    /// Declared before `file`, so it is let go of before the file closes.
+    lease: Option<Lease>,
     file: Arc<File>,
     path: PathBuf,
     size: u64,
@@ -67,7 +75,13 @@ impl DumpFile {
         let etag = format!("\"{hash}-{:x}\"", now.bytes);
         // Both are ASCII we made (a quoted hex tag, an HTTP date).
         let header = |value: String| HeaderValue::try_from(value).expect("an ASCII header value");
-        Ok(DumpFile {
+        let lease = Lease::take(&file)
+            .inspect_err(|why| {
+                tracing::info!("no read lease on {} ({why}): checking it with fstat", path.display())
+            })
+            .ok();
+        let dump = DumpFile {
+            lease,
             file: Arc::new(file),
             path: path.to_path_buf(),
             size: now.bytes,
@@ -75,7 +89,25 @@ impl DumpFile {
             etag_header: header(etag),
             last_modified_header: header(httpdate::fmt_http_date(last_modified)),
             last_modified,
-        })
+        };
+        // Whatever changed between the identity check and the lease.
+        dump.check_stat().map_err(|e| wikidex_indexer::Error::DumpChanged {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        Ok(dump)
+    }
+
+    /// How [`DumpFile::check`] learns of a change: `"lease"` while the
+    /// server holds a read lease on the dump, `"fstat"` otherwise.
+    ///
+    /// ```no_run
+    /// # fn demo(dump: &wikidex_server::dump::DumpFile) {
+    /// assert!(["lease", "fstat"].contains(&dump.watch()));
+    /// # }
+    /// ```
+    pub fn watch(&self) -> &'static str {
+        if self.lease.as_ref().is_some_and(Lease::holds) { "lease" } else { "fstat" }
     }
 
     /// The dump's path.
@@ -108,8 +140,18 @@ impl DumpFile {
         self.last_modified_header.clone()
     }
 
-    /// Checks the open file still has the size and mtime it had at startup.
+    /// Checks the dump is as it was at startup: nobody can have written to
+    /// it while the lease holds; otherwise it must still have the size and
+    /// mtime it had.
     pub fn check(&self) -> Result<(), DumpError> {
+        if self.lease.as_ref().is_some_and(Lease::holds) {
+            return Ok(());
+        }
+        self.check_stat()
+    }
+
+    /// Checks the open file still has the size and mtime it had at startup.
+    fn check_stat(&self) -> Result<(), DumpError> {
         let meta = self.file.metadata().map_err(|e| DumpError::Read { offset: 0, message: e.to_string() })?;
         if meta.len() != self.size {
             return Err(DumpError::Changed(format!("size was {}, is {}", self.size, meta.len())));

@@ -195,12 +195,13 @@ pub fn rss_bytes() -> u64 {
     pages * rustix::param::page_size() as u64
 }
 
-/// The `/stats` document.
+/// The `/stats` document; `dump_watch` is [`crate::dump::DumpFile::watch`].
 pub fn stats_json(
     metrics: &Metrics,
     uptime_seconds: f64,
     index: &IndexFacts,
     workers: usize,
+    dump_watch: &str,
 ) -> serde_json::Value {
     let mut requests = serde_json::Map::new();
     let mut errors = serde_json::Map::new();
@@ -219,6 +220,7 @@ pub fn stats_json(
         "errors": errors,
         "latency_us": latency,
         "index": index,
+        "dump_watch": dump_watch,
         "rss_bytes": rss_bytes(),
     })
 }

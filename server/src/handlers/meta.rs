@@ -45,8 +45,13 @@ pub async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
 
 /// `GET /stats`: counters, latency percentiles, index facts, RSS.
 pub async fn stats(state: web::Data<AppState>) -> HttpResponse {
-    let doc =
-        stats_json(&state.metrics, state.started.elapsed().as_secs_f64(), &state.facts, state.config.workers);
+    let doc = stats_json(
+        &state.metrics,
+        state.started.elapsed().as_secs_f64(),
+        &state.facts,
+        state.config.workers,
+        state.dump.watch(),
+    );
     HttpResponse::Ok().content_type(content_type(mime::JSON)).body(doc.to_string())
 }
 
