@@ -171,12 +171,18 @@ def main():
 
     if duo:
         p(f"#### Side by side: ours and nginx's at the same time, each capped at {duo_pct} % of core 0\n")
-        p("| target | round | ours req/s | nginx req/s | ratio | IPC ours / nginx | client CPU % (both) |")
-        p("|---|---|---|---|---|---|---|")
+        # Cycles per request in the same round: each side's cost in one
+        # phase of the host, which req/s at a CFS cap reflects only roughly.
+        p("| target | round | ours req/s | nginx req/s | ratio | cycles/req ours / nginx | by cycles "
+          "| IPC ours / nginx | client CPU % (both) |")
+        p("|---|---|---|---|---|---|---|---|---|")
         for ours, base in (("w-plain", "n-plain"), ("w-xml", "n-xml")):
             for n, (x, y) in enumerate(zip(duo.get(ours, []), duo.get(base, [])), 1):
                 ipc = [r["instr_per_req"] / r["cycles_per_req"] if r.get("cycles_per_req") else 0 for r in (x, y)]
+                cyc = [r.get("cycles_per_req") or 0 for r in (x, y)]
+                by = f"{cyc[1] / cyc[0]:.2f}×" if all(cyc) else ""
                 p(f"| {NAMES[ours]} | {n} | {x['rps']:,.0f} | {y['rps']:,.0f} | {x['rps'] / y['rps']:.2f}× "
+                  f"| {cyc[0]:,.0f} / {cyc[1]:,.0f} | {by} "
                   f"| {ipc[0]:.2f} / {ipc[1]:.2f} | {x.get('client_cpu_pct', 0) + y.get('client_cpu_pct', 0):.0f} |")
         p("")
 

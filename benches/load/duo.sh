@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# Side-by-side A/B: two servers at the same time on core $SERVER_CPU (0),
+# each held to CAP % of it by its own cgroup (default 15), each driven by
+# its own `wrk -t1 -c64` on core $CLIENT_CPU (1). Whatever phase the host
+# is in (the same server's IPC moves between ~0.8 and ~1.9 from one run to
+# the next here) holds for both, so a round's ratio compares the two builds
+# and not two moments. `ab.sh` runs its builds one after the other instead.
+#
+#   benches/load/duo.sh INDEX DUMP TARGET ROUNDS A B
+#   e.g. benches/load/duo.sh /tmp/bench/enwiki-2m.xml.wikidex /tmp/bench/enwiki-2m.xml xml 4 \
+#            target/release/wikidex nginx
+#
+# A and B: wikidex binaries, or `nginx` (the kit's baseline, nginx.conf.tmpl).
+# TARGET: a request path (`/plaintext`), or `offsets`, `wiki` or `xml` for
+# the kit's scripts over inputs asked of the first wikidex (gen_inputs.py).
+# Each round starts both servers (which one first alternates), warms up for
+# 2 s, then counts each server's CPU time, cycles, instructions and user-space
+# share (`perf stat`) over $SECONDS_PER_ROUND (default 5) s of load, one line per
+# server and the round's req/s ratio A ÷ B and cost ratio (B's cycles per
+# request ÷ A's). CAP=0 runs them uncapped: then the one client core is
+# usually the limit for both, and only the per-request counts mean anything.
+# Needs root and cgroup v1's cpu controller or v2's (for the caps), wrk,
+# perf, taskset, curl and python3; nginx for an `nginx` side.
+set -euo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+INDEX=${1:?index dir}; DUMP=${2:?dump}; TARGET=${3:?target}; ROUNDS=${4:?rounds}
+A=${5:?first server}; B=${6:?second server}
+SECS=${SECONDS_PER_ROUND:-5} CAP=${CAP:-15}
+PORT_A=${PORT_DUO_A:-28492} PORT_B=${PORT_DUO_B:-28493}
+for t in wrk perf taskset curl python3; do
+  command -v $t >/dev/null || { echo "duo.sh: $t is required" >&2; exit 2; }
+done
+[[ $CAP =~ ^[0-9]+$ ]] && (( CAP < 100 )) || { echo "duo.sh: CAP is a percentage from 0 (none) to 99" >&2; exit 2; }
+WORK=$(mktemp -d)
+CG="" KILL=()
+cleanup() {
+  [ ${#KILL[@]} -gt 0 ] && kill "${KILL[@]}" 2>/dev/null
+  sleep 0.3
+  [ -n "$CG" ] && rmdir "$CG/a" "$CG/b" "$CG" 2>/dev/null
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+if [ "$CAP" != 0 ]; then
+  if [ -f /sys/fs/cgroup/cpu/cpu.cfs_quota_us ] && mkdir "/sys/fs/cgroup/cpu/wikidex-duo-$$" 2>/dev/null; then
+    CG=/sys/fs/cgroup/cpu/wikidex-duo-$$
+    for c in a b; do mkdir "$CG/$c"; echo 10000 > "$CG/$c/cpu.cfs_period_us"; echo $(( CAP * 100 )) > "$CG/$c/cpu.cfs_quota_us"; done
+  elif grep -qw cpu /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null && mkdir "/sys/fs/cgroup/wikidex-duo-$$" 2>/dev/null; then
+    CG=/sys/fs/cgroup/wikidex-duo-$$
+    echo +cpu > "$CG/cgroup.subtree_control"
+    for c in a b; do mkdir "$CG/$c"; echo "$(( CAP * 100 )) 10000" > "$CG/$c/cpu.max"; done
+  else
+    echo "duo.sh: no cgroup cpu controller to cap the servers with (needs root); CAP=0 runs them uncapped" >&2; exit 2
+  fi
+fi
+# start SIDE BIN PORT: starts a server, prints "KILL_PID COUNT_PID".
+start() {
+  local side=$1 bin=$2 port=$3 kill pid
+  if [ "$bin" = nginx ]; then
+    mkdir -p "$WORK/$side"
+    sed -e "s#@PREFIX@#$WORK/$side#g" -e "s#@PORT@#$port#g" -e "s#@DUMP@#$DUMP#g" -e "s#@WORKERS@#1#g" \
+      "$HERE/nginx.conf.tmpl" > "$WORK/$side/nginx.conf"
+    taskset -c "${SERVER_CPU:-0}" nginx -p "$WORK/$side" -c "$WORK/$side/nginx.conf" -e "$WORK/$side/error.log" \
+      > "$WORK/$side.log" 2>&1 &
+    kill=$!
+    for _ in $(seq 200); do
+      pid=$(pgrep -P "$kill" -f 'nginx: worker' || true)
+      [ -n "$pid" ] && curl -sf -o /dev/null "http://127.0.0.1:$port/plaintext" && { echo "$kill $pid"; return 0; }
+      sleep 0.05
+    done
+  else
+    taskset -c "${SERVER_CPU:-0}" "$bin" serve --index "$INDEX" --dump "$DUMP" --bind "127.0.0.1:$port" \
+      --workers 1 > "$WORK/$side.log" 2>&1 &
+    kill=$!
+    for _ in $(seq 200); do
+      curl -sf -o /dev/null "http://127.0.0.1:$port/healthz" && { echo "$kill $kill"; return 0; }
+      sleep 0.05
+    done
+  fi
+  echo "duo.sh: $bin did not start: $(tail -2 "$WORK/$side.log")" >&2; return 1
+}
+WRK=(wrk -t1 -c64) ARGS=() PATH_=""
+case $TARGET in
+  offsets|wiki|xml)
+    first=""
+    for bin in "$A" "$B"; do [ "$bin" != nginx ] && first=$bin && break; done
+    [ -n "$first" ] || { echo "duo.sh: $TARGET needs a wikidex among the servers" >&2; exit 2; }
+    read -r k _ < <(start x "$first" "$PORT_A")
+    python3 "$HERE/gen_inputs.py" "http://127.0.0.1:$PORT_A" "$WORK" > /dev/null
+    kill "$k"; wait "$k" 2>/dev/null || true
+    case $TARGET in
+      offsets) WRK+=(-s "$HERE/offsets.lua"); ARGS=(-- "$WORK/prefixes.txt" 10) ;;
+      wiki) WRK+=(-s "$HERE/wiki.lua"); ARGS=(-- "$WORK/titles.txt") ;;
+      xml) WRK+=(-s "$HERE/xml.lua"); ARGS=(-- "$WORK/ranges.txt") ;;
+    esac ;;
+  /*) PATH_=$TARGET ;;
+  *) echo "duo.sh: TARGET is a path (/plaintext) or offsets, wiki or xml, not '$TARGET'" >&2; exit 2 ;;
+esac
+EVENTS=task-clock,cycles,instructions,cycles:u,instructions:u
+echo "| round | server | req/s | CPU % | cycles/req | of them user space | instructions/req | of them user space | IPC |"
+echo "|---|---|---|---|---|---|---|---|---|"
+for round in $(seq "$ROUNDS"); do
+  if (( round % 2 )); then
+    read -r KA PA < <(start a "$A" "$PORT_A"); read -r KB PB < <(start b "$B" "$PORT_B")
+  else
+    read -r KB PB < <(start b "$B" "$PORT_B"); read -r KA PA < <(start a "$A" "$PORT_A")
+  fi
+  KILL=("$KA" "$KB")
+  if [ -n "$CG" ]; then
+    for side in a b; do
+      k=$([ $side = a ] && echo "$KA" || echo "$KB")
+      for pid in "$k" $(pgrep -P "$k" || true); do echo "$pid" > "$CG/$side/cgroup.procs"; done
+    done
+  fi
+  for port in "$PORT_A" "$PORT_B"; do
+    taskset -c "${CLIENT_CPU:-1}" "${WRK[@]}" -d2s "http://127.0.0.1:$port$PATH_" "${ARGS[@]}" > /dev/null &
+  done
+  wait
+  for side in a b; do
+    port=$([ $side = a ] && echo "$PORT_A" || echo "$PORT_B")
+    taskset -c "${CLIENT_CPU:-1}" "${WRK[@]}" -d$((SECS + 2))s "http://127.0.0.1:$port$PATH_" "${ARGS[@]}" \
+      > "$WORK/wrk-$side.out" &
+  done
+  sleep 1
+  perf stat -x, -e "$EVENTS" -p "$PA" -o "$WORK/perf-a.out" -- sleep "$SECS" &
+  perf stat -x, -e "$EVENTS" -p "$PB" -o "$WORK/perf-b.out" -- sleep "$SECS"
+  wait
+  kill "$KA" "$KB"; wait "$KA" "$KB" 2>/dev/null || true
+  KILL=()
+  python3 - "$WORK" "$SECS" "$round" "$A" "$B" <<'PY'
+import re, sys
+work, secs, round_, a, b = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+rps, cycles = {}, {}
+for side, name in (("a", a), ("b", b)):
+    rps[side] = float(re.search(r"Requests/sec:\s+([\d.]+)", open(f"{work}/wrk-{side}.out").read()).group(1))
+    c = {}
+    for line in open(f"{work}/perf-{side}.out"):
+        f = line.strip().split(",")
+        if len(f) >= 3 and f[0].replace(".", "", 1).isdigit():
+            c[f[2]] = float(f[0])
+    req = rps[side] * secs  # requests during perf's window, at the run's mean rate
+    cycles[side] = c["cycles"] / req
+    print(f"| {round_} | `{name}` | {rps[side]:,.0f} | {c['task-clock'] / secs / 10:.1f} | {cycles[side]:,.0f} "
+          f"| {c['cycles:u'] / req:,.0f} | {c['instructions'] / req:,.0f} | {c['instructions:u'] / req:,.0f} "
+          f"| {c['instructions'] / c['cycles']:.2f} |")
+print(f"| {round_} | A ÷ B | {rps['a'] / rps['b']:.3f}× | | {cycles['b'] / cycles['a']:.3f}× by cycles | | | | |")
+PY
+done
