@@ -17,7 +17,8 @@
 # 2 s, then counts each server's CPU time, cycles, instructions and user-space
 # share (`perf stat`) over $SECONDS_PER_ROUND (default 5) s of load, one line per
 # server and the round's req/s ratio A ÷ B and cost ratio (B's cycles per
-# request ÷ A's). CAP=0 runs them uncapped: then the one client core is
+# request ÷ A's), and per request any perf events in $EXTRA_EVENTS (e.g.
+# cache-misses,context-switches). CAP=0 runs them uncapped: then the one client core is
 # usually the limit for both, and only the per-request counts mean anything.
 # Needs root and cgroup v1's cpu controller or v2's (for the caps), wrk,
 # perf, taskset, curl and python3; nginx for an `nginx` side.
@@ -95,9 +96,9 @@ case $TARGET in
   /*) PATH_=$TARGET ;;
   *) echo "duo.sh: TARGET is a path (/plaintext) or offsets, wiki or xml, not '$TARGET'" >&2; exit 2 ;;
 esac
-EVENTS=task-clock,cycles,instructions,cycles:u,instructions:u
-echo "| round | server | req/s | CPU % | cycles/req | of them user space | instructions/req | of them user space | IPC |"
-echo "|---|---|---|---|---|---|---|---|---|"
+EVENTS=task-clock,cycles,instructions,cycles:u,instructions:u${EXTRA_EVENTS:+,$EXTRA_EVENTS}
+echo "| round | server | req/s | CPU % | cycles/req | of them user space | instructions/req | of them user space | IPC | other events/req |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 for round in $(seq "$ROUNDS"); do
   if (( round % 2 )); then
     read -r KA PA < <(start a "$A" "$PORT_A"); read -r KB PB < <(start b "$B" "$PORT_B")
@@ -130,6 +131,7 @@ for round in $(seq "$ROUNDS"); do
 import re, sys
 work, secs, round_, a, b = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
 rps, cycles = {}, {}
+BASIC = {"task-clock", "cycles", "instructions", "cycles:u", "instructions:u"}
 for side, name in (("a", a), ("b", b)):
     rps[side] = float(re.search(r"Requests/sec:\s+([\d.]+)", open(f"{work}/wrk-{side}.out").read()).group(1))
     c = {}
@@ -141,7 +143,8 @@ for side, name in (("a", a), ("b", b)):
     cycles[side] = c["cycles"] / req
     print(f"| {round_} | `{name}` | {rps[side]:,.0f} | {c['task-clock'] / secs / 10:.1f} | {cycles[side]:,.0f} "
           f"| {c['cycles:u'] / req:,.0f} | {c['instructions'] / req:,.0f} | {c['instructions:u'] / req:,.0f} "
-          f"| {c['instructions'] / c['cycles']:.2f} |")
-print(f"| {round_} | A ÷ B | {rps['a'] / rps['b']:.3f}× | | {cycles['b'] / cycles['a']:.3f}× by cycles | | | | |")
+          f"| {c['instructions'] / c['cycles']:.2f} "
+          f"| {' '.join(f'{k} {v / req:,.1f}' for k, v in c.items() if k not in BASIC)} |")
+print(f"| {round_} | A ÷ B | {rps['a'] / rps['b']:.3f}× | | {cycles['b'] / cycles['a']:.3f}× by cycles | | | | | |")
 PY
 done
