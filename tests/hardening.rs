@@ -1219,6 +1219,45 @@ fn a_leased_dump_lets_a_writer_in_at_once_and_is_checked_with_fstat_from_then_on
     assert!(server.terminate().success(), "clean shutdown");
 }
 
+/// A `touch` opens nothing for writing, so it does not break a lease; the
+/// notification on the dump's directory must end it instead, and the new
+/// mtime then gets 503s as it did before leases.
+#[test]
+fn a_leased_dump_touched_without_opening_it_for_writing_gets_503s() {
+    let (_dir, dump, _index, server) = own_server(&[]);
+    let addr = server.addr.clone();
+    assert_eq!(dump_watch(&addr), "lease");
+    // Another file's attributes changing beside the dump: checked with fstat
+    // from now on, and still served, since the dump itself is unchanged.
+    let other = dump.with_extension("other");
+    std::fs::write(&other, b"x").unwrap();
+    std::fs::File::open(&other).unwrap().set_modified(std::time::SystemTime::UNIX_EPOCH).unwrap();
+    let noticed = |want: &str| {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while dump_watch(&addr) != want && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        dump_watch(&addr) == want
+    };
+    assert!(noticed("fstat"), "a file beside the dump changed its attributes: the lease should have ended");
+    assert_eq!(dump_range(&addr, 0, 9).status, 206, "the dump itself did not change");
+
+    // The dump's mtime moved through a read-only descriptor: no write-open.
+    let (_dir, dump, _index, server) = own_server(&[]);
+    let addr = server.addr.clone();
+    assert_eq!(dump_watch(&addr), "lease");
+    let later = std::time::SystemTime::now() + Duration::from_secs(3600);
+    std::fs::File::open(&dump).unwrap().set_modified(later).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut r = dump_range(&addr, 0, 9);
+    while r.status == 206 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+        r = dump_range(&addr, 0, 9);
+    }
+    assert_eq!(r.status, 503, "a touched dump: {}", r.text());
+    assert!(r.text().contains("modification time differs"), "{}", r.text());
+}
+
 /// No lease while somebody holds the dump open for writing: every read is
 /// then checked with `fstat` from the start.
 #[test]

@@ -75,7 +75,7 @@ impl DumpFile {
         let etag = format!("\"{hash}-{:x}\"", now.bytes);
         // Both are ASCII we made (a quoted hex tag, an HTTP date).
         let header = |value: String| HeaderValue::try_from(value).expect("an ASCII header value");
-        let lease = Lease::take(&file)
+        let lease = Lease::take(&file, path)
             .inspect_err(|why| {
                 tracing::info!("no read lease on {} ({why}): checking it with fstat", path.display())
             })

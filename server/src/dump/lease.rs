@@ -9,23 +9,38 @@
 //! holds, the dump's bytes are the ones it had when the lease was taken, and
 //! [`super::DumpFile::check`] can answer without an `fstat`.
 //!
+//! A read that passed its check just before the mark can still meet the
+//! writer's first bytes, as one that passed its `fstat` just before a write
+//! could without a lease: the check guards each read's start, not its end.
+//!
+//! A `touch` breaks no lease: it opens nothing for writing. A notification
+//! on the dump's directory (`F_NOTIFY`) sends the same `SIGIO` when any file
+//! there is written to or gets new timestamps, just after the change; a
+//! change that leaves the bytes as they were can come to light that late.
+//!
 //! Once broken, a lease stays broken: `check` goes back to an `fstat` per
 //! call, which tells a real change (size or mtime) from a writer that opened
 //! the file and wrote nothing. A stray `SIGIO` only costs that fallback.
 //!
 //! A lease is refused when the file is already open for writing anywhere,
 //! when this user neither owns the file nor has `CAP_LEASE`, or on file
-//! systems without leases (NFS, some FUSE); the dump is then checked with an
-//! `fstat` per call, as before leases.
+//! systems without leases (NFS, some FUSE), or when its directory cannot be
+//! watched; the dump is then checked with an `fstat` per call, as before
+//! leases.
 
 use std::fs::File;
 use std::os::fd::AsRawFd;
+use std::path::Path;
 use std::sync::Once;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
 /// `F_SETSIG` (`__F_SETSIG` in asm-generic/fcntl.h, the same on every
 /// architecture Rust targets), which the libc crate leaves out for glibc.
 const F_SETSIG: libc::c_int = 10;
+/// `DN_MODIFY | DN_ATTRIB | DN_MULTISHOT` (linux/fcntl.h), also left out:
+/// a directory notification, each time, of a file in it being written or
+/// its attributes changing (a new mtime alone counts as "modified").
+const DN_CHANGES: libc::c_int = 0x2 | 0x20 | 0x8000_0000_u32 as libc::c_int;
 /// How many dumps one process can hold leases on (a server holds one; the
 /// tests open several).
 const SLOTS: usize = 16;
@@ -42,11 +57,14 @@ static INSTALLED: AtomicBool = AtomicBool::new(false);
 #[derive(Debug)]
 pub(super) struct Lease {
     slot: usize,
+    /// The file's directory, open for its notifications (module doc).
+    _directory: File,
 }
 
 impl Lease {
-    /// Takes a read lease on `file` (opened read-only), or says why not.
-    pub(super) fn take(file: &File) -> Result<Lease, String> {
+    /// Takes a read lease on `file` (opened read-only from `path`) and
+    /// watches its directory, or says why not.
+    pub(super) fn take(file: &File, path: &Path) -> Result<Lease, String> {
         INSTALL.call_once(|| {
             // SAFETY: the handler only loads and stores atomics and calls
             // fcntl(2), all async-signal-safe.
@@ -59,16 +77,28 @@ impl Lease {
         if BROKEN.load(Ordering::SeqCst) {
             return Err("a lease of this process was broken already".into());
         }
+        let real = std::fs::canonicalize(path).map_err(|e| format!("cannot resolve the path: {e}"))?;
+        let directory = real
+            .parent()
+            .map(File::open)
+            .transpose()
+            .map_err(|e| format!("cannot open its directory: {e}"))?;
+        let directory = directory.ok_or("it has no directory")?;
         let fd = file.as_raw_fd();
         // Claimed before the lease exists, so a break right after it is let go.
         let slot = HELD
             .iter()
             .position(|s| s.compare_exchange(-1, fd, Ordering::SeqCst, Ordering::SeqCst).is_ok())
             .ok_or_else(|| format!("more than {SLOTS} leases in one process"))?;
-        // SAFETY: plain fcntl(2) calls on a descriptor `file` keeps open.
+        let dir = directory.as_raw_fd();
+        // SAFETY: plain fcntl(2) calls on descriptors `file` and `directory`
+        // keep open.
         let set = unsafe {
             libc::fcntl(fd, F_SETSIG, libc::SIGIO) != -1
                 && libc::fcntl(fd, libc::F_SETOWN, libc::getpid()) != -1
+                && libc::fcntl(dir, F_SETSIG, libc::SIGIO) != -1
+                && libc::fcntl(dir, libc::F_SETOWN, libc::getpid()) != -1
+                && libc::fcntl(dir, libc::F_NOTIFY, DN_CHANGES) != -1
                 && libc::fcntl(fd, libc::F_SETLEASE, libc::F_RDLCK) != -1
         };
         if !set {
@@ -80,7 +110,7 @@ impl Lease {
                 _ => e.to_string(),
             });
         }
-        Ok(Lease { slot })
+        Ok(Lease { slot, _directory: directory })
     }
 
     /// Whether the lease still holds: nobody can have changed the file since
