@@ -98,6 +98,14 @@ pub struct ServeArgs {
     /// checked before serving.
     #[arg(long, env = "WIKIDEX_VERIFY", default_value = "auto")]
     pub verify: wikidex_server::VerifyMode,
+    /// How to notice that the dump changed under the server: `lease` holds
+    /// a read lease and an inotify watch on it, so reads skip the `fstat`
+    /// (a writer's `open` then waits microseconds for the server to notice,
+    /// and `truncate`'s non-blocking one fails once with EAGAIN); `fstat`
+    /// checks size and mtime before every read. `lease` falls back to
+    /// `fstat` where no lease can be had (`/stats`: `dump_watch`).
+    #[arg(long, env = "WIKIDEX_DUMP_WATCH", default_value = "lease")]
+    pub dump_watch: wikidex_server::DumpWatch,
 }
 
 /// `wikidex verify`.

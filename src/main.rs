@@ -176,6 +176,7 @@ fn serve(args: ServeArgs) -> Result<()> {
         request_timeout: Duration::from_secs(args.request_timeout),
         keep_alive: Duration::from_secs(args.keep_alive),
         verify: args.verify,
+        dump_watch: args.dump_watch,
     };
     config.validate()?;
     wikidex_server::run(config, started)?;

@@ -19,6 +19,15 @@ fresh() { # a pristine copy of the dump, freshly indexed
     "$WIKIDEX" index "$dump" -o "$work/i" >/dev/null 2>&1
 }
 size=$(stat -c %s "$work/pristine.xml")
+# truncate(1) opens the file non-blocking: while the server holds its read
+# lease on the dump (wikidex serve --dump-watch lease, the default), that
+# open is refused with EAGAIN until the server has let go (microseconds), as
+# for any lease holder. An operator would run it again; so does this.
+truncate_dump() {
+    local _
+    for _ in $(seq 100); do truncate -s "$1" "$dump" 2>/dev/null && return 0; sleep 0.01; done
+    truncate -s "$1" "$dump"
+}
 flip_at() { python3 -c "import sys; p=sys.argv[1]; f=open(p,'r+b'); f.seek(int(sys.argv[2])); b=f.read(1); f.seek(int(sys.argv[2])); f.write(bytes([b[0]^1]))" "$dump" "$1"; }
 
 # --- before startup -----------------------------------------------------------
@@ -78,7 +87,7 @@ for change in truncated appended touched edited-in-place deleted renamed-over; d
     before=$(http "/wiki/$last_title?redirect=no")
     before=${before:0:3}
     case $change in
-        truncated) truncate -s $((size / 2)) "$dump" ;;
+        truncated) truncate_dump $((size / 2)) ;;
         appended) printf '\n' >>"$dump" ;;
         touched) touch -d '+1 hour' "$dump" ;;
         edited-in-place) flip_at $((size / 2)) ;;
@@ -117,7 +126,7 @@ curl -s --max-time 60 --limit-rate 4M -o "$work/stream" -H "Range: bytes=0-$((le
     "http://$SERVER_ADDR/xml" &
 curl_pid=$!
 sleep 2
-truncate -s $((size / 4)) "$dump"
+truncate_dump $((size / 4))
 rc=0
 wait $curl_pid || rc=$?
 got=$(stat -c %s "$work/stream")

@@ -30,6 +30,35 @@ pub struct Config {
     pub keep_alive: Duration,
     /// When to recompute the index checksums.
     pub verify: VerifyMode,
+    /// How to notice a change to the dump.
+    pub dump_watch: DumpWatch,
+}
+
+/// How the server notices that the dump changed under it (it then answers
+/// 503 to every read of dump bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DumpWatch {
+    /// A read lease and an inotify watch (server/src/dump/lease.rs): reads
+    /// skip the `fstat` until someone opens the dump for writing, truncates
+    /// it or touches it. Falls back to `Fstat` where no lease can be had.
+    /// A writer's `open` waits until the server has noticed it
+    /// (microseconds), and a non-blocking one (`truncate(1)`'s) fails once
+    /// with EAGAIN.
+    Lease,
+    /// An `fstat` before every read: size and mtime as at startup.
+    Fstat,
+}
+
+impl std::str::FromStr for DumpWatch {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "lease" => Ok(DumpWatch::Lease),
+            "fstat" => Ok(DumpWatch::Fstat),
+            other => Err(format!("{other:?} is not one of lease, fstat")),
+        }
+    }
 }
 
 /// When the server recomputes every index checksum (footers, lengths,
@@ -86,6 +115,7 @@ impl Config {
             request_timeout: Duration::from_secs(5),
             keep_alive: Duration::from_secs(30),
             verify: VerifyMode::Auto,
+            dump_watch: DumpWatch::Lease,
         }
     }
 

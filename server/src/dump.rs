@@ -15,6 +15,7 @@
 //! socket ([`DumpFile::send_file_range`]); a file that shrinks mid-send
 //! makes `sendfile` stop short and the connection close.
 
+use crate::config::DumpWatch;
 use actix_http::h1::SendFileRange;
 use actix_http::header::HeaderValue;
 use std::fs::File;
@@ -60,8 +61,13 @@ pub struct DumpFile {
 }
 
 impl DumpFile {
-    /// Opens `path` and checks it is the dump `indexed` describes.
-    pub fn open(path: &Path, indexed: &DumpIdentity) -> Result<DumpFile, wikidex_indexer::Error> {
+    /// Opens `path` and checks it is the dump `indexed` describes; `watch`
+    /// says how [`DumpFile::check`] is to notice a change.
+    pub fn open(
+        path: &Path,
+        indexed: &DumpIdentity,
+        watch: DumpWatch,
+    ) -> Result<DumpFile, wikidex_indexer::Error> {
         let file = File::open(path).map_err(|e| wikidex_indexer::Error::io(path, "open the dump", e))?;
         let now = DumpIdentity::of_file(&file, path)?;
         if let Some(diff) = indexed.difference(&now) {
@@ -75,11 +81,14 @@ impl DumpFile {
         let etag = format!("\"{hash}-{:x}\"", now.bytes);
         // Both are ASCII we made (a quoted hex tag, an HTTP date).
         let header = |value: String| HeaderValue::try_from(value).expect("an ASCII header value");
-        let lease = Lease::take(&file, path)
-            .inspect_err(|why| {
-                tracing::info!("no read lease on {} ({why}): checking it with fstat", path.display())
-            })
-            .ok();
+        let lease = match watch {
+            DumpWatch::Lease => Lease::take(&file, path)
+                .inspect_err(|why| {
+                    tracing::info!("no read lease on {} ({why}): checking it with fstat", path.display())
+                })
+                .ok(),
+            DumpWatch::Fstat => None,
+        };
         let dump = DumpFile {
             lease,
             file: Arc::new(file),

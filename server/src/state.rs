@@ -71,7 +71,7 @@ impl AppState {
         }
         let verify_in_background =
             !full && matches!(config.verify, VerifyMode::Auto | VerifyMode::Background);
-        let dump = DumpFile::open(&config.dump, &index.manifest().dump)?;
+        let dump = DumpFile::open(&config.dump, &index.manifest().dump, config.dump_watch)?;
         if !index.has_title_column() {
             tracing::warn!(
                 "{} has no titles.fc (built before it, or with --no-title-column): /offsets lists \

@@ -13,10 +13,13 @@
 //! writer's first bytes, as one that passed its `fstat` just before a write
 //! could without a lease: the check guards each read's start, not its end.
 //!
-//! A `touch` breaks no lease: it opens nothing for writing. A notification
-//! on the dump's directory (`F_NOTIFY`) sends the same `SIGIO` when any file
-//! there is written to or gets new timestamps, just after the change; a
-//! change that leaves the bytes as they were can come to light that late.
+//! A `touch` breaks no lease: it opens nothing for writing. An inotify watch
+//! on the dump (`IN_MODIFY | IN_ATTRIB`, its descriptor set to signal
+//! `O_ASYNC`) sends the same `SIGIO` when the dump is written to or gets new
+//! timestamps or permissions, just after the change; a change that leaves
+//! the bytes as they were can come to light that late. The watch is on the
+//! file, not its directory: a watched directory would make the kernel look
+//! at it on every read of the dump (`fsnotify_parent`).
 //!
 //! Once broken, a lease stays broken: `check` goes back to an `fstat` per
 //! call, which tells a real change (size or mtime) from a writer that opened
@@ -24,12 +27,13 @@
 //!
 //! A lease is refused when the file is already open for writing anywhere,
 //! when this user neither owns the file nor has `CAP_LEASE`, or on file
-//! systems without leases (NFS, some FUSE), or when its directory cannot be
-//! watched; the dump is then checked with an `fstat` per call, as before
+//! systems without leases (NFS, some FUSE), or when it cannot be watched
+//! (no inotify, or no watch left: `fs.inotify.max_user_watches`); the dump is then checked with an `fstat` per call, as before
 //! leases.
 
 use std::fs::File;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::Once;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
@@ -37,15 +41,13 @@ use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 /// `F_SETSIG` (`__F_SETSIG` in asm-generic/fcntl.h, the same on every
 /// architecture Rust targets), which the libc crate leaves out for glibc.
 const F_SETSIG: libc::c_int = 10;
-/// `DN_MODIFY | DN_ATTRIB | DN_MULTISHOT` (linux/fcntl.h), also left out:
-/// a directory notification, each time, of a file in it being written or
-/// its attributes changing (a new mtime alone counts as "modified").
-const DN_CHANGES: libc::c_int = 0x2 | 0x20 | 0x8000_0000_u32 as libc::c_int;
 /// How many dumps one process can hold leases on (a server holds one; the
 /// tests open several).
 const SLOTS: usize = 16;
 /// The descriptors holding a lease, -1 for a free slot; read by the handler.
 static HELD: [AtomicI32; SLOTS] = [const { AtomicI32::new(-1) }; SLOTS];
+/// Each lease's inotify descriptor, which the handler drains.
+static WATCHES: [AtomicI32; SLOTS] = [const { AtomicI32::new(-1) }; SLOTS];
 /// Set by the handler, before it lets go: every lease of the process is over.
 static BROKEN: AtomicBool = AtomicBool::new(false);
 /// The handler's installation, once per process, and whether it succeeded.
@@ -57,13 +59,13 @@ static INSTALLED: AtomicBool = AtomicBool::new(false);
 #[derive(Debug)]
 pub(super) struct Lease {
     slot: usize,
-    /// The file's directory, open for its notifications (module doc).
-    _directory: File,
+    /// The inotify instance watching the file (module doc).
+    _watch: OwnedFd,
 }
 
 impl Lease {
     /// Takes a read lease on `file` (opened read-only from `path`) and
-    /// watches its directory, or says why not.
+    /// watches it, or says why not.
     pub(super) fn take(file: &File, path: &Path) -> Result<Lease, String> {
         INSTALL.call_once(|| {
             // SAFETY: the handler only loads and stores atomics and calls
@@ -77,32 +79,23 @@ impl Lease {
         if BROKEN.load(Ordering::SeqCst) {
             return Err("a lease of this process was broken already".into());
         }
-        let real = std::fs::canonicalize(path).map_err(|e| format!("cannot resolve the path: {e}"))?;
-        let directory = real
-            .parent()
-            .map(File::open)
-            .transpose()
-            .map_err(|e| format!("cannot open its directory: {e}"))?;
-        let directory = directory.ok_or("it has no directory")?;
+        let watch = watch(path)?;
         let fd = file.as_raw_fd();
         // Claimed before the lease exists, so a break right after it is let go.
         let slot = HELD
             .iter()
             .position(|s| s.compare_exchange(-1, fd, Ordering::SeqCst, Ordering::SeqCst).is_ok())
             .ok_or_else(|| format!("more than {SLOTS} leases in one process"))?;
-        let dir = directory.as_raw_fd();
-        // SAFETY: plain fcntl(2) calls on descriptors `file` and `directory`
-        // keep open.
+        WATCHES[slot].store(watch.as_raw_fd(), Ordering::SeqCst);
+        // SAFETY: plain fcntl(2) calls on a descriptor `file` keeps open.
         let set = unsafe {
             libc::fcntl(fd, F_SETSIG, libc::SIGIO) != -1
                 && libc::fcntl(fd, libc::F_SETOWN, libc::getpid()) != -1
-                && libc::fcntl(dir, F_SETSIG, libc::SIGIO) != -1
-                && libc::fcntl(dir, libc::F_SETOWN, libc::getpid()) != -1
-                && libc::fcntl(dir, libc::F_NOTIFY, DN_CHANGES) != -1
                 && libc::fcntl(fd, libc::F_SETLEASE, libc::F_RDLCK) != -1
         };
         if !set {
             let e = std::io::Error::last_os_error();
+            WATCHES[slot].store(-1, Ordering::SeqCst);
             HELD[slot].store(-1, Ordering::SeqCst);
             return Err(match e.raw_os_error() {
                 Some(libc::EAGAIN) => "the file is open for writing".into(),
@@ -110,7 +103,7 @@ impl Lease {
                 _ => e.to_string(),
             });
         }
-        Ok(Lease { slot, _directory: directory })
+        Ok(Lease { slot, _watch: watch })
     }
 
     /// Whether the lease still holds: nobody can have changed the file since
@@ -122,6 +115,9 @@ impl Lease {
 
 impl Drop for Lease {
     fn drop(&mut self) {
+        // Forgotten before `_watch` closes (after this), so the handler never
+        // reads a descriptor number another file may have been given since.
+        WATCHES[self.slot].store(-1, Ordering::SeqCst);
         let fd = HELD[self.slot].swap(-1, Ordering::SeqCst);
         if fd >= 0 {
             // SAFETY: the descriptor is still open: its file outlives the lease.
@@ -130,8 +126,36 @@ impl Drop for Lease {
     }
 }
 
+/// An inotify instance watching `path` for writes and attribute changes,
+/// which raises `SIGIO` for this process when one is queued.
+fn watch(path: &Path) -> Result<OwnedFd, String> {
+    let no_watch = |what: &str| format!("cannot watch it ({what}: {})", std::io::Error::last_os_error());
+    // SAFETY: inotify_init1(2) returns a new descriptor we then own, or -1.
+    let fd = unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) };
+    if fd < 0 {
+        return Err(no_watch("inotify_init1"));
+    }
+    // SAFETY: `fd` is open and ours alone.
+    let watch = unsafe { OwnedFd::from_raw_fd(fd) };
+    let c_path =
+        std::ffi::CString::new(path.as_os_str().as_bytes()).map_err(|_| "a NUL in its path".to_string())?;
+    // SAFETY: plain syscalls on `fd`, which `watch` keeps open, and a
+    // NUL-terminated path.
+    let set = unsafe {
+        libc::inotify_add_watch(fd, c_path.as_ptr(), libc::IN_MODIFY | libc::IN_ATTRIB) >= 0
+            && libc::fcntl(fd, F_SETSIG, libc::SIGIO) != -1
+            && libc::fcntl(fd, libc::F_SETOWN, libc::getpid()) != -1
+            && libc::fcntl(fd, libc::F_SETFL, libc::O_NONBLOCK | libc::O_ASYNC) != -1
+    };
+    if !set {
+        return Err(no_watch("inotify"));
+    }
+    Ok(watch)
+}
+
 /// The `SIGIO` handler: marks every lease broken, then lets go of them, so
-/// the writer waiting in `open` or `truncate` goes on only after the mark.
+/// the writer waiting in `open` or `truncate` goes on only after the mark;
+/// then empties the watches' queues, so they cannot fill up.
 fn let_go_of_all() {
     BROKEN.store(true, Ordering::SeqCst);
     for slot in &HELD {
@@ -141,5 +165,12 @@ fn let_go_of_all() {
             // meanwhile just makes it fail.
             unsafe { libc::fcntl(fd, libc::F_SETLEASE, libc::F_UNLCK) };
         }
+    }
+    let mut events = [0u8; 4096];
+    for slot in &WATCHES {
+        let fd = slot.load(Ordering::SeqCst);
+        // SAFETY: read(2) is async-signal-safe; the descriptor is
+        // non-blocking, so this ends when the queue is empty.
+        while fd >= 0 && unsafe { libc::read(fd, events.as_mut_ptr().cast(), events.len()) } > 0 {}
     }
 }
