@@ -6,9 +6,10 @@
 //! is refused with a 503 instead of serving bytes the index does not
 //! describe ([`DumpFile::check`], before each read). While the server holds
 //! a read lease on the dump ([`lease`]), the kernel tells it before anyone
-//! can write, and the check is a load of a flag; without one, or once
-//! somebody opened the dump for writing, each check `fstat`s the open file
-//! for its size and mtime. A dump *replaced* by rename keeps being served
+//! can write (and an inotify watch just after a `touch`), and the check is
+//! a load of a flag; without one (`--dump-watch fstat`, or where no lease
+//! can be had), or once somebody opened the dump for writing or touched it,
+//! each check `fstat`s the open file for its size and mtime. A dump *replaced* by rename keeps being served
 //! from the old, still-open inode, which matches the index exactly.
 //!
 //! Ranges sent whole (`/xml`) go out with `sendfile(2)`, page cache to

@@ -28,8 +28,13 @@
 //! A lease is refused when the file is already open for writing anywhere,
 //! when this user neither owns the file nor has `CAP_LEASE`, or on file
 //! systems without leases (NFS, some FUSE), or when it cannot be watched
-//! (no inotify, or no watch left: `fs.inotify.max_user_watches`); the dump is then checked with an `fstat` per call, as before
-//! leases.
+//! (no inotify, or no watch left: `fs.inotify.max_user_watches`); the dump
+//! is then checked with an `fstat` per call, as before leases.
+//!
+//! The watch's events are never read: once one has come, the lease is over
+//! anyway, and the kernel caps the queue (`fs.inotify.max_queued_events`).
+//! Reading them in the handler could read from another file that had been
+//! given the number of a watch closed meanwhile.
 
 use std::fs::File;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -45,9 +50,10 @@ const F_SETSIG: libc::c_int = 10;
 /// tests open several).
 const SLOTS: usize = 16;
 /// The descriptors holding a lease, -1 for a free slot; read by the handler.
+/// (If one closes while the handler runs and its number is reused, letting
+/// go of a lease on that other file is harmless: every lease of the process
+/// is over by then.)
 static HELD: [AtomicI32; SLOTS] = [const { AtomicI32::new(-1) }; SLOTS];
-/// Each lease's inotify descriptor, which the handler drains.
-static WATCHES: [AtomicI32; SLOTS] = [const { AtomicI32::new(-1) }; SLOTS];
 /// Set by the handler, before it lets go: every lease of the process is over.
 static BROKEN: AtomicBool = AtomicBool::new(false);
 /// The handler's installation, once per process, and whether it succeeded.
@@ -86,7 +92,6 @@ impl Lease {
             .iter()
             .position(|s| s.compare_exchange(-1, fd, Ordering::SeqCst, Ordering::SeqCst).is_ok())
             .ok_or_else(|| format!("more than {SLOTS} leases in one process"))?;
-        WATCHES[slot].store(watch.as_raw_fd(), Ordering::SeqCst);
         // SAFETY: plain fcntl(2) calls on a descriptor `file` keeps open.
         let set = unsafe {
             libc::fcntl(fd, F_SETSIG, libc::SIGIO) != -1
@@ -95,7 +100,6 @@ impl Lease {
         };
         if !set {
             let e = std::io::Error::last_os_error();
-            WATCHES[slot].store(-1, Ordering::SeqCst);
             HELD[slot].store(-1, Ordering::SeqCst);
             return Err(match e.raw_os_error() {
                 Some(libc::EAGAIN) => "the file is open for writing".into(),
@@ -115,9 +119,6 @@ impl Lease {
 
 impl Drop for Lease {
     fn drop(&mut self) {
-        // Forgotten before `_watch` closes (after this), so the handler never
-        // reads a descriptor number another file may have been given since.
-        WATCHES[self.slot].store(-1, Ordering::SeqCst);
         let fd = HELD[self.slot].swap(-1, Ordering::SeqCst);
         if fd >= 0 {
             // SAFETY: the descriptor is still open: its file outlives the lease.
@@ -154,8 +155,7 @@ fn watch(path: &Path) -> Result<OwnedFd, String> {
 }
 
 /// The `SIGIO` handler: marks every lease broken, then lets go of them, so
-/// the writer waiting in `open` or `truncate` goes on only after the mark;
-/// then empties the watches' queues, so they cannot fill up.
+/// the writer waiting in `open` or `truncate` goes on only after the mark.
 fn let_go_of_all() {
     BROKEN.store(true, Ordering::SeqCst);
     for slot in &HELD {
@@ -165,12 +165,5 @@ fn let_go_of_all() {
             // meanwhile just makes it fail.
             unsafe { libc::fcntl(fd, libc::F_SETLEASE, libc::F_UNLCK) };
         }
-    }
-    let mut events = [0u8; 4096];
-    for slot in &WATCHES {
-        let fd = slot.load(Ordering::SeqCst);
-        // SAFETY: read(2) is async-signal-safe; the descriptor is
-        // non-blocking, so this ends when the queue is empty.
-        while fd >= 0 && unsafe { libc::read(fd, events.as_mut_ptr().cast(), events.len()) } > 0 {}
     }
 }
