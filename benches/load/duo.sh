@@ -31,7 +31,9 @@ PORT_A=${PORT_DUO_A:-28492} PORT_B=${PORT_DUO_B:-28493}
 for t in wrk perf taskset curl python3; do
   command -v $t >/dev/null || { echo "duo.sh: $t is required" >&2; exit 2; }
 done
-[[ $CAP =~ ^[0-9]+$ ]] && (( CAP < 100 )) || { echo "duo.sh: CAP is a percentage from 0 (none) to 99" >&2; exit 2; }
+# The kernel takes no CFS quota under 1 ms: 10 % of a 10 ms period.
+[[ $CAP =~ ^[0-9]+$ ]] && (( CAP == 0 || (CAP >= 10 && CAP < 100) )) \
+  || { echo "duo.sh: CAP is 0 (none) or a percentage from 10 to 99, not '$CAP'" >&2; exit 2; }
 WORK=$(mktemp -d)
 CG="" KILL=()
 cleanup() {

@@ -107,7 +107,9 @@ for n in "$DURATION" "$ROUNDS" "$RATE_ROUNDS"; do
   [[ $n =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: --duration, --rounds and --rate-rounds take a whole number ≥ 1, not '$n'" >&2; exit 2; }
 done
 for n in "$CAP" "$DUO_CAP"; do
-  [[ $n =~ ^[0-9]+$ ]] && (( n < 100 )) || { echo "run.sh: --cap and --duo-cap take a percentage from 0 (none) to 99, not '$n'" >&2; exit 2; }
+  # The kernel takes no CFS quota under 1 ms: 10 % of a 10 ms period.
+  [[ $n =~ ^[0-9]+$ ]] && (( n == 0 || (n >= 10 && n < 100) )) \
+    || { echo "run.sh: --cap and --duo-cap take 0 (none) or a percentage from 10 to 99, not '$n'" >&2; exit 2; }
 done
 OUT=${OUT:-/tmp/wikidex-load/$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$OUT"
