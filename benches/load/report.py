@@ -106,17 +106,36 @@ def main():
         return (f"; **client-bound?** the load generator used {busy[0]:.0f} % and {busy[1]:.0f} % of its core, "
                 f"so req/s may be its ceiling rather than the servers'; cycles per request measure the servers")
 
+    def cost_ratios(ours, base, runs):
+        """Round-by-round cost ratios, base's cycles per request ÷ ours,
+        among `runs`, and their median; None unless perf counted every one."""
+        v = [y["cycles_per_req"] / x["cycles_per_req"] for x, y in zip(runs.get(ours, []), runs.get(base, []))
+             if x.get("cycles_per_req") and y.get("cycles_per_req")]
+        return (v, statistics.median(v)) if v and len(v) == len(runs.get(ours, [])) else None
+
     def throughput(ours, base, bar, x):
         """A throughput target's verdict and the text it adds. Side by side
         (both servers at once, each capped, each with its own client)
         decides wherever the pair ran so: one phase of the host for both,
-        and neither held back by the client. Otherwise the uncapped median
-        `x` with the least cycles (`holds`), unless the uncapped pair was
-        client-bound: then the capped runs, one after the other."""
+        and neither held back by the client. There the verdict is the cost
+        per request, cycles counted for both in the same seconds, when perf
+        counted them: in about half the rounds both sides' req/s come out
+        equal to 0.1 %, paced alike by something they share on core 0, even
+        for a build made 3-5 % dearer on purpose (docs/BENCHMARKS.md, "what
+        a side-by-side round can tell apart"); cycles saw that difference
+        in every round. Otherwise the uncapped median `x` with the least
+        cycles (`holds`), unless the uncapped pair was client-bound: then
+        the capped runs, one after the other."""
         capped_what, duo_what = f"at a {cap_pct} % CPU cap", f"side by side at {duo_pct} % each"
         capped, side = round_ratios(ours, base, cap), round_ratios(ours, base, duo)
         text = "".join(f"; {what}: {' / '.join(f'{r:.2f}' for r in c[0])} by round, median {c[1]:.2f}×"
                        for c, what in ((capped, capped_what), (side, duo_what)) if c)
+        side_cost = cost_ratios(ours, base, duo)
+        if side and side_cost:
+            return side_cost[1] >= bar, text + (
+                f"; by cycles per request: {' / '.join(f'{r:.2f}' for r in side_cost[0])}, median "
+                f"{side_cost[1]:.2f}× (**the verdict**, {duo_what}: one phase for both, neither client-bound, "
+                f"cost counted in the same seconds)")
         if side:
             return side[1] >= bar, text + f" (**the verdict**, {duo_what}: one phase for both, neither client-bound)"
         if capped and client_bound(ours, base):
