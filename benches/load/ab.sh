@@ -22,6 +22,8 @@
 # Needs wrk and perf (linux-perf); nginx for the `nginx` build.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=common.sh
+source "$HERE/common.sh"
 INDEX=${1:?index dir}; DUMP=${2:?dump}; TARGET=${3:?path}; ROUNDS=${4:?rounds}; shift 4
 [ $# -ge 1 ] || { echo "ab.sh: name at least one wikidex binary" >&2; exit 2; }
 PORT=${PORT_AB:-28490}
@@ -34,8 +36,7 @@ trap '[ -n "$KILL" ] && kill $KILL 2>/dev/null; rm -rf "$WORK"' EXIT
 stop() { kill $KILL; wait $KILL 2>/dev/null || true; PID="" KILL=""; }
 start() {
   if [ "$1" = nginx ]; then
-    sed -e "s#@PREFIX@#$WORK#g" -e "s#@PORT@#$PORT#g" -e "s#@DUMP@#$DUMP#g" -e "s#@WORKERS@#1#g" \
-      "$HERE/nginx.conf.tmpl" > "$WORK/nginx.conf"
+    nginx_conf "$WORK" "$PORT" "$DUMP"
     taskset -c "${SERVER_CPU:-0}" nginx -p "$WORK" -c "$WORK/nginx.conf" -e "$WORK/error.log" > "$WORK/server.log" 2>&1 &
     KILL=$!
     for _ in $(seq 200); do

@@ -24,6 +24,8 @@
 # perf, taskset, curl and python3; nginx for an `nginx` side.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=common.sh
+source "$HERE/common.sh"
 INDEX=${1:?index dir}; DUMP=${2:?dump}; TARGET=${3:?target}; ROUNDS=${4:?rounds}
 A=${5:?first server}; B=${6:?second server}
 SECS=${SECONDS_PER_ROUND:-5} CAP=${CAP:-15}
@@ -35,33 +37,24 @@ done
 [[ $CAP =~ ^[0-9]+$ ]] && (( CAP == 0 || (CAP >= 10 && CAP < 100) )) \
   || { echo "duo.sh: CAP is 0 (none) or a percentage from 10 to 99, not '$CAP'" >&2; exit 2; }
 WORK=$(mktemp -d)
-CG="" KILL=()
+KILL=()
 cleanup() {
   [ ${#KILL[@]} -gt 0 ] && kill "${KILL[@]}" 2>/dev/null
   sleep 0.3
-  [ -n "$CG" ] && rmdir "$CG/a" "$CG/b" "$CG" 2>/dev/null
+  cg_remove
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 if [ "$CAP" != 0 ]; then
-  if [ -f /sys/fs/cgroup/cpu/cpu.cfs_quota_us ] && mkdir "/sys/fs/cgroup/cpu/wikidex-duo-$$" 2>/dev/null; then
-    CG=/sys/fs/cgroup/cpu/wikidex-duo-$$
-    for c in a b; do mkdir "$CG/$c"; echo 10000 > "$CG/$c/cpu.cfs_period_us"; echo $(( CAP * 100 )) > "$CG/$c/cpu.cfs_quota_us"; done
-  elif grep -qw cpu /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null && mkdir "/sys/fs/cgroup/wikidex-duo-$$" 2>/dev/null; then
-    CG=/sys/fs/cgroup/wikidex-duo-$$
-    echo +cpu > "$CG/cgroup.subtree_control"
-    for c in a b; do mkdir "$CG/$c"; echo "$(( CAP * 100 )) 10000" > "$CG/$c/cpu.max"; done
-  else
-    echo "duo.sh: no cgroup cpu controller to cap the servers with (needs root); CAP=0 runs them uncapped" >&2; exit 2
-  fi
+  cg_make "wikidex-duo-$$" a b
+  [ -n "$CG" ] || { echo "duo.sh: no cgroup cpu controller to cap the servers with (needs root); CAP=0 runs them uncapped" >&2; exit 2; }
+  cg_cap "$CAP"
 fi
 # start SIDE BIN PORT: starts a server, prints "KILL_PID COUNT_PID".
 start() {
   local side=$1 bin=$2 port=$3 kill pid
   if [ "$bin" = nginx ]; then
-    mkdir -p "$WORK/$side"
-    sed -e "s#@PREFIX@#$WORK/$side#g" -e "s#@PORT@#$port#g" -e "s#@DUMP@#$DUMP#g" -e "s#@WORKERS@#1#g" \
-      "$HERE/nginx.conf.tmpl" > "$WORK/$side/nginx.conf"
+    nginx_conf "$WORK/$side" "$port" "$DUMP"
     taskset -c "${SERVER_CPU:-0}" nginx -p "$WORK/$side" -c "$WORK/$side/nginx.conf" -e "$WORK/$side/error.log" \
       > "$WORK/$side.log" 2>&1 &
     kill=$!
@@ -108,12 +101,7 @@ for round in $(seq "$ROUNDS"); do
     read -r KB PB < <(start b "$B" "$PORT_B"); read -r KA PA < <(start a "$A" "$PORT_A")
   fi
   KILL=("$KA" "$KB")
-  if [ -n "$CG" ]; then
-    for side in a b; do
-      k=$([ $side = a ] && echo "$KA" || echo "$KB")
-      for pid in "$k" $(pgrep -P "$k" || true); do echo "$pid" > "$CG/$side/cgroup.procs"; done
-    done
-  fi
+  if [ -n "$CG" ]; then cg_join a "$KA"; cg_join b "$KB"; fi
   for port in "$PORT_A" "$PORT_B"; do
     taskset -c "${CLIENT_CPU:-1}" "${WRK[@]}" -d2s "http://127.0.0.1:$port$PATH_" "${ARGS[@]}" > /dev/null &
   done

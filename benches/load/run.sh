@@ -65,6 +65,8 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=common.sh
+source "$HERE/common.sh"
 ROOT=$(cd "$HERE/../.." && pwd)
 BIN=${WIKIDEX_BIN:-$ROOT/target/release/wikidex}
 BENCH_DIR=${BENCH_DIR:-/tmp/bench}
@@ -182,38 +184,7 @@ fi
 # ---- servers ----------------------------------------------------------------
 SERVER_PID="" NGINX_PID="" B_PID=""
 [ -n "$B_ARGS" ] && [ -z "$B_BIN" ] && B_BIN=$BIN
-# The servers' cgroup for the capped runs: cgroup v1's cpu controller, or
-# v2 with cpu enabled for the root's children. CG stays empty if neither.
-CG="" CG_KIND=""
-cg_make() {  # a parent cgroup with one child per server: w (ours), n (nginx), b
-  local name=wikidex-kit-$$ c
-  if [ -f /sys/fs/cgroup/cpu/cpu.cfs_quota_us ] && mkdir "/sys/fs/cgroup/cpu/$name" 2>/dev/null; then
-    CG=/sys/fs/cgroup/cpu/$name CG_KIND=v1
-  elif grep -qw cpu /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null && mkdir "/sys/fs/cgroup/$name" 2>/dev/null; then
-    CG=/sys/fs/cgroup/$name CG_KIND=v2
-    echo +cpu > "$CG/cgroup.subtree_control" 2>/dev/null || true
-  else
-    return 0
-  fi
-  for c in w n b; do mkdir "$CG/$c" 2>/dev/null || true; done
-}
-cg_cap() {  # PCT of one core for each server, or 0 for none
-  local c
-  for c in w n b; do
-    if [ "$CG_KIND" = v1 ]; then
-      echo 10000 > "$CG/$c/cpu.cfs_period_us"
-      if [ "$1" = 0 ]; then echo -1 > "$CG/$c/cpu.cfs_quota_us"; else echo $(( $1 * 100 )) > "$CG/$c/cpu.cfs_quota_us"; fi
-    else
-      if [ "$1" = 0 ]; then echo "max 10000" > "$CG/$c/cpu.max"; else echo "$(( $1 * 100 )) 10000" > "$CG/$c/cpu.max"; fi
-    fi
-  done
-}
-cg_join() {  # CHILD PID: the process and its children (nginx's workers)
-  local pid
-  for pid in "$2" $(pgrep -P "$2" 2>/dev/null); do
-    echo "$pid" > "$CG/$1/cgroup.procs"
-  done
-}
+# The servers' cgroup for the capped runs (common.sh: cg_make, cg_cap, cg_join).
 cleanup() {
   [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null || true
   [ -n "$B_PID" ] && kill "$B_PID" 2>/dev/null || true
@@ -222,7 +193,7 @@ cleanup() {
   [ -n "$SERVER_PID" ] && kill -9 "$SERVER_PID" 2>/dev/null || true
   [ -n "$B_PID" ] && kill -9 "$B_PID" 2>/dev/null || true
   [ -n "$NGINX_PID" ] && kill -9 "$NGINX_PID" 2>/dev/null || true
-  [ -n "$CG" ] && { sleep 0.2; rmdir "$CG"/w "$CG"/n "$CG"/b "$CG" 2>/dev/null || true; }
+  [ -n "$CG" ] && { sleep 0.2; cg_remove; }
 }
 trap cleanup EXIT INT TERM
 for p in "$PORT_W" "$PORT_N" $( [ -n "$B_BIN" ] && echo "$PORT_B" ); do
@@ -255,9 +226,7 @@ if [ -n "$B_BIN" ]; then
 fi
 
 NDIR=$OUT/nginx
-mkdir -p "$NDIR"
-sed -e "s#@PREFIX@#$NDIR#g" -e "s#@PORT@#$PORT_N#g" -e "s#@DUMP@#$DUMP#g" -e "s#@WORKERS@#1#g" \
-  "$HERE/nginx.conf.tmpl" > "$NDIR/nginx.conf"
+nginx_conf "$NDIR" "$PORT_N" "$DUMP"
 say "starting nginx $(nginx -v 2>&1 | sed 's/.*\///') on core $SERVER_CPU ($NDIR/nginx.conf)"
 taskset -c "$SERVER_CPU" nginx -p "$NDIR" -c "$NDIR/nginx.conf" -e "$NDIR/error.log" > "$NDIR/stdout.log" 2>&1 &
 NGINX_PID=$!
@@ -367,7 +336,7 @@ for r in $(seq "$ROUNDS"); do
 done
 
 if [ "$CAP" != 0 ]; then
-  cg_make
+  cg_make "wikidex-kit-$$" w n b
   # Every server in the cgroup and the cap set, or no capped runs at all:
   # a server left outside would be compared uncapped.
   # shellcheck disable=SC2086
