@@ -576,21 +576,19 @@ pub fn index_open(data: &[u8]) {
         assert_eq!(again, range, "rows_of and prefix disagree for {title:?}");
         // The rows a copied listing takes start at the title's first row,
         // and a verified rows.jsf holds them.
-        {
-            let rows = index.prefix_rows(&title, None, 3);
-            assert_eq!(rows.start, range.start, "prefix_rows and prefix disagree for {title:?}");
-            assert!(rows.len() <= 3 && rows.end as u64 <= pages);
-            if index.has_json_rows() {
-                let json = index.json_rows(rows.clone()).expect("verified rows.jsf holds every row");
-                let mut want = Vec::new();
-                for row in rows {
-                    let mut t = Vec::new();
-                    assert!(index.title_of(row, &mut t));
-                    let p = index.page(row);
-                    format::json_rows::write_fragment(&mut want, std::str::from_utf8(&t).expect("verified"), p.start, p.end);
-                }
-                assert_eq!(json, &want[..], "rows.jsf for {title:?}");
+        let listed = index.prefix_rows(&title, None, 3);
+        assert_eq!(listed.start, range.start, "prefix_rows and prefix disagree for {title:?}");
+        assert!(listed.len() <= 3 && listed.end as u64 <= pages);
+        if index.has_json_rows() {
+            let json = index.json_rows(listed.clone()).expect("verified rows.jsf holds every row");
+            let mut want = Vec::new();
+            for row in listed {
+                let mut t = Vec::new();
+                assert!(index.title_of(row, &mut t));
+                let p = index.page(row);
+                format::json_rows::write_fragment(&mut want, std::str::from_utf8(&t).expect("verified"), p.start, p.end);
             }
+            assert_eq!(json, &want[..], "rows.jsf for {title:?}");
         }
         if let Ok(text) = std::str::from_utf8(&title) {
             for follow in [false, true] {
