@@ -49,16 +49,34 @@ pub enum DumpWatch {
     Fstat,
 }
 
+impl DumpWatch {
+    /// Each mode by its name on the command line and in `/stats`.
+    const NAMES: [(&'static str, DumpWatch); 2] = [("lease", DumpWatch::Lease), ("fstat", DumpWatch::Fstat)];
+
+    /// Its name on the command line and in `/stats` (`dump_watch`).
+    ///
+    /// ```
+    /// assert_eq!(wikidex_server::DumpWatch::Fstat.name(), "fstat");
+    /// ```
+    pub fn name(self) -> &'static str {
+        Self::NAMES.iter().find(|(_, mode)| *mode == self).map_or("", |(name, _)| name)
+    }
+}
+
 impl std::str::FromStr for DumpWatch {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "lease" => Ok(DumpWatch::Lease),
-            "fstat" => Ok(DumpWatch::Fstat),
-            other => Err(format!("{other:?} is not one of lease, fstat")),
-        }
+        one_of(s, &Self::NAMES)
     }
+}
+
+/// `s` as one of `choices` (name, value), or an error naming them all.
+fn one_of<T: Copy>(s: &str, choices: &[(&str, T)]) -> Result<T, String> {
+    choices.iter().find(|(name, _)| *name == s).map(|&(_, value)| value).ok_or_else(|| {
+        let names: Vec<&str> = choices.iter().map(|&(name, _)| name).collect();
+        format!("{s:?} is not one of {}", names.join(", "))
+    })
 }
 
 /// When the server recomputes every index checksum (footers, lengths,
@@ -85,13 +103,13 @@ impl std::str::FromStr for VerifyMode {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "auto" => Ok(VerifyMode::Auto),
-            "full" => Ok(VerifyMode::Full),
-            "background" => Ok(VerifyMode::Background),
-            "off" => Ok(VerifyMode::Off),
-            other => Err(format!("{other:?} is not one of auto, full, background, off")),
-        }
+        let modes = [
+            ("auto", VerifyMode::Auto),
+            ("full", VerifyMode::Full),
+            ("background", VerifyMode::Background),
+            ("off", VerifyMode::Off),
+        ];
+        one_of(s, &modes)
     }
 }
 

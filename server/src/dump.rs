@@ -108,16 +108,17 @@ impl DumpFile {
         Ok(dump)
     }
 
-    /// How [`DumpFile::check`] learns of a change: `"lease"` while the
-    /// server holds a read lease on the dump, `"fstat"` otherwise.
+    /// How [`DumpFile::check`] learns of a change now: [`DumpWatch::Lease`]
+    /// while the server holds a read lease on the dump, [`DumpWatch::Fstat`]
+    /// otherwise (asked for, refused, or broken since).
     ///
     /// ```no_run
     /// # fn demo(dump: &wikidex_server::dump::DumpFile) {
-    /// assert!(["lease", "fstat"].contains(&dump.watch()));
+    /// println!("dump_watch: {}", dump.watch().name());
     /// # }
     /// ```
-    pub fn watch(&self) -> &'static str {
-        if self.lease.as_ref().is_some_and(Lease::holds) { "lease" } else { "fstat" }
+    pub fn watch(&self) -> DumpWatch {
+        if self.lease.as_ref().is_some_and(Lease::holds) { DumpWatch::Lease } else { DumpWatch::Fstat }
     }
 
     /// The dump's path.

@@ -50,7 +50,7 @@ pub async fn stats(state: web::Data<AppState>) -> HttpResponse {
         state.started.elapsed().as_secs_f64(),
         &state.facts,
         state.config.workers,
-        state.dump.watch(),
+        state.dump.watch().name(),
     );
     HttpResponse::Ok().content_type(content_type(mime::JSON)).body(doc.to_string())
 }
