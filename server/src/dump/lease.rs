@@ -92,12 +92,9 @@ impl Lease {
             .iter()
             .position(|s| s.compare_exchange(-1, fd, Ordering::SeqCst, Ordering::SeqCst).is_ok())
             .ok_or_else(|| format!("more than {SLOTS} leases in one process"))?;
-        // SAFETY: plain fcntl(2) calls on a descriptor `file` keeps open.
-        let set = unsafe {
-            libc::fcntl(fd, F_SETSIG, libc::SIGIO) != -1
-                && libc::fcntl(fd, libc::F_SETOWN, libc::getpid()) != -1
-                && libc::fcntl(fd, libc::F_SETLEASE, libc::F_RDLCK) != -1
-        };
+        // SAFETY: a plain fcntl(2) call on a descriptor `file` keeps open.
+        let set =
+            sigio_to_this_process(fd) && unsafe { libc::fcntl(fd, libc::F_SETLEASE, libc::F_RDLCK) != -1 };
         if !set {
             let e = std::io::Error::last_os_error();
             HELD[slot].store(-1, Ordering::SeqCst);
@@ -142,16 +139,24 @@ fn watch(path: &Path) -> Result<OwnedFd, String> {
         std::ffi::CString::new(path.as_os_str().as_bytes()).map_err(|_| "a NUL in its path".to_string())?;
     // SAFETY: plain syscalls on `fd`, which `watch` keeps open, and a
     // NUL-terminated path.
-    let set = unsafe {
-        libc::inotify_add_watch(fd, c_path.as_ptr(), libc::IN_MODIFY | libc::IN_ATTRIB) >= 0
-            && libc::fcntl(fd, F_SETSIG, libc::SIGIO) != -1
-            && libc::fcntl(fd, libc::F_SETOWN, libc::getpid()) != -1
-            && libc::fcntl(fd, libc::F_SETFL, libc::O_NONBLOCK | libc::O_ASYNC) != -1
-    };
+    let set = unsafe { libc::inotify_add_watch(fd, c_path.as_ptr(), libc::IN_MODIFY | libc::IN_ATTRIB) >= 0 }
+        && sigio_to_this_process(fd)
+        // SAFETY: as above.
+        && unsafe { libc::fcntl(fd, libc::F_SETFL, libc::O_NONBLOCK | libc::O_ASYNC) != -1 };
     if !set {
         return Err(no_watch("inotify"));
     }
     Ok(watch)
+}
+
+/// Asks that `fd`'s signals (a lease break, a queued inotify event) come to
+/// this process as `SIGIO` with their details; false if the kernel refused.
+fn sigio_to_this_process(fd: libc::c_int) -> bool {
+    // SAFETY: plain fcntl(2) calls; on a descriptor that is not open they
+    // fail and return -1.
+    unsafe {
+        libc::fcntl(fd, F_SETSIG, libc::SIGIO) != -1 && libc::fcntl(fd, libc::F_SETOWN, libc::getpid()) != -1
+    }
 }
 
 /// The `SIGIO` handler: marks every lease broken, then lets go of them, so
