@@ -53,6 +53,12 @@ pub struct IndexArgs {
     /// itself: slower per row; the index is ~45-60 bytes/page smaller).
     #[arg(long)]
     pub no_json_rows: bool,
+    /// Index the rest when a page is invalid (a title MediaWiki would not
+    /// allow, no <ns>, …) instead of refusing the dump; every skipped page
+    /// is named with its byte offset and reason in the summary and in the
+    /// index's manifest.json. Damage outside pages is still refused.
+    #[arg(long)]
+    pub skip_invalid: bool,
 }
 
 /// `wikidex serve`.

@@ -54,7 +54,8 @@ fn index(args: IndexArgs) -> Result<()> {
         .chunk_size((args.chunk_mib << 20) as usize)
         .folded(!args.no_folded)
         .title_column(!args.no_title_column)
-        .json_rows(!args.no_json_rows);
+        .json_rows(!args.no_json_rows)
+        .skip_invalid(args.skip_invalid);
     let summary = build_index(builder, &args.dump)?;
     let gbps = summary.dump_bytes as f64 / summary.seconds / 1e9;
     let mut stdout = std::io::stdout().lock();
@@ -76,6 +77,17 @@ fn index(args: IndexArgs) -> Result<()> {
         summary.index_bytes,
         summary.index_bytes as f64 / summary.pages.max(1) as f64,
     )?;
+    if !summary.skipped.is_empty() {
+        writeln!(
+            stdout,
+            "skipped {} invalid pages (--skip-invalid; also listed in {}):",
+            summary.skipped.len(),
+            summary.index_dir.join(wikidex_indexer::format::MANIFEST).display()
+        )?;
+        for page in &summary.skipped {
+            writeln!(stdout, "  byte {}: {}", page.offset, page.reason)?;
+        }
+    }
     Ok(())
 }
 

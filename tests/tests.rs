@@ -10,4 +10,5 @@ mod hot_path;
 mod index;
 mod search;
 mod server;
+mod titles;
 mod workers;

@@ -232,7 +232,8 @@ fn site() -> wikidex_indexer::SiteInfo {
 /// legal title; and a whole-dump scan finds the same pages at any chunk size.
 pub fn page(data: &[u8]) {
     use std::sync::atomic::AtomicBool;
-    use wikidex_indexer::scan::{ScanOptions, parse_header, parse_page, parse_prologue, scan};
+    use wikidex_indexer::format::MAX_FULL_TITLE_BYTES;
+    use wikidex_indexer::scan::{ScanOptions, TitleRules, parse_header, parse_page, parse_prologue, scan};
     let (chunk_choice, buf) = match data.split_first() {
         Some((&c, rest)) => (c, rest),
         None => return,
@@ -254,7 +255,7 @@ pub fn page(data: &[u8]) {
         let header = parse_header(buf, start);
         if let Ok(h) = &header {
             assert!(h.body_from <= buf.len());
-            assert!((1..=255).contains(&h.title.len()), "title {:?}", h.title);
+            assert!((1..=MAX_FULL_TITLE_BYTES).contains(&h.title.len()), "title {:?}", h.title);
         }
         match parse_page(buf, start) {
             Ok(p) => {
@@ -273,9 +274,9 @@ pub fn page(data: &[u8]) {
                     "{:?}",
                     String::from_utf8_lossy(frag)
                 );
-                assert!((1..=255).contains(&p.title.len()));
+                assert!((1..=MAX_FULL_TITLE_BYTES).contains(&p.title.len()));
                 if let Some(r) = &p.redirect {
-                    assert!((1..=255).contains(&r.len()));
+                    assert!((1..=MAX_FULL_TITLE_BYTES).contains(&r.len()));
                 }
                 let h = header.expect("a page that parses has a header that parses");
                 assert_eq!((h.title, h.ns), (p.title, p.ns));
@@ -287,8 +288,9 @@ pub fn page(data: &[u8]) {
     let Ok(prologue) = parse_prologue(buf) else { return };
     assert!(prologue.body_start <= buf.len());
     let cancel = AtomicBool::new(false);
+    let rules = TitleRules::new(&prologue.site);
     let run = |chunk_size: usize| {
-        let opts = ScanOptions::quiet(chunk_size, &cancel);
+        let opts = ScanOptions::quiet(chunk_size, &cancel, &rules);
         scan(buf, prologue.body_start, &opts).map(|r| {
             let r = r.expect("not cancelled");
             let pages: Vec<_> = r
@@ -546,6 +548,7 @@ pub fn index_open(data: &[u8]) {
             titles: titles.len() as u64,
             redirects: 0,
             redirects_missing: 0,
+            skipped: Vec::new(),
             files,
         };
         std::fs::write(dir.join(MANIFEST), serde_json::to_vec(&manifest).expect("json")).expect("write");

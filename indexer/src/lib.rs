@@ -34,6 +34,7 @@ mod error;
 pub mod fold;
 pub mod format;
 mod reader;
+pub mod store;
 
 #[cfg(feature = "build")]
 mod build;

@@ -13,7 +13,7 @@ mod sort;
 mod write;
 
 use crate::error::{Error, Result};
-use crate::format::{self, DumpIdentity, IndexWriter, Manifest, TARGET_MISSING};
+use crate::format::{self, DumpIdentity, IndexWriter, Manifest, SkippedPage, TARGET_MISSING};
 use crate::scan::{self, ScanOptions};
 use memmap2::{Advice, Mmap, UncheckedAdvice};
 use std::collections::BTreeMap;
@@ -73,6 +73,8 @@ pub struct BuildSummary {
     pub sort_seconds: f64,
     /// Seconds spent writing the fst and columns and committing.
     pub write_seconds: f64,
+    /// Invalid pages passed over ([`Builder::skip_invalid`]), in dump order.
+    pub skipped: Vec<SkippedPage>,
 }
 
 /// An fst builder's error: its I/O failures (a full disk) are I/O errors
@@ -105,6 +107,7 @@ pub struct Builder {
     folded: bool,
     title_column: bool,
     json_rows: bool,
+    skip_invalid: bool,
 }
 
 impl Builder {
@@ -119,6 +122,7 @@ impl Builder {
             folded: true,
             title_column: true,
             json_rows: true,
+            skip_invalid: false,
         }
     }
 
@@ -154,6 +158,16 @@ impl Builder {
     /// (default true; listings use it together with `titles.fc`).
     pub fn json_rows(mut self, yes: bool) -> Builder {
         self.json_rows = yes;
+        self
+    }
+
+    /// Whether to pass over invalid pages (a title MediaWiki would not
+    /// allow, a missing `<ns>`, …) instead of refusing the dump (default
+    /// false). Each one is named, with its offset and reason, in the
+    /// summary and the manifest. A page whose end cannot be found, and
+    /// anything wrong outside pages, is still refused.
+    pub fn skip_invalid(mut self, yes: bool) -> Builder {
+        self.skip_invalid = yes;
         self
     }
 
@@ -218,6 +232,7 @@ impl Builder {
         let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, "memory-map the dump", e))?;
         let _ = map.advise(Advice::Sequential);
         let prologue = scan::parse_prologue(&map).map_err(dump_err)?;
+        let rules = scan::TitleRules::new(&prologue.site);
 
         let body = (map.len() - prologue.body_start) as u64;
         let bytes_done = AtomicU64::new(0);
@@ -245,6 +260,8 @@ impl Builder {
             prefetch: &prefetch,
             release: &release,
             cancel: &self.cancel,
+            rules: &rules,
+            skip_invalid: self.skip_invalid,
         };
         let mut scanned =
             scan::scan(&map, prologue.body_start, &opts).map_err(dump_err)?.ok_or(Error::Interrupted)?;
@@ -266,6 +283,7 @@ impl Builder {
             });
         }
         self.report(Phase::Sorting, 0, pages, pages);
+        let skipped: Vec<SkippedPage> = scanned.skipped().cloned().collect();
         let rows = rows::sorted_rows(&mut scanned);
         self.report(Phase::Sorting, pages, pages, pages);
         self.check_cancel()?;
@@ -331,6 +349,7 @@ impl Builder {
             titles: titles.0,
             redirects: redirect_count,
             redirects_missing: missing,
+            skipped: skipped.clone(),
             files: BTreeMap::new(),
         };
         writer.commit(manifest)?;
@@ -348,6 +367,7 @@ impl Builder {
             scan_seconds,
             sort_seconds,
             write_seconds: started.elapsed().as_secs_f64() - scan_seconds - sort_seconds,
+            skipped,
         })
     }
 }

@@ -30,8 +30,21 @@ pub struct Manifest {
     pub redirects: u64,
     /// Number of redirects whose target is not a page of the dump.
     pub redirects_missing: u64,
+    /// Invalid pages that `wikidex index --skip-invalid` passed over, so
+    /// none is lost silently (absent when there were none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<SkippedPage>,
     /// Every other file of the index, by name.
     pub files: BTreeMap<String, FileEntry>,
+}
+
+/// A page left out of an index because it was invalid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkippedPage {
+    /// Byte offset of its `<page>` tag in the dump.
+    pub offset: u64,
+    /// What is wrong with it.
+    pub reason: String,
 }
 
 /// Length and checksum of one index file, as written.

@@ -48,15 +48,16 @@ mod writer;
 pub use checksum::CrcWriter;
 pub use footer::{FOOTER_LEN, FileKind, Footer};
 pub use json_rows::{JsonRows, JsonRowsWriter};
-pub use manifest::{DumpIdentity, FileEntry, Manifest, Namespace, SiteInfo};
+pub use manifest::{DumpIdentity, FileEntry, Manifest, Namespace, SiteInfo, SkippedPage};
 pub use title_column::{TitleColumn, TitleColumnWriter, TitleCursor};
 pub use writer::{FileSink, IndexWriter};
 
-/// The format version this build writes. Version 2 stores page offsets in
-/// 6 bytes (`starts.u48`) instead of 8 (`starts.u64`).
-pub const FORMAT_VERSION: u32 = 2;
+/// The format version this build writes. Version 3 writes the lengths in
+/// `titles.fc` as varints, for namespaced titles longer than 255 bytes
+/// (version 2 stored them in a byte each).
+pub const FORMAT_VERSION: u32 = 3;
 /// The oldest format version this build reads.
-pub const OLDEST_SUPPORTED_VERSION: u32 = 2;
+pub const OLDEST_SUPPORTED_VERSION: u32 = 3;
 /// First eight bytes of every footer.
 pub const MAGIC: [u8; 8] = *b"WIKIDEX\0";
 
@@ -105,5 +106,10 @@ pub const MAX_PAGES: u64 = TARGET_MISSING as u64;
 pub const START_BYTES: usize = 6;
 /// The largest dump an index can address: offsets are 48-bit (256 TiB).
 pub const MAX_DUMP_BYTES: u64 = 1 << 48;
-/// MediaWiki's limit on title length, in UTF-8 bytes.
+/// MediaWiki's limit on a title's length in UTF-8 bytes, not counting its
+/// namespace prefix: MediaWiki stores the namespace apart from
+/// `page_title`, so `Wikipedia:` followed by 255 bytes is a legal title.
 pub const MAX_TITLE_BYTES: usize = 255;
+/// The longest title wikidex stores: a namespace name (a title itself, so
+/// at most [`MAX_TITLE_BYTES`]), `:`, and [`MAX_TITLE_BYTES`].
+pub const MAX_FULL_TITLE_BYTES: usize = 2 * MAX_TITLE_BYTES + 1;

@@ -10,15 +10,17 @@
 //! ```text
 //! payload = block* offsets
 //! block   = entry{BLOCK_ROWS}        (the last block may hold fewer)
-//! entry   = shared:u8 suffix_len:u8 suffix[suffix_len]
+//! entry   = shared:varint suffix_len:varint suffix[suffix_len]
+//! varint  = LEB128: 7 bits a byte, low bits first, high bit = more
 //! offsets = u64 LE per block: where the block starts in the payload
 //! ```
 //!
 //! An entry's title is the first `shared` bytes of the previous row's title
 //! followed by `suffix`; the first entry of a block has `shared = 0`, so a
-//! reader can start at any block. Titles are at most
-//! [`MAX_TITLE_BYTES`](super::MAX_TITLE_BYTES) = 255 bytes, so both lengths
-//! fit in a byte. A repeated title costs two bytes.
+//! reader can start at any block. Both lengths are below 128 for nearly
+//! every title and then take a byte each; a namespaced title can be up to
+//! [`MAX_FULL_TITLE_BYTES`](super::MAX_FULL_TITLE_BYTES) long, and a length
+//! from 128 on takes two. A repeated title costs two bytes.
 //!
 //! [`TitleColumnWriter`] writes one; [`TitleColumn`] reads one, checking its
 //! shape once when it is opened; [`TitleCursor`] walks its rows. Decoding is
@@ -62,12 +64,17 @@ impl<W: Write> TitleColumnWriter<W> {
         TitleColumnWriter { out, written: 0, rows: 0, prev: Vec::with_capacity(256), offsets: Vec::new() }
     }
 
-    /// Appends the next row's title. Fails on a title over 255 bytes.
+    /// Appends the next row's title. Fails on a title over
+    /// [`MAX_FULL_TITLE_BYTES`](super::MAX_FULL_TITLE_BYTES).
     pub fn push(&mut self, title: &[u8]) -> io::Result<()> {
-        if title.len() > super::MAX_TITLE_BYTES {
+        if title.len() > super::MAX_FULL_TITLE_BYTES {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                format!("a title of {} bytes; the title column holds at most 255", title.len()),
+                format!(
+                    "a title of {} bytes; the title column holds at most {}",
+                    title.len(),
+                    super::MAX_FULL_TITLE_BYTES
+                ),
             ));
         }
         let shared = if self.rows.is_multiple_of(BLOCK_ROWS as u64) {
@@ -77,9 +84,12 @@ impl<W: Write> TitleColumnWriter<W> {
             self.prev.iter().zip(title).take_while(|(a, b)| a == b).count()
         };
         let suffix = &title[shared..];
-        self.out.write_all(&[shared as u8, suffix.len() as u8])?;
+        let mut head = [0u8; 2 * MAX_VARINT];
+        let n = put_varint(&mut head, 0, shared);
+        let n = put_varint(&mut head, n, suffix.len());
+        self.out.write_all(&head[..n])?;
         self.out.write_all(suffix)?;
-        self.written += 2 + suffix.len() as u64;
+        self.written += (n + suffix.len()) as u64;
         self.rows += 1;
         self.prev.clear();
         self.prev.extend_from_slice(title);
@@ -190,21 +200,54 @@ impl<D: AsRef<[u8]>> TitleColumn<D> {
     }
 }
 
+/// Bytes a length takes at most as a varint: titles are at most
+/// [`MAX_FULL_TITLE_BYTES`](super::MAX_FULL_TITLE_BYTES) < 2^14.
+const MAX_VARINT: usize = 2;
+
+/// Writes `value` as a LEB128 varint into `buf` at `at`; returns the end.
+fn put_varint(buf: &mut [u8], mut at: usize, mut value: usize) -> usize {
+    while value >= 0x80 {
+        buf[at] = (value as u8) | 0x80;
+        value >>= 7;
+        at += 1;
+    }
+    buf[at] = value as u8;
+    at + 1
+}
+
+/// Reads a varint of at most [`MAX_VARINT`] bytes at `pos`: the value and
+/// where it ends, or `None` past the end or at a longer one.
+#[inline]
+fn get_varint(entries: &[u8], pos: usize) -> Option<(usize, usize)> {
+    let first = *entries.get(pos)?;
+    if first < 0x80 {
+        return Some((first as usize, pos + 1));
+    }
+    let second = *entries.get(pos + 1)?;
+    (second < 0x80).then(|| ((first & 0x7F) as usize | (second as usize) << 7, pos + 2))
+}
+
+/// The entry at `pos`: what it shares with the previous title, its suffix,
+/// and where the next entry starts.
+#[inline]
+fn entry(entries: &[u8], pos: usize) -> Option<(usize, &[u8], usize)> {
+    let (shared, pos) = get_varint(entries, pos)?;
+    let (len, from) = get_varint(entries, pos)?;
+    let suffix = entries.get(from..from + len)?;
+    Some((shared, suffix, from + len))
+}
+
 /// Decodes the entry at `pos` over the previous row's `title`; returns
 /// where the next entry starts, or `None` at a damaged entry.
 #[inline]
 fn decode(entries: &[u8], pos: usize, title: &mut Vec<u8>) -> Option<usize> {
-    let &[shared, len] = entries.get(pos..pos + 2)? else {
-        return None;
-    };
-    let from = pos + 2;
-    let suffix = entries.get(from..from + len as usize)?;
-    if shared as usize > title.len() {
+    let (shared, suffix, next) = entry(entries, pos)?;
+    if shared > title.len() {
         return None;
     }
-    title.truncate(shared as usize);
+    title.truncate(shared);
     title.extend_from_slice(suffix);
-    Some(from + len as usize)
+    Some(next)
 }
 
 /// A position in a [`TitleColumn`]: a row and its decoded title.
@@ -248,15 +291,12 @@ impl TitleCursor<'_> {
         let shared = if (self.row as usize + 1).is_multiple_of(BLOCK_ROWS) {
             // A block's first entry is stored whole: compare it with the
             // previous title, which it is about to overwrite.
-            let whole = self.entries.get(self.pos + 1).and_then(|&len| {
-                let from = self.pos + 2;
-                self.entries.get(from..from + len as usize)
-            });
+            let whole = entry(self.entries, self.pos).map(|(_, suffix, _)| suffix);
             self.title.iter().zip(whole.unwrap_or_default()).take_while(|(a, b)| a == b).count()
         } else {
             // Any other entry stores it (`decode` refuses more than the
             // previous title's length).
-            self.entries.get(self.pos).map_or(0, |&shared| shared as usize)
+            get_varint(self.entries, self.pos).map_or(0, |(shared, _)| shared)
         };
         match decode(self.entries, self.pos, &mut self.title) {
             Some(pos) => {
@@ -342,7 +382,33 @@ mod tests {
         assert!(TitleColumn::new(&[][..], 1).is_err());
         assert!(TitleColumn::new(&[][..], 0).is_ok());
         let mut w = TitleColumnWriter::new(Vec::new());
-        assert!(w.push(&[b'x'; 256]).is_err(), "titles over 255 bytes are refused");
+        let longest = [b'x'; super::super::MAX_FULL_TITLE_BYTES];
+        assert!(w.push(&longest).is_ok(), "the longest namespaced title fits");
+        assert!(w.push(&[b'x'; super::super::MAX_FULL_TITLE_BYTES + 1]).is_err(), "longer is refused");
+    }
+
+    #[test]
+    fn long_titles_and_long_shared_prefixes_take_two_byte_lengths() {
+        let base = "Wikipedia:".to_string() + &"é".repeat(127);
+        let mut titles: Vec<Vec<u8>> = (0..40)
+            .map(|i| format!("{base}{}{i:03}", "x".repeat(i * 6)).into_bytes())
+            .chain([vec![b'y'; super::super::MAX_FULL_TITLE_BYTES]])
+            .collect();
+        titles.sort();
+        let bytes = column_of(&titles);
+        let column = TitleColumn::new(&bytes[..], titles.len() as u64).unwrap();
+        for start in [0, 1, 15, 16, 17, 39] {
+            let mut cursor = column.cursor(start).unwrap();
+            for (row, want) in titles.iter().enumerate().skip(start as usize) {
+                assert_eq!(cursor.title(), &want[..], "row {row}");
+                if row > start as usize {
+                    let lcp = titles[row - 1].iter().zip(want).take_while(|(a, b)| a == b).count();
+                    assert!(lcp >= 128 || row == titles.len() - 1 || row % BLOCK_ROWS == 0);
+                    assert_eq!(cursor.shared(), lcp, "row {row}");
+                }
+                assert_eq!(cursor.advance(), row + 1 < titles.len());
+            }
+        }
     }
 
     #[test]

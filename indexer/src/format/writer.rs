@@ -211,6 +211,7 @@ mod tests {
             titles: 0,
             redirects: 0,
             redirects_missing: 0,
+            skipped: Vec::new(),
             files: BTreeMap::new(),
         }
     }

@@ -15,9 +15,13 @@
 
 mod page;
 mod siteinfo;
+mod title_rules;
 
 pub use page::{PageHeader, ScannedPage, parse_header, parse_page};
 pub use siteinfo::{Prologue, parse_prologue};
+pub use title_rules::TitleRules;
+
+use crate::format::SkippedPage;
 
 use memchr::memmem;
 use rayon::prelude::*;
@@ -49,10 +53,10 @@ pub struct RawPage {
     pub title_at: u32,
     /// Redirect target offset in the arena.
     pub redirect_at: u32,
-    /// Title length, 1..=255.
-    pub title_len: u8,
+    /// Title length, 1..=[`MAX_FULL_TITLE_BYTES`](crate::format::MAX_FULL_TITLE_BYTES).
+    pub title_len: u16,
     /// Redirect target length; 0 when the page is not a redirect.
-    pub redirect_len: u8,
+    pub redirect_len: u16,
     /// Namespace key.
     pub ns: i16,
 }
@@ -66,6 +70,8 @@ pub struct ChunkPages {
     pub arena: Vec<u8>,
     /// Offset of `</mediawiki>` if this chunk's last page is followed by it.
     pub end_tag: Option<u64>,
+    /// Invalid pages passed over ([`ScanOptions::skip_invalid`]), in dump order.
+    pub skipped: Vec<SkippedPage>,
 }
 
 /// What a whole-dump scan found.
@@ -94,6 +100,11 @@ impl ScanResult {
     pub fn pages(&self) -> usize {
         self.chunks.iter().map(|c| c.pages.len()).sum()
     }
+
+    /// The invalid pages passed over, in dump order.
+    pub fn skipped(&self) -> impl Iterator<Item = &SkippedPage> {
+        self.chunks.iter().flat_map(|c| &c.skipped)
+    }
 }
 
 /// Callbacks and knobs of a scan.
@@ -108,11 +119,18 @@ pub struct ScanOptions<'a> {
     pub release: &'a (dyn Fn(usize, usize) + Sync),
     /// Set to stop early; the scan then returns `Ok(None)`.
     pub cancel: &'a AtomicBool,
+    /// The title length rule, from the dump's `<siteinfo>`.
+    pub rules: &'a TitleRules,
+    /// Pass over invalid pages (a bad title, a missing `<ns>`) instead of
+    /// refusing the dump; each is listed in [`ChunkPages::skipped`]. A page
+    /// whose end cannot be found is still an error.
+    pub skip_invalid: bool,
 }
 
 impl<'a> ScanOptions<'a> {
-    /// Options with no progress reporting and no page-cache advice.
-    pub fn quiet(chunk_size: usize, cancel: &'a AtomicBool) -> ScanOptions<'a> {
+    /// Options with no progress reporting and no page-cache advice, that
+    /// refuse invalid pages.
+    pub fn quiet(chunk_size: usize, cancel: &'a AtomicBool, rules: &'a TitleRules) -> ScanOptions<'a> {
         fn ignore<T>(_: T, _: T) {}
         ScanOptions {
             chunk_size,
@@ -120,6 +138,8 @@ impl<'a> ScanOptions<'a> {
             prefetch: &ignore::<usize>,
             release: &ignore::<usize>,
             cancel,
+            rules,
+            skip_invalid: false,
         }
     }
 }
@@ -140,7 +160,7 @@ pub fn scan(buf: &[u8], body_start: usize, opts: &ScanOptions<'_>) -> Result<Opt
             let from = body_start + k * chunk_size;
             let to = (from + chunk_size).min(buf.len());
             (opts.prefetch)(from, to);
-            let r = scan_chunk(buf, from, to, k == 0, k as u32);
+            let r = scan_chunk(buf, from, to, k == 0, k as u32, opts);
             match &r {
                 Ok(c) => {
                     (opts.release)(from, to);
@@ -167,7 +187,14 @@ pub fn scan(buf: &[u8], body_start: usize, opts: &ScanOptions<'_>) -> Result<Opt
     Ok(Some(ScanResult { chunks }))
 }
 
-fn scan_chunk(buf: &[u8], from: usize, to: usize, first: bool, chunk: u32) -> Result<ChunkPages, DumpError> {
+fn scan_chunk(
+    buf: &[u8],
+    from: usize,
+    to: usize,
+    first: bool,
+    chunk: u32,
+    opts: &ScanOptions<'_>,
+) -> Result<ChunkPages, DumpError> {
     let mut out = ChunkPages::default();
     let mut pos = if first {
         // Nothing but whitespace may stand between </siteinfo> and the first page.
@@ -197,39 +224,44 @@ fn scan_chunk(buf: &[u8], from: usize, to: usize, first: bool, chunk: u32) -> Re
         }
     };
     while pos < to {
-        let p = parse_page(buf, pos)?;
-        let len = p.end - p.start + 1;
-        let len = u32::try_from(len).map_err(|_| DumpError {
-            offset: p.start,
-            message: format!("page is {len} bytes; wikidex supports pages up to 4 GiB"),
-        })?;
-        let ns = i16::try_from(p.ns).map_err(|_| DumpError {
-            offset: p.start,
-            message: format!("namespace {} is outside the supported range -32768..32767", p.ns),
-        })?;
-        let title_at = out.arena.len();
-        out.arena.extend_from_slice(p.title.as_bytes());
-        let redirect_at = out.arena.len();
-        let redirect_len = p.redirect.as_ref().map_or(0, |r| r.len());
-        if let Some(r) = &p.redirect {
-            out.arena.extend_from_slice(r.as_bytes());
-        }
-        if out.arena.len() > u32::MAX as usize {
-            return Err(DumpError { offset: p.start, message: "chunk title arena overflow".into() });
-        }
-        out.pages.push(RawPage {
-            key: sort_key(p.title.as_bytes()),
-            start: p.start,
-            len,
-            chunk,
-            title_at: title_at as u32,
-            redirect_at: redirect_at as u32,
-            title_len: p.title.len() as u8,
-            redirect_len: redirect_len as u8,
-            ns,
-        });
+        let end = match valid_page(buf, pos, opts.rules) {
+            Ok((p, len, ns)) => {
+                let title_at = out.arena.len();
+                out.arena.extend_from_slice(p.title.as_bytes());
+                let redirect_at = out.arena.len();
+                let redirect_len = p.redirect.as_ref().map_or(0, |r| r.len());
+                if let Some(r) = &p.redirect {
+                    out.arena.extend_from_slice(r.as_bytes());
+                }
+                if out.arena.len() > u32::MAX as usize {
+                    return Err(DumpError { offset: p.start, message: "chunk title arena overflow".into() });
+                }
+                out.pages.push(RawPage {
+                    key: sort_key(p.title.as_bytes()),
+                    start: p.start,
+                    len,
+                    chunk,
+                    title_at: title_at as u32,
+                    redirect_at: redirect_at as u32,
+                    // Both at most MAX_FULL_TITLE_BYTES (check_title).
+                    title_len: p.title.len() as u16,
+                    redirect_len: redirect_len as u16,
+                    ns,
+                });
+                p.end
+            }
+            Err(e) if opts.skip_invalid => {
+                // Skippable only where the page's end is certain.
+                let end = page::find_page_end(buf, pos, pos + b"<page>".len())?;
+                let at =
+                    if e.offset == pos as u64 { String::new() } else { format!(" (at byte {})", e.offset) };
+                out.skipped.push(SkippedPage { offset: pos as u64, reason: format!("{}{at}", e.message) });
+                end as u64
+            }
+            Err(e) => return Err(e),
+        };
         // What follows a page: whitespace, then another page or the end.
-        let next = page::skip_ws(buf, p.end as usize + 1);
+        let next = page::skip_ws(buf, end as usize + 1);
         if buf[next..].starts_with(b"<page>") {
             pos = next;
         } else if buf[next..].starts_with(b"</mediawiki>") {
@@ -252,6 +284,27 @@ fn scan_chunk(buf: &[u8], from: usize, to: usize, first: bool, chunk: u32) -> Re
     out.arena.shrink_to_fit();
     out.pages.shrink_to_fit();
     Ok(out)
+}
+
+/// The page at `pos` with its fragment length and namespace, if it is one
+/// the index can hold: any error here is about this page alone.
+fn valid_page<'a>(
+    buf: &'a [u8],
+    pos: usize,
+    rules: &TitleRules,
+) -> Result<(ScannedPage<'a>, u32, i16), DumpError> {
+    let p = parse_page(buf, pos)?;
+    let invalid = |message: String| DumpError { offset: p.start, message };
+    let len = p.end - p.start + 1;
+    let len = u32::try_from(len)
+        .map_err(|_| invalid(format!("page is {len} bytes; wikidex supports pages up to 4 GiB")))?;
+    let ns = i16::try_from(p.ns)
+        .map_err(|_| invalid(format!("namespace {} is outside the supported range -32768..32767", p.ns)))?;
+    rules.check_title(p.ns, &p.title).map_err(invalid)?;
+    if let Some(target) = &p.redirect {
+        rules.check_target(target).map_err(invalid)?;
+    }
+    Ok((p, len, ns))
 }
 
 /// The first 8 bytes of `title`, big-endian, zero-padded.
@@ -302,7 +355,8 @@ mod tests {
         let buf = xml.as_bytes();
         let pro = parse_prologue(buf)?;
         let cancel = AtomicBool::new(false);
-        let r = scan(buf, pro.body_start, &ScanOptions::quiet(chunk_size, &cancel))?.unwrap();
+        let rules = TitleRules::new(&pro.site);
+        let r = scan(buf, pro.body_start, &ScanOptions::quiet(chunk_size, &cancel, &rules))?.unwrap();
         Ok(r.chunks
             .iter()
             .flat_map(|c| c.pages.iter())

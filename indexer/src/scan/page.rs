@@ -7,7 +7,7 @@
 //! quick-xml.
 
 use super::DumpError;
-use crate::format::MAX_TITLE_BYTES;
+use crate::format::{MAX_FULL_TITLE_BYTES, MAX_TITLE_BYTES};
 use memchr::memmem;
 use std::borrow::Cow;
 
@@ -255,8 +255,9 @@ fn unescape_title<'a>(
     check_title(raw, at, what)
 }
 
-/// Unescapes `raw` and checks MediaWiki's title rules: not empty, at most
-/// [`MAX_TITLE_BYTES`].
+/// Unescapes `raw` and checks the title rules that need no site info: not
+/// empty, at most [`MAX_FULL_TITLE_BYTES`] (the namespace-aware limit is
+/// [`TitleRules`](super::TitleRules)'s, which knows the namespace names).
 fn check_title<'a>(raw: &'a str, at: usize, what: &str) -> Result<Cow<'a, str>, DumpError> {
     let err = |message: String| DumpError { offset: at as u64, message };
     let text =
@@ -264,9 +265,9 @@ fn check_title<'a>(raw: &'a str, at: usize, what: &str) -> Result<Cow<'a, str>, 
     if text.is_empty() {
         return Err(err(format!("{what} is empty")));
     }
-    if text.len() > MAX_TITLE_BYTES {
+    if text.len() > MAX_FULL_TITLE_BYTES {
         return Err(err(format!(
-            "{what} is {} bytes long; MediaWiki titles are at most {MAX_TITLE_BYTES}",
+            "{what} is {} bytes long; MediaWiki titles are at most {MAX_TITLE_BYTES} bytes after a namespace prefix",
             text.len()
         )));
     }
@@ -275,7 +276,7 @@ fn check_title<'a>(raw: &'a str, at: usize, what: &str) -> Result<Cow<'a, str>, 
 
 /// Offset of the final `>` of this page's `</page>`, scanning tags from
 /// `from`. A `<page>` or `</mediawiki>` first means the page is unclosed.
-fn find_page_end(buf: &[u8], start: usize, from: usize) -> Result<usize, DumpError> {
+pub(crate) fn find_page_end(buf: &[u8], start: usize, from: usize) -> Result<usize, DumpError> {
     let mut pos = from;
     while let Some(i) = memchr::memchr(b'<', &buf[pos..]) {
         let at = pos + i;
@@ -351,8 +352,8 @@ mod tests {
             let e = page(xml).unwrap_err();
             assert!(e.message.contains(want), "{xml:?}: got {:?}", e.message);
         }
-        let long = format!("<page><title>{}</title><ns>0</ns><revision></revision></page>", "é".repeat(128));
-        assert!(page(&long).unwrap_err().message.contains("256 bytes"));
+        let long = format!("<page><title>{}</title><ns>0</ns><revision></revision></page>", "é".repeat(256));
+        assert!(page(&long).unwrap_err().message.contains("512 bytes"));
         let mut bad = b"<page><title>A\xff</title><ns>0</ns><revision></revision></page>".to_vec();
         assert!(parse_page(&bad, 0).unwrap_err().message.contains("UTF-8"));
         bad.clear();
