@@ -36,6 +36,21 @@ impl Display {
     pub fn update(&self, p: Progress) {
         if let Some(bar) = &self.bar {
             match p.phase {
+                Phase::Decompressing => {
+                    bar.set_prefix("reading");
+                    bar.set_length(p.total);
+                    bar.set_position(p.done);
+                    let note = if p.single_stream {
+                        " (one bz2 stream: one core; the -multistream file indexes faster)"
+                    } else {
+                        ""
+                    };
+                    bar.set_message(format!(
+                        "{} pages, {} of XML{note}",
+                        p.pages,
+                        indicatif::HumanBytes(p.scanned)
+                    ));
+                }
                 Phase::Scanning => {
                     bar.set_length(p.total);
                     bar.set_position(p.done);
@@ -55,10 +70,22 @@ impl Display {
         let phase_changed = last.2 != Some(p.phase);
         if phase_changed || pct >= last.1 + 5 || last.0.elapsed() > Duration::from_secs(10) {
             let secs = self.started.elapsed().as_secs_f64();
-            let rate = if p.phase == Phase::Scanning && secs > 0.0 {
-                format!(", {:.2} GB/s", p.done as f64 / secs / 1e9)
-            } else {
-                String::new()
+            let rate = match p.phase {
+                Phase::Scanning if secs > 0.0 => format!(", {:.2} GB/s", p.done as f64 / secs / 1e9),
+                Phase::Decompressing if secs > 0.0 => {
+                    let eta = (p.total.saturating_sub(p.done) as f64 / (p.done.max(1) as f64 / secs)).round();
+                    let note = if p.single_stream {
+                        "; one bz2 stream, one core: the -multistream file indexes faster"
+                    } else {
+                        ""
+                    };
+                    format!(
+                        ", {:.0} MB/s compressed, {:.2} GB of XML, ETA {eta:.0}s{note}",
+                        p.done as f64 / secs / 1e6,
+                        p.scanned as f64 / 1e9
+                    )
+                }
+                _ => String::new(),
             };
             eprintln!("wikidex: {:?} {pct}% ({} pages{rate}, {secs:.1}s)", p.phase, p.pages);
             *last = (Instant::now(), pct, Some(p.phase));

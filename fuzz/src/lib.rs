@@ -549,6 +549,8 @@ pub fn index_open(data: &[u8]) {
             redirects: 0,
             redirects_missing: 0,
             skipped: Vec::new(),
+            content: wikidex_indexer::format::ContentIdentity::new(dump_bytes, 0),
+            store: None,
             files,
         };
         std::fs::write(dir.join(MANIFEST), serde_json::to_vec(&manifest).expect("json")).expect("write");

@@ -95,6 +95,31 @@ pub enum Error {
         /// Which limit and by how much.
         message: String,
     },
+    /// A compressed dump could not be read: damaged or truncated data, an
+    /// unsupported format, a companion index that does not match.
+    #[error("{path}: {message}")]
+    Compressed {
+        /// The compressed dump (or its companion index).
+        path: PathBuf,
+        /// What is wrong, with the compressed byte offset where known, and
+        /// what to do.
+        message: String,
+    },
+    /// The XML inside a compressed dump is malformed at `offset`.
+    #[error("{path}: byte {offset} of the decompressed XML (compressed bytes up to {compressed}): {message}")]
+    CompressedDump {
+        /// The compressed dump.
+        path: PathBuf,
+        /// Offset in the decompressed XML.
+        offset: u64,
+        /// How far into the compressed file the decoder had read.
+        compressed: u64,
+        /// What is wrong.
+        message: String,
+    },
+    /// The page store is damaged or does not match the index.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
     /// The build was cancelled (Ctrl-C); nothing was written.
     #[error("interrupted; no index was written")]
     Interrupted,

@@ -39,6 +39,8 @@ pub mod store;
 #[cfg(feature = "build")]
 mod build;
 #[cfg(feature = "build")]
+pub mod input;
+#[cfg(feature = "build")]
 pub mod scan;
 #[cfg(feature = "synth")]
 pub mod synth;

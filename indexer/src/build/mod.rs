@@ -7,13 +7,17 @@
 //! commit atomically ([`crate::format::IndexWriter`]). Progress is reported
 //! through a callback; this module never prints.
 
+mod compressed;
 mod folded;
 mod rows;
 mod sort;
 mod write;
 
 use crate::error::{Error, Result};
-use crate::format::{self, DumpIdentity, IndexWriter, Manifest, SkippedPage, TARGET_MISSING};
+use crate::format::{
+    self, ContentIdentity, DumpIdentity, IndexWriter, Manifest, SkippedPage, TARGET_MISSING,
+};
+use crate::input::{self, InputKind};
 use crate::scan::{self, ScanOptions};
 use memmap2::{Advice, Mmap, UncheckedAdvice};
 use std::collections::BTreeMap;
@@ -27,6 +31,9 @@ use std::time::Instant;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Phase {
+    /// Decompressing and scanning a compressed dump; `done`/`total` are
+    /// compressed bytes, [`Progress::scanned`] the XML bytes scanned.
+    Decompressing,
     /// Reading the dump; `done`/`total` are bytes.
     Scanning,
     /// Sorting titles; `done`/`total` are pages.
@@ -46,6 +53,11 @@ pub struct Progress {
     pub total: u64,
     /// Pages found so far.
     pub pages: u64,
+    /// Decompressed XML bytes scanned so far ([`Phase::Decompressing`]).
+    pub scanned: u64,
+    /// The compressed dump is one bz2 stream, decoded on one core (the
+    /// multistream file decodes on all of them).
+    pub single_stream: bool,
 }
 
 /// What a finished build produced.
@@ -108,6 +120,8 @@ pub struct Builder {
     title_column: bool,
     json_rows: bool,
     skip_invalid: bool,
+    store_level: i32,
+    store_frame_bytes: usize,
 }
 
 impl Builder {
@@ -123,6 +137,8 @@ impl Builder {
             title_column: true,
             json_rows: true,
             skip_invalid: false,
+            store_level: 6,
+            store_frame_bytes: 128 << 10,
         }
     }
 
@@ -171,6 +187,21 @@ impl Builder {
         self
     }
 
+    /// The zstd level of the page store written for a compressed dump
+    /// (default 6; docs/BENCHMARKS.md, "Page store").
+    pub fn store_level(mut self, level: i32) -> Builder {
+        self.store_level = level;
+        self
+    }
+
+    /// The uncompressed bytes per frame of the page store (default
+    /// 128 KiB): larger frames compress better, smaller ones decompress
+    /// faster per page read.
+    pub fn store_frame_bytes(mut self, bytes: usize) -> Builder {
+        self.store_frame_bytes = bytes.max(4096);
+        self
+    }
+
     /// Calls `f` from worker threads as the build advances.
     pub fn progress(mut self, f: impl Fn(Progress) + Send + Sync + 'static) -> Builder {
         self.progress = Some(Arc::new(f));
@@ -185,12 +216,64 @@ impl Builder {
 
     fn report(&self, phase: Phase, done: u64, total: u64, pages: u64) {
         if let Some(f) = &self.progress {
-            f(Progress { phase, done, total, pages });
+            f(Progress { phase, done, total, pages, scanned: 0, single_stream: false });
+        }
+    }
+
+    fn report_decoding(&self, done: u64, total: u64, scanned: u64, pages: u64, single_stream: bool) {
+        if let Some(f) = &self.progress {
+            f(Progress { phase: Phase::Decompressing, done, total, pages, scanned, single_stream });
         }
     }
 
     fn check_cancel(&self) -> Result<()> {
         if self.cancel.load(Ordering::Relaxed) { Err(Error::Interrupted) } else { Ok(()) }
+    }
+
+    /// Scans an uncompressed dump through its memory map on all cores,
+    /// hashing its content on the side.
+    fn scan_xml(
+        &self,
+        map: &Mmap,
+        dump_err: impl Fn(scan::DumpError) -> Error,
+    ) -> Result<(format::SiteInfo, scan::ScanResult, ContentIdentity)> {
+        let prologue = scan::parse_prologue(map).map_err(&dump_err)?;
+        let rules = scan::TitleRules::new(&prologue.site);
+        let body = (map.len() - prologue.body_start) as u64;
+        let bytes_done = AtomicU64::new(0);
+        let found = AtomicU64::new(0);
+        let on_chunk = |bytes: u64, pages: u64| {
+            let done = bytes_done.fetch_add(bytes, Ordering::Relaxed) + bytes;
+            let pages = found.fetch_add(pages, Ordering::Relaxed) + pages;
+            self.report(Phase::Scanning, done, body, pages);
+        };
+        let release = |from: usize, to: usize| {
+            // SAFETY: DONTNEED on a read-only shared file mapping only drops
+            // our page-table entries; later reads fault the same bytes back
+            // in from the page cache. No references into the range are held
+            // across this call except by threads that will simply re-fault.
+            let _ = unsafe { map.unchecked_advise_range(UncheckedAdvice::DontNeed, from, to - from) };
+        };
+        let prefetch = |from: usize, to: usize| {
+            // Map the chunk's pages in one call instead of one fault per
+            // page (Linux 5.14+; ignored elsewhere).
+            let _ = map.advise_range(Advice::PopulateRead, from, to - from);
+        };
+        let opts = ScanOptions {
+            chunk_size: self.chunk_size,
+            on_chunk: &on_chunk,
+            prefetch: &prefetch,
+            release: &release,
+            cancel: &self.cancel,
+            rules: &rules,
+            skip_invalid: self.skip_invalid,
+        };
+        // The content hash (HTTP validators) takes one core for a fraction
+        // of the scan: xxh3 runs at memory speed.
+        let (hash, scanned) =
+            rayon::join(|| xxhash_rust::xxh3::xxh3_128(map), || scan::scan(map, prologue.body_start, &opts));
+        let scanned = scanned.map_err(dump_err)?.ok_or(Error::Interrupted)?;
+        Ok((prologue.site, scanned, ContentIdentity::new(map.len() as u64, hash)))
     }
 
     /// Runs the build.
@@ -231,40 +314,18 @@ impl Builder {
         // published as an index.
         let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, "memory-map the dump", e))?;
         let _ = map.advise(Advice::Sequential);
-        let prologue = scan::parse_prologue(&map).map_err(dump_err)?;
-        let rules = scan::TitleRules::new(&prologue.site);
-
-        let body = (map.len() - prologue.body_start) as u64;
-        let bytes_done = AtomicU64::new(0);
-        let found = AtomicU64::new(0);
-        let on_chunk = |bytes: u64, pages: u64| {
-            let done = bytes_done.fetch_add(bytes, Ordering::Relaxed) + bytes;
-            let pages = found.fetch_add(pages, Ordering::Relaxed) + pages;
-            self.report(Phase::Scanning, done, body, pages);
+        let kind = input::sniff(&map[..map.len().min(64)])
+            .map_err(|e| Error::Compressed { path: path.to_path_buf(), message: e.to_string() })?;
+        let (site, mut scanned, content, store) = match kind {
+            InputKind::Bzip2 => {
+                let c = compressed::scan_bz2(&self, path, &map, &writer)?;
+                (c.site, c.scanned, c.content, Some(c.store))
+            }
+            _ => {
+                let (site, scanned, content) = self.scan_xml(&map, dump_err)?;
+                (site, scanned, content, None)
+            }
         };
-        let release = |from: usize, to: usize| {
-            // SAFETY: DONTNEED on a read-only shared file mapping only drops
-            // our page-table entries; later reads fault the same bytes back
-            // in from the page cache. No references into the range are held
-            // across this call except by threads that will simply re-fault.
-            let _ = unsafe { map.unchecked_advise_range(UncheckedAdvice::DontNeed, from, to - from) };
-        };
-        let prefetch = |from: usize, to: usize| {
-            // Map the chunk's pages in one call instead of one fault per
-            // page (Linux 5.14+; ignored elsewhere).
-            let _ = map.advise_range(Advice::PopulateRead, from, to - from);
-        };
-        let opts = ScanOptions {
-            chunk_size: self.chunk_size,
-            on_chunk: &on_chunk,
-            prefetch: &prefetch,
-            release: &release,
-            cancel: &self.cancel,
-            rules: &rules,
-            skip_invalid: self.skip_invalid,
-        };
-        let mut scanned =
-            scan::scan(&map, prologue.body_start, &opts).map_err(dump_err)?.ok_or(Error::Interrupted)?;
         drop(map);
         if let Some(diff) = identity.difference(&DumpIdentity::of_file(&file, path)?) {
             return Err(Error::DumpChanged {
@@ -273,6 +334,16 @@ impl Builder {
             });
         }
         self.check_cancel()?;
+        if content.bytes > format::MAX_DUMP_BYTES {
+            return Err(Error::Limit {
+                path: path.to_path_buf(),
+                message: format!(
+                    "{} bytes of XML; an index addresses at most {} (48-bit offsets)",
+                    content.bytes,
+                    format::MAX_DUMP_BYTES
+                ),
+            });
+        }
 
         let scan_seconds = started.elapsed().as_secs_f64();
         let pages = scanned.pages() as u64;
@@ -344,7 +415,9 @@ impl Builder {
             format_version: format::FORMAT_VERSION,
             created_by: format!("wikidex {}", env!("CARGO_PKG_VERSION")),
             dump: identity.clone(),
-            site: prologue.site,
+            content,
+            store,
+            site,
             pages,
             titles: titles.0,
             redirects: redirect_count,

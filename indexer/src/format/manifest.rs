@@ -18,8 +18,16 @@ pub struct Manifest {
     pub format_version: u32,
     /// The program that wrote it, e.g. `"wikidex 0.1.0"`.
     pub created_by: String,
-    /// The dump the offsets point into.
+    /// The dump file indexed (the `.xml`, or the `.xml.bz2` it came in).
     pub dump: DumpIdentity,
+    /// The uncompressed XML the offsets point into: its length and a hash
+    /// of all of it, the same whether it was indexed plain or compressed
+    /// (HTTP validators derive from it).
+    pub content: ContentIdentity,
+    /// The page store (`pages.zst`), written when the dump was compressed:
+    /// the server then reads pages from it, not from the dump.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store: Option<StoreEntry>,
     /// The dump's `<siteinfo>`: case rule and namespaces.
     pub site: SiteInfo,
     /// Number of pages (rows).
@@ -36,6 +44,38 @@ pub struct Manifest {
     pub skipped: Vec<SkippedPage>,
     /// Every other file of the index, by name.
     pub files: BTreeMap<String, FileEntry>,
+}
+
+/// The uncompressed dump's length and content hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContentIdentity {
+    /// Length of the uncompressed XML.
+    pub bytes: u64,
+    /// `xxh3-128:` and the hash of every byte of it, in hex.
+    pub hash: String,
+}
+
+impl ContentIdentity {
+    /// The identity of `bytes` of content whose xxh3-128 is `hash`.
+    pub fn new(bytes: u64, hash: u128) -> ContentIdentity {
+        ContentIdentity { bytes, hash: format!("xxh3-128:{hash:032x}") }
+    }
+
+    /// The hash's hex digits.
+    pub fn hex(&self) -> &str {
+        self.hash.rsplit(':').next().unwrap_or_default()
+    }
+}
+
+/// The page store of an index built from a compressed dump.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreEntry {
+    /// Its file name in the index directory.
+    pub file: String,
+    /// Its length in bytes.
+    pub bytes: u64,
+    /// Its number of zstd frames.
+    pub frames: u64,
 }
 
 /// A page left out of an index because it was invalid.

@@ -48,7 +48,9 @@ mod writer;
 pub use checksum::CrcWriter;
 pub use footer::{FOOTER_LEN, FileKind, Footer};
 pub use json_rows::{JsonRows, JsonRowsWriter};
-pub use manifest::{DumpIdentity, FileEntry, Manifest, Namespace, SiteInfo, SkippedPage};
+pub use manifest::{
+    ContentIdentity, DumpIdentity, FileEntry, Manifest, Namespace, SiteInfo, SkippedPage, StoreEntry,
+};
 pub use title_column::{TitleColumn, TitleColumnWriter, TitleCursor};
 pub use writer::{FileSink, IndexWriter};
 
@@ -82,6 +84,8 @@ pub const FOLDED_ROWS: &str = "folded.u32";
 pub const TITLE_COLUMN: &str = "titles.fc";
 /// Name of the optional file of rows written as JSON.
 pub const JSON_ROWS: &str = "rows.jsf";
+/// Name of the page store, written when the dump is compressed.
+pub const PAGE_STORE: &str = "pages.zst";
 
 /// The offset of a page's last byte (the `>` of `</page>`) from its start
 /// and its `lengths.u32` value. The reader's [`crate::Page`] and the rows in

@@ -104,6 +104,15 @@ impl IndexWriter {
         Ok(FileSink { path, kind, out: BufWriter::with_capacity(1 << 20, CrcWriter::new(file)) })
     }
 
+    /// Creates the file `name` in the index being written, for a file with
+    /// a format of its own (the page store): no footer, not in
+    /// [`IndexWriter::files`]; the caller writes and fsyncs it.
+    pub fn raw_file(&self, name: &str) -> Result<(PathBuf, File)> {
+        let path = self.tmp.join(name);
+        let file = File::create(&path).map_err(|e| Error::io(&path, "create", e))?;
+        Ok((path, file))
+    }
+
     /// Records a finished file for the manifest.
     pub fn add(&mut self, (name, entry): (String, FileEntry)) {
         self.files.insert(name, entry);
@@ -198,7 +207,7 @@ fn remove_stale_temporaries(parent: &Path, prefix: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::format::{DumpIdentity, SiteInfo};
+    use crate::format::{ContentIdentity, DumpIdentity, SiteInfo};
 
     fn manifest() -> Manifest {
         Manifest {
@@ -212,6 +221,8 @@ mod tests {
             redirects: 0,
             redirects_missing: 0,
             skipped: Vec::new(),
+            content: ContentIdentity::new(0, 0),
+            store: None,
             files: BTreeMap::new(),
         }
     }

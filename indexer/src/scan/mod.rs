@@ -147,20 +147,55 @@ impl<'a> ScanOptions<'a> {
 /// Scans the body of `buf` (pages from `body_start` on) and validates that
 /// the dump ends properly.
 pub fn scan(buf: &[u8], body_start: usize, opts: &ScanOptions<'_>) -> Result<Option<ScanResult>, DumpError> {
+    let window = Window { buf, base: 0, body: body_start..buf.len(), last: true, first_chunk: 0 };
+    let Some(chunks) = scan_window(&window, opts)? else { return Ok(None) };
+    Ok(Some(ScanResult { chunks }))
+}
+
+/// Part of a dump in memory, for a dump that arrives piece by piece (a
+/// compressed one): `buf` holds the dump's bytes from offset `base` on, and
+/// the pages to scan start in `body`. Unless the window is the `last`, the
+/// dump goes on after `buf`, and `body.end` must be where a `<page>` starts
+/// (so every page starting before it ends in `buf`); the last window must
+/// hold `</mediawiki>`.
+#[derive(Debug, Clone)]
+pub struct Window<'b> {
+    /// The bytes.
+    pub buf: &'b [u8],
+    /// The dump offset of `buf[0]`.
+    pub base: u64,
+    /// Where in `buf` pages may start: the first at `body.start` (after
+    /// whitespace), none at or past `body.end`.
+    pub body: std::ops::Range<usize>,
+    /// Whether the dump ends with this window.
+    pub last: bool,
+    /// The number of the window's first chunk ([`RawPage::chunk`]): the
+    /// chunks of earlier windows, so numbers stay unique across windows.
+    pub first_chunk: u32,
+}
+
+/// Scans the pages of one [`Window`] in parallel; offsets in the result
+/// (pages, skipped pages, errors) are dump offsets.
+pub fn scan_window(w: &Window<'_>, opts: &ScanOptions<'_>) -> Result<Option<Vec<ChunkPages>>, DumpError> {
+    let buf = w.buf;
     let chunk_size = opts.chunk_size.max(1);
-    let body = buf.len().saturating_sub(body_start);
+    let body = w.body.end.saturating_sub(w.body.start);
     let n_chunks = body.div_ceil(chunk_size).max(1);
+    if u64::from(w.first_chunk) + n_chunks as u64 > u64::from(u32::MAX) {
+        return Err(DumpError { offset: w.base, message: "dump has too many chunks".into() });
+    }
     let failed = AtomicBool::new(false);
+    let at_base = |e: DumpError| DumpError { offset: e.offset + w.base, ..e };
     let results: Vec<Result<ChunkPages, DumpError>> = (0..n_chunks)
         .into_par_iter()
         .map(|k| {
             if failed.load(Ordering::Relaxed) || opts.cancel.load(Ordering::Relaxed) {
                 return Ok(ChunkPages::default());
             }
-            let from = body_start + k * chunk_size;
-            let to = (from + chunk_size).min(buf.len());
+            let from = w.body.start + k * chunk_size;
+            let to = (from + chunk_size).min(w.body.end);
             (opts.prefetch)(from, to);
-            let r = scan_chunk(buf, from, to, k == 0, k as u32, opts);
+            let r = scan_chunk(buf, from, to, k == 0, w.first_chunk + k as u32, opts);
             match &r {
                 Ok(c) => {
                     (opts.release)(from, to);
@@ -174,17 +209,21 @@ pub fn scan(buf: &[u8], body_start: usize, opts: &ScanOptions<'_>) -> Result<Opt
     if opts.cancel.load(Ordering::Relaxed) {
         return Ok(None);
     }
-    let chunks = results.into_iter().collect::<Result<Vec<_>, _>>()?;
-    if n_chunks > u32::MAX as usize {
-        return Err(DumpError { offset: 0, message: "dump has too many chunks".into() });
+    let mut chunks = results.into_iter().collect::<Result<Vec<_>, _>>().map_err(at_base)?;
+    if w.base > 0 {
+        for c in &mut chunks {
+            c.pages.iter_mut().for_each(|p| p.start += w.base);
+            c.skipped.iter_mut().for_each(|p| p.offset += w.base);
+            c.end_tag = c.end_tag.map(|at| at + w.base);
+        }
     }
-    if !chunks.iter().any(|c| c.end_tag.is_some()) {
+    if w.last && !chunks.iter().any(|c| c.end_tag.is_some()) {
         return Err(DumpError {
-            offset: buf.len() as u64,
+            offset: w.base + buf.len() as u64,
             message: "the dump ends without </mediawiki> (truncated download?)".into(),
         });
     }
-    Ok(Some(ScanResult { chunks }))
+    Ok(Some(chunks))
 }
 
 fn scan_chunk(
