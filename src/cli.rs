@@ -31,7 +31,9 @@ pub enum Command {
 /// `wikidex index`.
 #[derive(Debug, Args)]
 pub struct IndexArgs {
-    /// The dump: an uncompressed `enwiki-YYYYMMDD-pages-articles.xml`.
+    /// The dump, as Wikimedia ships it (`enwiki-YYYYMMDD-pages-articles-multistream.xml.bz2`,
+    /// with its `-index.txt.bz2` beside it if you have it) or uncompressed
+    /// (`….xml`). A compressed dump's XML goes into the index as a page store.
     pub dump: PathBuf,
     /// Where to write the index directory [default: DUMP.wikidex].
     #[arg(short, long)]
@@ -59,6 +61,14 @@ pub struct IndexArgs {
     /// index's manifest.json. Damage outside pages is still refused.
     #[arg(long)]
     pub skip_invalid: bool,
+    /// zstd level of the page store written for a .xml.bz2 dump
+    /// (docs/BENCHMARKS.md, "Page store").
+    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(i32).range(1..=19))]
+    pub store_level: i32,
+    /// KiB of XML per page store frame: larger compresses better, smaller
+    /// serves a page with less decompression.
+    #[arg(long, default_value_t = 128, value_parser = clap::value_parser!(u64).range(16..=16384))]
+    pub store_frame_kib: u64,
 }
 
 /// `wikidex serve`.
@@ -112,6 +122,10 @@ pub struct ServeArgs {
     /// `fstat` where no lease can be had (`/stats`: `dump_watch`).
     #[arg(long, env = "WIKIDEX_DUMP_WATCH", default_value = "lease")]
     pub dump_watch: wikidex_server::DumpWatch,
+    /// MiB of decompressed page store frames kept in memory, for an index
+    /// built from a .xml.bz2 dump (0: none; every page read decompresses).
+    #[arg(long, env = "WIKIDEX_STORE_CACHE_MIB", default_value_t = 256)]
+    pub store_cache_mib: u64,
 }
 
 /// `wikidex verify`.

@@ -55,7 +55,9 @@ fn index(args: IndexArgs) -> Result<()> {
         .folded(!args.no_folded)
         .title_column(!args.no_title_column)
         .json_rows(!args.no_json_rows)
-        .skip_invalid(args.skip_invalid);
+        .skip_invalid(args.skip_invalid)
+        .store_level(args.store_level)
+        .store_frame_bytes((args.store_frame_kib << 10) as usize);
     let summary = build_index(builder, &args.dump)?;
     let gbps = summary.dump_bytes as f64 / summary.seconds / 1e9;
     let mut stdout = std::io::stdout().lock();
@@ -189,6 +191,7 @@ fn serve(args: ServeArgs) -> Result<()> {
         keep_alive: Duration::from_secs(args.keep_alive),
         verify: args.verify,
         dump_watch: args.dump_watch,
+        store_cache_bytes: args.store_cache_mib << 20,
     };
     config.validate()?;
     wikidex_server::run(config, started)?;

@@ -1400,6 +1400,8 @@ fn verify_refuses_fst_rows_past_the_last_page() {
         (format::LENGTHS, FileKind::Lengths, 4),
         (format::NAMESPACES, FileKind::Namespaces, 2),
         (format::REDIRECTS, FileKind::Redirects, 4),
+        (format::IDS, FileKind::Ids, 4),
+        (format::REDIRECT_TARGETS, FileKind::RedirectTargets, 0),
     ] {
         let bytes = std::fs::read(good.join(name)).unwrap();
         let payload = &bytes[..bytes.len() - FOOTER_LEN];

@@ -21,6 +21,30 @@ fn real() -> &'static Fixture {
     F.get_or_init(|| fixture(&real_excerpt(), &[]))
 }
 
+/// The real excerpt indexed from Wikimedia's multistream `.bz2` layout:
+/// served from the index's page store, not from the XML.
+fn real_from_store() -> &'static Fixture {
+    static F: OnceLock<Fixture> = OnceLock::new();
+    F.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let data = repo().join("../shared/data");
+        for name in ["enwiki-sample-multistream.xml.bz2", "enwiki-sample-multistream-index.txt.bz2"] {
+            std::fs::copy(data.join(name), dir.path().join(name)).unwrap();
+        }
+        let dump = dir.path().join("enwiki-sample-multistream.xml.bz2");
+        let server = Server::start(&["--dump", dump.to_str().unwrap()]);
+        let xml = std::fs::read(real_excerpt()).unwrap();
+        let pages = extract_pages(&xml);
+        Fixture { server, xml, pages, _dir: dir }
+    })
+}
+
+/// The same contract runs over both kinds of storage: the XML file, and
+/// the page store of an index built from the `.bz2`.
+fn real_fixtures() -> [&'static Fixture; 2] {
+    [real(), real_from_store()]
+}
+
 fn sample() -> &'static Fixture {
     static F: OnceLock<Fixture> = OnceLock::new();
     F.get_or_init(|| fixture(&repo().join("data/sample.xml"), &["--max-range-bytes", "2000000"]))
@@ -101,9 +125,10 @@ fn every_title_round_trips(f: &Fixture) {
 
 #[test]
 fn wiki_serves_every_page_of_the_real_excerpt_byte_for_byte() {
-    let f = real();
-    assert_eq!(f.pages.len(), 206);
-    every_title_round_trips(f);
+    for f in real_fixtures() {
+        assert_eq!(f.pages.len(), 206);
+        every_title_round_trips(f);
+    }
 }
 
 #[test]
@@ -216,184 +241,195 @@ fn titles_with_slashes_case_namespaces_and_duplicates() {
 
 #[test]
 fn offsets_match_the_dump_and_page_through_a_whole_prefix() {
-    let f = real();
-    for prefix in ["A", "An", "Al", "Ab", "Wikipedia:", "Z", "Ö", "Nothing-starts-like-this"] {
-        let want = f.rows_for(prefix);
-        let r = f.server.get(&format!("/offsets/{}?limit=10000", enc(prefix)));
-        assert_eq!(r.status, 200);
-        assert_eq!(r.header("content-type"), Some("application/json"));
-        assert_eq!(rows_of(&r.json()), want, "prefix {prefix}");
-        for (t, s, e) in &want {
-            let frag = &f.xml[*s as usize..=*e as usize];
-            assert!(frag.starts_with(b"<page>") && frag.ends_with(b"</page>"), "{t}");
+    for f in real_fixtures() {
+        for prefix in ["A", "An", "Al", "Ab", "Wikipedia:", "Z", "Ö", "Nothing-starts-like-this"] {
+            let want = f.rows_for(prefix);
+            let r = f.server.get(&format!("/offsets/{}?limit=10000", enc(prefix)));
+            assert_eq!(r.status, 200);
+            assert_eq!(r.header("content-type"), Some("application/json"));
+            assert_eq!(rows_of(&r.json()), want, "prefix {prefix}");
+            for (t, s, e) in &want {
+                let frag = &f.xml[*s as usize..=*e as usize];
+                assert!(frag.starts_with(b"<page>") && frag.ends_with(b"</page>"), "{t}");
+            }
         }
-    }
-    // default limit is 100
-    let all = f.rows_for("A");
-    assert!(all.len() > 100, "the excerpt has >100 titles starting with A");
-    assert_eq!(rows_of(&f.server.get("/offsets/A").json()), all[..100]);
-    // paging with after, 7 at a time, reaches every row exactly once
-    let mut paged = Vec::new();
-    let mut after: Option<String> = None;
-    loop {
-        let path = match &after {
-            None => "/offsets/A?limit=7".to_string(),
-            Some(a) => format!("/offsets/A?limit=7&after={}", enc(a)),
-        };
-        let rows = rows_of(&f.server.get(&path).json());
-        if rows.is_empty() {
-            break;
+        // default limit is 100
+        let all = f.rows_for("A");
+        assert!(all.len() > 100, "the excerpt has >100 titles starting with A");
+        assert_eq!(rows_of(&f.server.get("/offsets/A").json()), all[..100]);
+        // paging with after, 7 at a time, reaches every row exactly once
+        let mut paged = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let path = match &after {
+                None => "/offsets/A?limit=7".to_string(),
+                Some(a) => format!("/offsets/A?limit=7&after={}", enc(a)),
+            };
+            let rows = rows_of(&f.server.get(&path).json());
+            if rows.is_empty() {
+                break;
+            }
+            after = Some(rows.last().unwrap().0.clone());
+            paged.extend(rows);
         }
-        after = Some(rows.last().unwrap().0.clone());
-        paged.extend(rows);
+        assert_eq!(paged, all);
+        // `_` is a space in prefixes and in after; `+` is a space in the query
+        let spaced = f.rows_for("A M");
+        assert!(!spaced.is_empty());
+        assert_eq!(rows_of(&f.server.get("/offsets/A_M").json()), spaced);
+        assert_eq!(rows_of(&f.server.get("/offsets/A%20M").json()), spaced);
+        let after_first = &f.rows_for("A")[1..3];
+        let first = enc(&all[0].0).replace("%20", "+");
+        assert_eq!(rows_of(&f.server.get(&format!("/offsets/A?limit=2&after={first}")).json()), after_first);
+        let underscored = all[0].0.replace(' ', "_");
+        let r = f.server.get(&format!("/offsets/A?limit=2&after={}", enc(&underscored)));
+        assert_eq!(rows_of(&r.json()), after_first);
     }
-    assert_eq!(paged, all);
-    // `_` is a space in prefixes and in after; `+` is a space in the query
-    let spaced = f.rows_for("A M");
-    assert!(!spaced.is_empty());
-    assert_eq!(rows_of(&f.server.get("/offsets/A_M").json()), spaced);
-    assert_eq!(rows_of(&f.server.get("/offsets/A%20M").json()), spaced);
-    let after_first = &f.rows_for("A")[1..3];
-    let first = enc(&all[0].0).replace("%20", "+");
-    assert_eq!(rows_of(&f.server.get(&format!("/offsets/A?limit=2&after={first}")).json()), after_first);
-    let underscored = all[0].0.replace(' ', "_");
-    let r = f.server.get(&format!("/offsets/A?limit=2&after={}", enc(&underscored)));
-    assert_eq!(rows_of(&r.json()), after_first);
 }
 
 #[test]
 fn offsets_fields_add_namespace_redirect_and_id() {
-    let f = real();
-    let r = f.server.get("/offsets/A?limit=10000&fields=ns,redirect,id").json();
-    let by_title = f.by_title();
-    for row in r.as_array().unwrap() {
-        let p = by_title[row[0].as_str().unwrap()];
-        assert_eq!(row.as_array().unwrap().len(), 6);
-        assert_eq!(row[3].as_i64().unwrap(), p.ns as i64);
-        assert_eq!(row[4].as_str().map(str::to_string), p.redirect);
-        assert_eq!(row[5].as_u64().unwrap(), p.id);
+    for f in real_fixtures() {
+        let r = f.server.get("/offsets/A?limit=10000&fields=ns,redirect,id").json();
+        let by_title = f.by_title();
+        for row in r.as_array().unwrap() {
+            let p = by_title[row[0].as_str().unwrap()];
+            assert_eq!(row.as_array().unwrap().len(), 6);
+            assert_eq!(row[3].as_i64().unwrap(), p.ns as i64);
+            assert_eq!(row[4].as_str().map(str::to_string), p.redirect);
+            assert_eq!(row[5].as_u64().unwrap(), p.id);
+        }
+        f.server.get("/offsets/A?fields=bogus").assert_error(400);
     }
-    f.server.get("/offsets/A?fields=bogus").assert_error(400);
 }
 
 #[test]
 fn bad_offsets_requests_are_json_400s() {
-    let s = &real().server;
-    for path in [
-        "/offsets/",
-        "/offsets",
-        "/offsets/A?limit=0",
-        "/offsets/A?limit=-1",
-        "/offsets/A?limit=abc",
-        "/offsets/A?limit=1e9",
-        "/offsets/A?limit=10001",
-        "/offsets/A?limit=",
-        "/offsets/A?limit=1&limit=2",
-        "/offsets/%FF",
-        "/offsets/%zz",
-        "/offsets/A?after=%FF",
-        "/wiki/",
-        "/wiki/%C3",
-    ] {
-        let msg = s.get(path).assert_error(400);
-        assert!(msg.len() > 10, "{path}: {msg}");
+    for f in real_fixtures() {
+        let s = &f.server;
+        for path in [
+            "/offsets/",
+            "/offsets",
+            "/offsets/A?limit=0",
+            "/offsets/A?limit=-1",
+            "/offsets/A?limit=abc",
+            "/offsets/A?limit=1e9",
+            "/offsets/A?limit=10001",
+            "/offsets/A?limit=",
+            "/offsets/A?limit=1&limit=2",
+            "/offsets/%FF",
+            "/offsets/%zz",
+            "/offsets/A?after=%FF",
+            "/wiki/",
+            "/wiki/%C3",
+        ] {
+            let msg = s.get(path).assert_error(400);
+            assert!(msg.len() > 10, "{path}: {msg}");
+        }
+        assert_eq!(s.get("/offsets/A?limit=10000").status, 200);
+        s.get("/wiki/No_such_page_at_all").assert_error(404);
+        s.get("/nope").assert_error(404);
+        s.get("/xml/../../etc/passwd").assert_error(404);
+        s.get("/wiki/..%2f..%2fetc%2fpasswd").assert_error(404);
+        let r = s.post("/offsets/A");
+        r.assert_error(405);
+        assert_eq!(r.header("allow"), Some("GET, HEAD"));
     }
-    assert_eq!(s.get("/offsets/A?limit=10000").status, 200);
-    s.get("/wiki/No_such_page_at_all").assert_error(404);
-    s.get("/nope").assert_error(404);
-    s.get("/xml/../../etc/passwd").assert_error(404);
-    s.get("/wiki/..%2f..%2fetc%2fpasswd").assert_error(404);
-    let r = s.post("/offsets/A");
-    r.assert_error(405);
-    assert_eq!(r.header("allow"), Some("GET, HEAD"));
 }
 
 #[test]
 fn xml_ranges_follow_rfc_9110() {
-    let f = real();
-    let s = &f.server;
-    let size = f.xml.len() as u64;
-    let get = |range: &str| s.get_with("/xml", &[("Range", range)]);
-    let check = |range: &str, a: u64, b: u64| {
-        let r = get(range);
-        assert_eq!(r.status, 206, "{range}: {}", r.text());
-        assert_eq!(r.header("content-range"), Some(format!("bytes {a}-{b}/{size}").as_str()), "{range}");
-        assert_eq!(r.header("accept-ranges"), Some("bytes"));
-        assert_eq!(r.header("content-type"), Some("text/xml; charset=utf-8"));
-        assert!(r.body == f.xml[a as usize..=b as usize], "{range}: bytes differ");
-    };
-    check("bytes=0-99", 0, 99);
-    check("bytes=100-100", 100, 100);
-    check(&format!("bytes={}-", size - 10), size - 10, size - 1);
-    check("bytes=-25", size - 25, size - 1);
-    check(&format!("bytes=10-{}", size + 1000), 10, size - 1);
-    check("bytes=5-99999999999999999999999999", 5, size - 1);
-    for p in f.pages.iter().step_by(7) {
-        check(&format!("bytes={}-{}", p.start, p.end), p.start, p.end);
-    }
-    for range in [
-        format!("bytes={size}-"),
-        format!("bytes={}-{}", size + 5, size + 9),
-        "bytes=-0".into(),
-        "bytes=9-5".into(),
-        "bytes=0-1,5-6".into(),
-    ] {
-        let r = get(&range);
+    for f in real_fixtures() {
+        let s = &f.server;
+        let size = f.xml.len() as u64;
+        let get = |range: &str| s.get_with("/xml", &[("Range", range)]);
+        let check = |range: &str, a: u64, b: u64| {
+            let r = get(range);
+            assert_eq!(r.status, 206, "{range}: {}", r.text());
+            assert_eq!(r.header("content-range"), Some(format!("bytes {a}-{b}/{size}").as_str()), "{range}");
+            assert_eq!(r.header("accept-ranges"), Some("bytes"));
+            assert_eq!(r.header("content-type"), Some("text/xml; charset=utf-8"));
+            assert!(r.body == f.xml[a as usize..=b as usize], "{range}: bytes differ");
+        };
+        check("bytes=0-99", 0, 99);
+        check("bytes=100-100", 100, 100);
+        check(&format!("bytes={}-", size - 10), size - 10, size - 1);
+        check("bytes=-25", size - 25, size - 1);
+        check(&format!("bytes=10-{}", size + 1000), 10, size - 1);
+        check("bytes=5-99999999999999999999999999", 5, size - 1);
+        for p in f.pages.iter().step_by(7) {
+            check(&format!("bytes={}-{}", p.start, p.end), p.start, p.end);
+        }
+        for range in [
+            format!("bytes={size}-"),
+            format!("bytes={}-{}", size + 5, size + 9),
+            "bytes=-0".into(),
+            "bytes=9-5".into(),
+            "bytes=0-1,5-6".into(),
+        ] {
+            let r = get(&range);
+            r.assert_error(416);
+            assert_eq!(r.header("content-range"), Some(format!("bytes */{size}").as_str()), "{range}");
+        }
+        for range in ["bytes=abc", "bytes=", "items=0-5", "bytes=--1", "bytes=1-2-3"] {
+            get(range).assert_error(400);
+        }
+        s.get("/xml").assert_error(400);
+        // the cap (default 64 MiB) — exceeded only on the sample server (2 MB cap)
+        let big = sample();
+        let r = big.server.get_with("/xml", &[("Range", "bytes=0-2000000")]);
         r.assert_error(416);
-        assert_eq!(r.header("content-range"), Some(format!("bytes */{size}").as_str()), "{range}");
+        assert_eq!(big.server.get_with("/xml", &[("Range", "bytes=0-1999999")]).body.len(), 2_000_000);
     }
-    for range in ["bytes=abc", "bytes=", "items=0-5", "bytes=--1", "bytes=1-2-3"] {
-        get(range).assert_error(400);
-    }
-    s.get("/xml").assert_error(400);
-    // the cap (default 64 MiB) — exceeded only on the sample server (2 MB cap)
-    let big = sample();
-    let r = big.server.get_with("/xml", &[("Range", "bytes=0-2000000")]);
-    r.assert_error(416);
-    assert_eq!(big.server.get_with("/xml", &[("Range", "bytes=0-1999999")]).body.len(), 2_000_000);
 }
 
 #[test]
 fn xml_if_range_and_validators() {
-    let f = real();
-    let s = &f.server;
-    let r = s.get_with("/xml", &[("Range", "bytes=0-9")]);
-    let etag = r.header("etag").unwrap().to_string();
-    let modified = r.header("last-modified").unwrap().to_string();
-    assert!(etag.starts_with('"') && etag.ends_with('"'));
-    let again = s.get_with("/xml", &[("Range", "bytes=0-9")]);
-    assert_eq!(again.header("etag"), Some(etag.as_str()), "stable per dump");
-    let ok = s.get_with("/xml", &[("Range", "bytes=0-9"), ("If-Range", &etag)]);
-    assert_eq!((ok.status, ok.body.len()), (206, 10));
-    let ok = s.get_with("/xml", &[("Range", "bytes=0-9"), ("If-Range", &modified)]);
-    assert_eq!(ok.status, 206);
-    s.get_with("/xml", &[("Range", "bytes=0-9"), ("If-Range", "\"other\"")]).assert_error(400);
-    let weak = format!("W/{etag}");
-    s.get_with("/xml", &[("Range", "bytes=0-9"), ("If-Range", &weak)]).assert_error(400);
-    s.get_with("/xml", &[("Range", "bytes=0-9"), ("If-Range", "Tue, 01 Jan 2001 00:00:00 GMT")])
-        .assert_error(400);
+    for f in real_fixtures() {
+        let s = &f.server;
+        let r = s.get_with("/xml", &[("Range", "bytes=0-9")]);
+        let etag = r.header("etag").unwrap().to_string();
+        let modified = r.header("last-modified").unwrap().to_string();
+        assert!(etag.starts_with('"') && etag.ends_with('"'));
+        let again = s.get_with("/xml", &[("Range", "bytes=0-9")]);
+        assert_eq!(again.header("etag"), Some(etag.as_str()), "stable per dump");
+        let ok = s.get_with("/xml", &[("Range", "bytes=0-9"), ("If-Range", &etag)]);
+        assert_eq!((ok.status, ok.body.len()), (206, 10));
+        let ok = s.get_with("/xml", &[("Range", "bytes=0-9"), ("If-Range", &modified)]);
+        assert_eq!(ok.status, 206);
+        s.get_with("/xml", &[("Range", "bytes=0-9"), ("If-Range", "\"other\"")]).assert_error(400);
+        let weak = format!("W/{etag}");
+        s.get_with("/xml", &[("Range", "bytes=0-9"), ("If-Range", &weak)]).assert_error(400);
+        s.get_with("/xml", &[("Range", "bytes=0-9"), ("If-Range", "Tue, 01 Jan 2001 00:00:00 GMT")])
+            .assert_error(400);
+    }
 }
 
 #[test]
 fn head_answers_like_get_without_a_body() {
-    let f = real();
-    let s = &f.server;
-    let p = &f.pages[3];
-    for (path, headers) in [
-        (format!("/wiki/{}", enc(&p.title)), vec![]),
-        ("/offsets/A".to_string(), vec![]),
-        ("/xml".to_string(), vec![("Range", "bytes=10-5000")]),
-        ("/stats".to_string(), vec![]),
-        ("/json".to_string(), vec![]),
-        ("/".to_string(), vec![]),
-    ] {
-        let get = s.get_with(&path, &headers);
-        let head = s.head_with(&path, &headers);
-        assert_eq!(head.status, get.status, "{path}");
-        assert!(head.body.is_empty(), "{path}");
-        assert_eq!(head.header("content-type"), get.header("content-type"), "{path}");
-        if path != "/stats" {
-            assert_eq!(head.header("content-length"), Some(get.body.len().to_string().as_str()), "{path}");
+    for f in real_fixtures() {
+        let s = &f.server;
+        let p = &f.pages[3];
+        for (path, headers) in [
+            (format!("/wiki/{}", enc(&p.title)), vec![]),
+            ("/offsets/A".to_string(), vec![]),
+            ("/xml".to_string(), vec![("Range", "bytes=10-5000")]),
+            ("/stats".to_string(), vec![]),
+            ("/json".to_string(), vec![]),
+            ("/".to_string(), vec![]),
+        ] {
+            let get = s.get_with(&path, &headers);
+            let head = s.head_with(&path, &headers);
+            assert_eq!(head.status, get.status, "{path}");
+            assert!(head.body.is_empty(), "{path}");
+            assert_eq!(head.header("content-type"), get.header("content-type"), "{path}");
+            if path != "/stats" {
+                assert_eq!(
+                    head.header("content-length"),
+                    Some(get.body.len().to_string().as_str()),
+                    "{path}"
+                );
+            }
         }
     }
 }

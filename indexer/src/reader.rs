@@ -299,6 +299,8 @@ pub struct Index {
     lengths: Payload,
     namespaces: Payload,
     redirects: Payload,
+    ids: Payload,
+    missing_targets: fst::Set<Payload>,
     folded: Option<(fst::Map<Payload>, Payload)>,
     title_column: Option<TitleColumn<Payload>>,
     json_rows: Option<JsonRows<Payload>>,
@@ -349,6 +351,12 @@ impl Index {
         lengths.check_len(manifest.pages, 4)?;
         namespaces.check_len(manifest.pages, 2)?;
         redirects.check_len(manifest.pages, 4)?;
+        let ids = open(format::IDS, FileKind::Ids)?;
+        ids.check_len(manifest.pages, 4)?;
+        let targets = open(format::REDIRECT_TARGETS, FileKind::RedirectTargets)?;
+        let targets_path = targets.path.clone();
+        let missing_targets =
+            fst::Set::new(targets).map_err(|source| Error::Fst { path: targets_path, source })?;
         let folded = match manifest.files.contains_key(format::FOLDED_FST) {
             true => {
                 let payload = open(format::FOLDED_FST, FileKind::FoldedFst)?;
@@ -393,6 +401,8 @@ impl Index {
             lengths,
             namespaces,
             redirects,
+            ids,
+            missing_targets,
             folded,
             title_column,
             json_rows,
@@ -409,6 +419,8 @@ impl Index {
             &self.lengths,
             &self.namespaces,
             &self.redirects,
+            &self.ids,
+            self.missing_targets.as_fst().as_inner(),
         ];
         if let Some((fst, rows)) = &self.folded {
             payloads.push(fst.as_fst().as_inner());
@@ -431,6 +443,9 @@ impl Index {
     /// (`wikidex verify`).
     pub fn verify(&self) -> Result<()> {
         self.verify_checksums()?;
+        if let Some(store) = self.open_store(0)? {
+            store.verify()?;
+        }
         let pages = self.pages();
         // fst values: row positions, 0 first, strictly increasing, in range;
         // `each` sees every key once its value has passed.
@@ -489,7 +504,7 @@ impl Index {
             for row in 0..pages as u32 {
                 let start = self.start(row);
                 let len = self.length(row);
-                if len == 0 || start.checked_add(len as u64).is_none_or(|e| e > self.manifest.dump.bytes) {
+                if len == 0 || start.checked_add(len as u64).is_none_or(|e| e > self.manifest.content.bytes) {
                     return Err(Error::corrupt(
                         &self.starts.path,
                         format!("row {row} points outside the dump"),
@@ -552,6 +567,64 @@ impl Index {
     fn redirect_raw(&self, row: u32) -> u32 {
         let i = row as usize * 4;
         u32::from_le_bytes(self.redirects.as_ref()[i..i + 4].try_into().unwrap())
+    }
+
+    /// The `<id>` of the page at `row`, if it had a numeric one.
+    ///
+    /// # Panics
+    /// If `row >= self.pages()`.
+    pub fn page_id(&self, row: u32) -> Option<u32> {
+        let i = row as usize * 4;
+        let id = u32::from_le_bytes(self.ids.as_ref()[i..i + 4].try_into().unwrap());
+        (id != format::NO_ID).then_some(id)
+    }
+
+    /// Writes into `out` the title the page at `row` redirects to, as the
+    /// dump wrote it: a page of the index (then its title) or, for
+    /// [`Redirect::Missing`], the title from `targets.fst`. False when the
+    /// page is not a redirect.
+    pub fn redirect_target(&self, row: u32, out: &mut Vec<u8>) -> bool {
+        out.clear();
+        match self.page(row).redirect {
+            Redirect::None => false,
+            Redirect::To(target) => self.title_of(target, out),
+            Redirect::Missing => {
+                let key = row.to_be_bytes();
+                let mut keys = self.missing_targets.range().ge(key).into_stream();
+                match keys.next() {
+                    Some(found) if found.starts_with(&key) => {
+                        out.extend_from_slice(&found[key.len()..]);
+                        true
+                    }
+                    _ => false,
+                }
+            }
+        }
+    }
+
+    /// Opens the page store of an index built from a compressed dump
+    /// (`None` for one built from plain XML), with a frame cache of
+    /// `cache_bytes`, and checks it is the one the manifest describes.
+    pub fn open_store(&self, cache_bytes: u64) -> Result<Option<crate::store::Store>> {
+        let Some(entry) = &self.manifest.store else { return Ok(None) };
+        let path = self.dir.join(&entry.file);
+        let store = crate::store::Store::open(&path, cache_bytes)?;
+        let hash = format::ContentIdentity::new(store.len(), store.content_hash());
+        if store.frames() as u64 != entry.frames || hash != self.manifest.content {
+            return Err(Error::corrupt(
+                &path,
+                format!(
+                    "holds {} frames of {} bytes ({}), the manifest says {} frames of {} bytes ({})",
+                    store.frames(),
+                    store.len(),
+                    hash.hash,
+                    entry.frames,
+                    self.manifest.content.bytes,
+                    self.manifest.content.hash
+                ),
+            ));
+        }
+        Ok(Some(store))
     }
 
     /// The page at `row`.

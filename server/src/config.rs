@@ -32,6 +32,9 @@ pub struct Config {
     pub verify: VerifyMode,
     /// How to notice a change to the dump.
     pub dump_watch: DumpWatch,
+    /// Bytes of decompressed page store frames kept in memory (an index
+    /// built from a compressed dump).
+    pub store_cache_bytes: u64,
 }
 
 /// How the server notices that the dump changed under it (it then answers
@@ -134,6 +137,7 @@ impl Config {
             keep_alive: Duration::from_secs(30),
             verify: VerifyMode::Auto,
             dump_watch: DumpWatch::Lease,
+            store_cache_bytes: 256 << 20,
         }
     }
 

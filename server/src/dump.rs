@@ -18,12 +18,10 @@
 
 use crate::config::DumpWatch;
 use actix_http::h1::SendFileRange;
-use actix_http::header::HeaderValue;
 use std::fs::File;
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use wikidex_indexer::DumpIdentity;
 
 mod lease;
@@ -36,6 +34,9 @@ pub enum DumpError {
     /// The file changed size or modification time since startup.
     #[error("the dump file changed since the server started ({0}); restart after re-indexing")]
     Changed(String),
+    /// The page store could not give the bytes (a damaged frame).
+    #[error(transparent)]
+    Store(#[from] wikidex_indexer::store::StoreError),
     /// A read failed or came back short.
     #[error("reading the dump failed at byte {offset}: {message}")]
     Read {
@@ -55,10 +56,6 @@ pub struct DumpFile {
     path: PathBuf,
     size: u64,
     mtime_ns: i64,
-    last_modified: SystemTime,
-    /// The strong entity tag and `last_modified` as header values, made once.
-    etag_header: HeaderValue,
-    last_modified_header: HeaderValue,
 }
 
 impl DumpFile {
@@ -74,14 +71,6 @@ impl DumpFile {
         if let Some(diff) = indexed.difference(&now) {
             return Err(wikidex_indexer::Error::DumpChanged { path: path.to_path_buf(), message: diff });
         }
-        let hash = now.fingerprint.rsplit(':').next().unwrap_or_default();
-        let last_modified = UNIX_EPOCH + Duration::from_nanos(now.mtime_ns.max(0) as u64);
-        // Round down to whole seconds: HTTP dates have no finer resolution.
-        let last_modified = UNIX_EPOCH
-            + Duration::from_secs(last_modified.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs());
-        let etag = format!("\"{hash}-{:x}\"", now.bytes);
-        // Both are ASCII we made (a quoted hex tag, an HTTP date).
-        let header = |value: String| HeaderValue::try_from(value).expect("an ASCII header value");
         let lease = match watch {
             DumpWatch::Lease => Lease::take(&file, path)
                 .inspect_err(|why| {
@@ -96,9 +85,6 @@ impl DumpFile {
             path: path.to_path_buf(),
             size: now.bytes,
             mtime_ns: now.mtime_ns,
-            etag_header: header(etag),
-            last_modified_header: header(httpdate::fmt_http_date(last_modified)),
-            last_modified,
         };
         // Whatever changed between the identity check and the lease.
         dump.check_stat().map_err(|e| wikidex_indexer::Error::DumpChanged {
@@ -131,24 +117,9 @@ impl DumpFile {
         self.size
     }
 
-    /// Its strong entity tag (quotes included).
-    pub fn etag(&self) -> &str {
-        self.etag_header.to_str().expect("made from an ASCII string")
-    }
-
-    /// Its modification time, whole seconds.
-    pub fn last_modified(&self) -> SystemTime {
-        self.last_modified
-    }
-
-    /// The `ETag` header value.
-    pub fn etag_header(&self) -> HeaderValue {
-        self.etag_header.clone()
-    }
-
-    /// The `Last-Modified` header value.
-    pub fn last_modified_header(&self) -> HeaderValue {
-        self.last_modified_header.clone()
+    /// Its modification time, nanoseconds since the Unix epoch.
+    pub fn mtime_ns(&self) -> i64 {
+        self.mtime_ns
     }
 
     /// Checks the dump is as it was at startup: nobody can have written to

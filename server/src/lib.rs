@@ -26,6 +26,7 @@ pub mod metrics;
 pub mod range;
 pub mod request;
 pub mod routes;
+pub mod source;
 pub mod state;
 mod timing;
 pub mod title;

@@ -195,13 +195,40 @@ pub fn rss_bytes() -> u64 {
     pages * rustix::param::page_size() as u64
 }
 
-/// The `/stats` document; `dump_watch` is [`crate::dump::DumpFile::watch`].
+/// Where pages are served from, for `/stats` and `/metrics`
+/// ([`crate::source::PageSource`]).
+#[derive(Debug, Clone, Copy)]
+pub struct StorageFacts {
+    /// `dump` (the XML file) or `store` (the index's page store).
+    pub storage: &'static str,
+    /// How a change to the dump file is noticed (`lease`, `fstat`); none
+    /// for the store.
+    pub dump_watch: Option<&'static str>,
+    /// The store's frame cache, when serving from the store.
+    pub cache: Option<wikidex_indexer::store::CacheStats>,
+}
+
+impl StorageFacts {
+    fn cache_json(&self) -> serde_json::Value {
+        let Some(c) = self.cache else { return serde_json::Value::Null };
+        let lookups = c.hits + c.misses;
+        serde_json::json!({
+            "hits": c.hits,
+            "misses": c.misses,
+            "hit_rate": if lookups == 0 { 0.0 } else { c.hits as f64 / lookups as f64 },
+            "bytes": c.bytes_cached,
+            "capacity_bytes": c.capacity,
+        })
+    }
+}
+
+/// The `/stats` document.
 pub fn stats_json(
     metrics: &Metrics,
     uptime_seconds: f64,
     index: &IndexFacts,
     workers: usize,
-    dump_watch: &str,
+    storage: &StorageFacts,
 ) -> serde_json::Value {
     let mut requests = serde_json::Map::new();
     let mut errors = serde_json::Map::new();
@@ -220,13 +247,20 @@ pub fn stats_json(
         "errors": errors,
         "latency_us": latency,
         "index": index,
-        "dump_watch": dump_watch,
+        "storage": storage.storage,
+        "dump_watch": storage.dump_watch,
+        "store_cache": storage.cache_json(),
         "rss_bytes": rss_bytes(),
     })
 }
 
 /// The `/metrics` document (Prometheus text exposition format 0.0.4).
-pub fn prometheus_text(metrics: &Metrics, uptime_seconds: f64, index: &IndexFacts) -> String {
+pub fn prometheus_text(
+    metrics: &Metrics,
+    uptime_seconds: f64,
+    index: &IndexFacts,
+    storage: &StorageFacts,
+) -> String {
     let mut out = String::with_capacity(4096);
     let snaps: Vec<_> = Endpoint::ALL.iter().map(|&e| (e, metrics.snapshot(e))).collect();
     out.push_str("# HELP wikidex_requests_total Requests answered, by endpoint.\n# TYPE wikidex_requests_total counter\n");
@@ -255,12 +289,31 @@ pub fn prometheus_text(metrics: &Metrics, uptime_seconds: f64, index: &IndexFact
         ("wikidex_index_pages", "Pages in the index.", index.pages as f64),
         ("wikidex_index_titles", "Distinct titles in the index.", index.titles as f64),
         ("wikidex_index_redirects", "Redirect pages in the index.", index.redirects as f64),
-        ("wikidex_dump_bytes", "Size of the dump.", index.dump_bytes as f64),
+        ("wikidex_dump_bytes", "Size of the uncompressed dump.", index.dump_bytes as f64),
         ("wikidex_index_bytes", "Size of the index on disk.", index.index_bytes as f64),
         ("process_resident_memory_bytes", "Resident memory size in bytes.", rss_bytes() as f64),
     ];
     for (name, help, v) in gauges {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
+    }
+    let _ = writeln!(
+        out,
+        "# HELP wikidex_storage_info Where pages are read from: the dump file or the page store.\n# TYPE wikidex_storage_info gauge\nwikidex_storage_info{{storage=\"{}\"}} 1",
+        storage.storage
+    );
+    if let Some(c) = storage.cache {
+        for (name, help, v) in [
+            ("wikidex_store_cache_hits_total", "Page store frames found in the cache.", c.hits),
+            ("wikidex_store_cache_misses_total", "Page store frames decompressed.", c.misses),
+        ] {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}");
+        }
+        let name = "wikidex_store_cache_bytes";
+        let _ = writeln!(
+            out,
+            "# HELP {name} Decompressed frames held.\n# TYPE {name} gauge\n{name} {}",
+            c.bytes_cached
+        );
     }
     out
 }
@@ -305,7 +358,19 @@ mod tests {
         let m = Metrics::default();
         m.record(Endpoint::Xml, false, 5);
         let facts = IndexFacts { pages: 1, titles: 1, redirects: 0, dump_bytes: 2, index_bytes: 3 };
-        let text = prometheus_text(&m, 1.5, &facts);
+        let storage = StorageFacts {
+            storage: "store",
+            dump_watch: None,
+            cache: Some(wikidex_indexer::store::CacheStats {
+                hits: 3,
+                misses: 1,
+                bytes_cached: 10,
+                capacity: 20,
+            }),
+        };
+        let text = prometheus_text(&m, 1.5, &facts, &storage);
+        assert!(text.contains("\nwikidex_storage_info{storage=\"store\"} 1\n"));
+        assert!(text.contains("\nwikidex_store_cache_hits_total 3\n"));
         assert!(text.contains("wikidex_requests_total{endpoint=\"xml\"} 1\n"));
         assert!(
             text.contains("wikidex_request_duration_seconds{endpoint=\"xml\",quantile=\"0.5\"} 0.000005\n")

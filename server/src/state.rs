@@ -3,7 +3,8 @@
 
 use crate::config::{AUTO_FULL_BYTES, Config, VerifyMode};
 use crate::dump::DumpFile;
-use crate::metrics::{IndexFacts, Metrics};
+use crate::metrics::{IndexFacts, Metrics, StorageFacts};
+use crate::source::{PageSource, Storage};
 use std::time::Instant;
 use wikidex_indexer::Index;
 
@@ -12,8 +13,8 @@ use wikidex_indexer::Index;
 pub struct AppState {
     /// The memory-mapped index.
     pub index: Index,
-    /// The dump, read with pread.
-    pub dump: DumpFile,
+    /// The dump's bytes: the dump file, or the index's page store.
+    pub dump: PageSource,
     /// Settings.
     pub config: Config,
     /// Request metrics.
@@ -71,7 +72,16 @@ impl AppState {
         }
         let verify_in_background =
             !full && matches!(config.verify, VerifyMode::Auto | VerifyMode::Background);
-        let dump = DumpFile::open(&config.dump, &index.manifest().dump, config.dump_watch)?;
+        let dump = match index.open_store(config.store_cache_bytes)? {
+            Some(store) => {
+                PageSource::new(Storage::Store(store), index.manifest(), index.manifest().dump.mtime_ns)
+            }
+            None => {
+                let file = DumpFile::open(&config.dump, &index.manifest().dump, config.dump_watch)?;
+                let mtime_ns = file.mtime_ns();
+                PageSource::new(Storage::Dump(file), index.manifest(), mtime_ns)
+            }
+        };
         if !index.has_title_column() {
             tracing::warn!(
                 "{} has no titles.fc (built before it, or with --no-title-column): /offsets lists \
@@ -105,5 +115,14 @@ impl AppState {
             damaged: std::sync::OnceLock::new(),
             verify_in_background,
         })
+    }
+
+    /// Where pages are served from, for `/stats` and `/metrics`.
+    pub fn storage_facts(&self) -> StorageFacts {
+        StorageFacts {
+            storage: self.dump.storage(),
+            dump_watch: self.dump.watch(),
+            cache: self.dump.cache_stats(),
+        }
     }
 }

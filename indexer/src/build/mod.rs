@@ -315,7 +315,7 @@ impl Builder {
         let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, "memory-map the dump", e))?;
         let _ = map.advise(Advice::Sequential);
         let kind = input::sniff(&map[..map.len().min(64)])
-            .map_err(|e| Error::Compressed { path: path.to_path_buf(), message: e.to_string() })?;
+            .map_err(|e| dump_err(scan::DumpError { offset: 0, message: e.to_string() }))?;
         let (site, mut scanned, content, store) = match kind {
             InputKind::Bzip2 => {
                 let c = compressed::scan_bz2(&self, path, &map, &writer)?;
@@ -376,7 +376,13 @@ impl Builder {
                     },
                     || {
                         let (columns, (title_column, json_rows)) = rayon::join(
-                            || write::write_columns(&writer, &rows, &redirects),
+                            || {
+                                let mut columns = write::write_columns(&writer, &rows, &redirects)?;
+                                columns.push(write::write_missing_targets(
+                                    &writer, &scanned, &rows, &redirects,
+                                )?);
+                                Ok::<_, Error>(columns)
+                            },
                             || {
                                 rayon::join(
                                     || {

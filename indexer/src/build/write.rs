@@ -65,6 +65,33 @@ pub(super) fn write_json_rows(
     json.finish().map_err(io_err)?.finish()
 }
 
+/// Writes `targets.fst`: the target title of every redirect to a page not
+/// in the dump, keyed by its row, so the server never reads the dump for
+/// `fields=redirect`.
+pub(super) fn write_missing_targets(
+    writer: &IndexWriter,
+    scanned: &ScanResult,
+    rows: &[RawPage],
+    redirects: &[u32],
+) -> Result<(String, format::FileEntry)> {
+    let sink = writer.file(format::REDIRECT_TARGETS, FileKind::RedirectTargets)?;
+    let path = sink.path().to_path_buf();
+    let fst_err = |source| super::fst_error(&path, source);
+    let mut set = fst::SetBuilder::new(sink).map_err(fst_err)?;
+    let mut key = Vec::new();
+    for (row, page) in rows.iter().enumerate() {
+        if redirects[row] == format::TARGET_MISSING
+            && let Some(target) = scanned.redirect(page)
+        {
+            key.clear();
+            key.extend_from_slice(&(row as u32).to_be_bytes());
+            key.extend_from_slice(target);
+            set.insert(&key).map_err(fst_err)?;
+        }
+    }
+    set.into_inner().map_err(fst_err)?.finish()
+}
+
 /// Writes the fixed-width columns, in parallel, each through a buffer.
 pub(super) fn write_columns(
     writer: &IndexWriter,
@@ -86,13 +113,14 @@ pub(super) fn write_columns(
         sink.write_all(&buf).map_err(|e| Error::io(&path, "write", e))?;
         sink.finish()
     };
-    let columns: [(&str, FileKind, Encode<'_>); 4] = [
+    let columns: [(&str, FileKind, Encode<'_>); 5] = [
         (format::STARTS, FileKind::Starts, &|i, b| {
             b.extend_from_slice(&rows[i].start.to_le_bytes()[..format::START_BYTES])
         }),
         (format::LENGTHS, FileKind::Lengths, &|i, b| b.extend_from_slice(&rows[i].len.to_le_bytes())),
         (format::NAMESPACES, FileKind::Namespaces, &|i, b| b.extend_from_slice(&rows[i].ns.to_le_bytes())),
         (format::REDIRECTS, FileKind::Redirects, &|i, b| b.extend_from_slice(&redirects[i].to_le_bytes())),
+        (format::IDS, FileKind::Ids, &|i, b| b.extend_from_slice(&rows[i].id.to_le_bytes())),
     ];
     columns.par_iter().map(|(name, kind, encode)| column(name, *kind, *encode)).collect()
 }

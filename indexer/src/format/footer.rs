@@ -43,6 +43,10 @@ pub enum FileKind {
     TitleColumn,
     /// `rows.jsf`.
     JsonRows,
+    /// `ids.u32`.
+    Ids,
+    /// `targets.fst`.
+    RedirectTargets,
 }
 
 impl FileKind {
@@ -58,6 +62,8 @@ impl FileKind {
             FileKind::FoldedRows => *b"FROW",
             FileKind::TitleColumn => *b"TCOL",
             FileKind::JsonRows => *b"JROW",
+            FileKind::Ids => *b"PGID",
+            FileKind::RedirectTargets => *b"RTGT",
         }
     }
 }

@@ -10,6 +10,11 @@
 //!   ns.i16          row -> namespace key                           (i16 LE)
 //!   redirects.u32   row -> row of the redirect target, or NOT_REDIRECT /
 //!                   TARGET_MISSING                                 (u32 LE)
+//!   ids.u32         row -> page `<id>`, or NO_ID                   (u32 LE)
+//!   targets.fst     fst Set: row (u32 BE) followed by the target title,
+//!                   for every redirect whose target is TARGET_MISSING
+//!   pages.zst       only for a compressed dump: the XML as a seekable
+//!                   zstd file ([`crate::store`])
 //!   folded.fst      optional; fst Map: fold(title) -> position of its rows
 //!                   in folded.u32                        (see crate::fold)
 //!   folded.u32      optional; rows grouped by folded title (u32 LE)
@@ -84,6 +89,12 @@ pub const FOLDED_ROWS: &str = "folded.u32";
 pub const TITLE_COLUMN: &str = "titles.fc";
 /// Name of the optional file of rows written as JSON.
 pub const JSON_ROWS: &str = "rows.jsf";
+/// Name of the page id column.
+pub const IDS: &str = "ids.u32";
+/// Name of the fst of redirect targets that are not pages of the dump.
+pub const REDIRECT_TARGETS: &str = "targets.fst";
+/// `ids.u32` value of a page without a numeric `<id>`.
+pub const NO_ID: u32 = u32::MAX;
 /// Name of the page store, written when the dump is compressed.
 pub const PAGE_STORE: &str = "pages.zst";
 

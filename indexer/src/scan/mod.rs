@@ -59,6 +59,8 @@ pub struct RawPage {
     pub redirect_len: u16,
     /// Namespace key.
     pub ns: i16,
+    /// Page `<id>`, or [`NO_ID`](crate::format::NO_ID).
+    pub id: u32,
 }
 
 /// The pages found in one chunk.
@@ -264,7 +266,7 @@ fn scan_chunk(
     };
     while pos < to {
         let end = match valid_page(buf, pos, opts.rules) {
-            Ok((p, len, ns)) => {
+            Ok((p, len, ns, id)) => {
                 let title_at = out.arena.len();
                 out.arena.extend_from_slice(p.title.as_bytes());
                 let redirect_at = out.arena.len();
@@ -286,6 +288,7 @@ fn scan_chunk(
                     title_len: p.title.len() as u16,
                     redirect_len: redirect_len as u16,
                     ns,
+                    id,
                 });
                 p.end
             }
@@ -331,7 +334,7 @@ fn valid_page<'a>(
     buf: &'a [u8],
     pos: usize,
     rules: &TitleRules,
-) -> Result<(ScannedPage<'a>, u32, i16), DumpError> {
+) -> Result<(ScannedPage<'a>, u32, i16, u32), DumpError> {
     let p = parse_page(buf, pos)?;
     let invalid = |message: String| DumpError { offset: p.start, message };
     let len = p.end - p.start + 1;
@@ -339,11 +342,17 @@ fn valid_page<'a>(
         .map_err(|_| invalid(format!("page is {len} bytes; wikidex supports pages up to 4 GiB")))?;
     let ns = i16::try_from(p.ns)
         .map_err(|_| invalid(format!("namespace {} is outside the supported range -32768..32767", p.ns)))?;
+    let id = match p.id {
+        None => crate::format::NO_ID,
+        Some(id) => u32::try_from(id).ok().filter(|&id| id != crate::format::NO_ID).ok_or_else(|| {
+            invalid(format!("page id {id} is over {}, the largest wikidex stores", crate::format::NO_ID - 1))
+        })?,
+    };
     rules.check_title(p.ns, &p.title).map_err(invalid)?;
     if let Some(target) = &p.redirect {
         rules.check_target(target).map_err(invalid)?;
     }
-    Ok((p, len, ns))
+    Ok((p, len, ns, id))
 }
 
 /// The first 8 bytes of `title`, big-endian, zero-padded.

@@ -22,6 +22,8 @@ pub struct ScannedPage<'a> {
     pub title: Cow<'a, str>,
     /// `<ns>`.
     pub ns: i32,
+    /// The page `<id>`, if present and numeric.
+    pub id: Option<u64>,
     /// The unescaped target of `<redirect title="…"/>`, if any.
     pub redirect: Option<Cow<'a, str>>,
 }
@@ -55,6 +57,7 @@ pub fn parse_page(buf: &[u8], start: usize) -> Result<ScannedPage<'_>, DumpError
         end: end as u64,
         title: header.title,
         ns: header.ns,
+        id: header.id,
         redirect: header.redirect,
     })
 }

@@ -50,14 +50,19 @@ pub async fn stats(state: web::Data<AppState>) -> HttpResponse {
         state.started.elapsed().as_secs_f64(),
         &state.facts,
         state.config.workers,
-        state.dump.watch().name(),
+        &state.storage_facts(),
     );
     HttpResponse::Ok().content_type(content_type(mime::JSON)).body(doc.to_string())
 }
 
 /// `GET /metrics`: the same in Prometheus text format.
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    let text = prometheus_text(&state.metrics, state.started.elapsed().as_secs_f64(), &state.facts);
+    let text = prometheus_text(
+        &state.metrics,
+        state.started.elapsed().as_secs_f64(),
+        &state.facts,
+        &state.storage_facts(),
+    );
     HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(text)
 }
 

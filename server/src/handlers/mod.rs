@@ -10,6 +10,7 @@ pub mod xml;
 
 use crate::dump::DumpError;
 use crate::error::ApiError;
+use crate::source::Storage;
 use crate::state::AppState;
 use actix_web::http::Uri;
 use actix_web::http::header::HeaderValue;
@@ -117,9 +118,14 @@ pub(crate) fn with_dump_bytes(
 /// from [`crate::dump::DumpFile::send_file_range`]), or where it cannot be,
 /// as a stream of reads.
 fn file_body(mut res: HttpResponseBuilder, state: &Arc<AppState>, start: u64, len: u64) -> HttpResponse {
-    let mut res = res.body(DumpStream::body(state, start, len));
-    res.head_mut().send_file = Some(state.dump.send_file_range(start, len));
-    res
+    match state.dump.bytes() {
+        Storage::Dump(dump) => {
+            let mut res = res.body(DumpStream::body(state, start, len));
+            res.head_mut().send_file = Some(dump.send_file_range(start, len));
+            res
+        }
+        Storage::Store(_) => res.body(crate::source::store_body(state, start, len)),
+    }
 }
 
 /// Streams a byte range of the dump in [`STREAM_CHUNK`] reads.

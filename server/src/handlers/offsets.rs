@@ -366,8 +366,11 @@ impl<'a> Rows<'a> {
                     continue;
                 }
                 if target.row != page.row {
-                    let name = read_header(self.state, &target)?.title;
-                    self.row(name.as_bytes(), &target)?;
+                    let mut name = Vec::new();
+                    if !index.title_of(target.row, &mut name) {
+                        return Err(damaged_title_column());
+                    }
+                    self.row(&name, &target)?;
                     continue;
                 }
             }
@@ -456,51 +459,34 @@ fn resolve_page(index: &wikidex_indexer::Index, mut page: Page) -> Result<Page, 
     }
 }
 
+/// The 503 for a row whose title the index cannot give back.
+fn damaged_title_column() -> ApiError {
+    ApiError::Unavailable("the index cannot give back a title (damaged?); run `wikidex verify`".into())
+}
+
+/// Appends the asked-for `fields` of `page`, all read from the index.
 fn write_fields(state: &AppState, page: &Page, fields: &[Field], out: &mut Vec<u8>) -> Result<(), ApiError> {
-    let needs_header =
-        fields.contains(&Field::Id) || (fields.contains(&Field::Redirect) && page.redirect != Redirect::None);
-    let header = if needs_header { Some(read_header(state, page)?) } else { None };
     for f in fields {
         out.push(b',');
         match f {
             Field::Ns => out.extend_from_slice(itoa::Buffer::new().format(page.ns).as_bytes()),
-            Field::Redirect => match header.as_ref().and_then(|h| h.redirect.as_deref()) {
-                Some(target) => serde_json::to_writer(&mut *out, target).expect("Vec write"),
-                None => out.extend_from_slice(b"null"),
-            },
-            Field::Id => match header.as_ref().and_then(|h| h.id) {
+            Field::Redirect => {
+                let mut target = Vec::new();
+                if state.index.redirect_target(page.row, &mut target) {
+                    push_json_string(out, &target)?;
+                } else if page.redirect == Redirect::None {
+                    out.extend_from_slice(b"null");
+                } else {
+                    return Err(damaged_title_column());
+                }
+            }
+            Field::Id => match state.index.page_id(page.row) {
                 Some(id) => out.extend_from_slice(itoa::Buffer::new().format(id).as_bytes()),
                 None => out.extend_from_slice(b"null"),
             },
         }
     }
     Ok(())
-}
-
-/// The header fields of `page`, read from the dump.
-pub struct Header {
-    /// Title.
-    pub title: String,
-    /// Page id.
-    pub id: Option<u64>,
-    /// Redirect target.
-    pub redirect: Option<String>,
-}
-
-/// Reads and parses the first few KiB of a page (title, ns, id, redirect).
-pub fn read_header(state: &AppState, page: &Page) -> Result<Header, ApiError> {
-    let len = page.len().min(8192) as usize;
-    let mut buf = vec![0u8; len];
-    state.dump.check()?;
-    state.dump.read_exact_at(&mut buf, page.start)?;
-    let h = wikidex_indexer::scan::parse_header(&buf, 0).map_err(|e| {
-        ApiError::Unavailable(format!(
-            "the dump does not match the index at byte {}: {}",
-            page.start + e.offset,
-            e.message
-        ))
-    })?;
-    Ok(Header { title: h.title.into_owned(), id: h.id, redirect: h.redirect.map(|r| r.into_owned()) })
 }
 
 #[cfg(test)]
