@@ -79,6 +79,17 @@ fn index(args: IndexArgs) -> Result<()> {
         summary.index_bytes,
         summary.index_bytes as f64 / summary.pages.max(1) as f64,
     )?;
+    if let Some(store) = &summary.store {
+        writeln!(
+            stdout,
+            "page store: {} ({} bytes, {:.2}x the compressed dump, {} frames; {} bytes of XML)",
+            summary.index_dir.join(&store.file).display(),
+            store.bytes,
+            store.bytes as f64 / summary.dump_bytes.max(1) as f64,
+            store.frames,
+            summary.content_bytes
+        )?;
+    }
     if !summary.skipped.is_empty() {
         writeln!(
             stdout,
@@ -116,15 +127,23 @@ fn verify(args: VerifyArgs) -> Result<()> {
     let index = Index::open(&args.index)?;
     index.verify()?;
     let dump = args.dump.unwrap_or_else(|| PathBuf::from(&index.manifest().dump.path));
-    let now = DumpIdentity::of_path(&dump)?;
-    if let Some(diff) = index.manifest().dump.difference(&now) {
-        bail!("{}: the dump changed since it was indexed ({diff}); re-run `wikidex index`", dump.display());
-    }
+    let files = index.manifest().files.len();
+    let dump_state = if let Some(store) = &index.manifest().store {
+        // Pages are served from the store: the dump itself is not needed.
+        format!("page store {} decompressed whole ({} frames)", store.file, store.frames)
+    } else {
+        let now = DumpIdentity::of_path(&dump)?;
+        if let Some(diff) = index.manifest().dump.difference(&now) {
+            bail!(
+                "{}: the dump changed since it was indexed ({diff}); re-run `wikidex index`",
+                dump.display()
+            );
+        }
+        format!("dump {} unchanged", dump.display())
+    };
     println!(
-        "ok: {} pages, {} files, every checksum matches, dump {} unchanged ({} ms)",
+        "ok: {} pages, {files} files, every checksum matches, {dump_state} ({} ms)",
         index.pages(),
-        index.manifest().files.len(),
-        dump.display(),
         started.elapsed().as_millis()
     );
     Ok(())

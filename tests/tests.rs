@@ -5,6 +5,7 @@ mod raw_http;
 mod util;
 
 mod browser;
+mod compressed;
 mod hardening;
 mod hot_path;
 mod index;

@@ -87,6 +87,10 @@ pub struct BuildSummary {
     pub write_seconds: f64,
     /// Invalid pages passed over ([`Builder::skip_invalid`]), in dump order.
     pub skipped: Vec<SkippedPage>,
+    /// Bytes of XML indexed (the decompressed size of a compressed dump).
+    pub content_bytes: u64,
+    /// The page store written for a compressed dump.
+    pub store: Option<format::StoreEntry>,
 }
 
 /// An fst builder's error: its I/O failures (a full disk) are I/O errors
@@ -421,8 +425,8 @@ impl Builder {
             format_version: format::FORMAT_VERSION,
             created_by: format!("wikidex {}", env!("CARGO_PKG_VERSION")),
             dump: identity.clone(),
-            content,
-            store,
+            content: content.clone(),
+            store: store.clone(),
             site,
             pages,
             titles: titles.0,
@@ -447,6 +451,8 @@ impl Builder {
             sort_seconds,
             write_seconds: started.elapsed().as_secs_f64() - scan_seconds - sort_seconds,
             skipped,
+            content_bytes: content.bytes,
+            store,
         })
     }
 }
