@@ -63,7 +63,7 @@ pub struct IndexArgs {
     pub skip_invalid: bool,
     /// zstd level of the page store written for a .xml.bz2 dump
     /// (docs/BENCHMARKS.md, "Page store").
-    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(i32).range(1..=19))]
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(i32).range(1..=19))]
     pub store_level: i32,
     /// KiB of XML per page store frame: larger compresses better, smaller
     /// serves a page with less decompression.
@@ -78,7 +78,7 @@ pub struct ServeArgs {
     #[arg(long, env = "WIKIDEX_INDEX")]
     pub index: Option<PathBuf>,
     /// The dump the index points into [default: the one recorded in the
-    /// index, or the bundled sample data/sample.xml].
+    /// index, or the bundled sample data/enwiki-sample-multistream.xml.bz2].
     #[arg(long, env = "WIKIDEX_DUMP")]
     pub dump: Option<PathBuf>,
     /// Address to listen on.

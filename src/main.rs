@@ -2,6 +2,7 @@
 //! is the only place that prints or picks an exit code.
 
 mod cli;
+mod multistream;
 mod progress;
 
 use anyhow::{Context, Result, bail};
@@ -152,31 +153,61 @@ fn verify(args: VerifyArgs) -> Result<()> {
 fn generate(args: GenArgs) -> Result<()> {
     use wikidex_indexer::synth::{SynthConfig, generate};
     let started = Instant::now();
-    let tmp = args.output.with_extension("tmp");
-    let file = std::fs::File::create(&tmp).with_context(|| format!("{}: failed to create", tmp.display()))?;
+    let out = &args.output;
+    let bz2 = out.extension().is_some_and(|e| e == "bz2");
+    let tmp = out.with_extension("tmp");
+    let xml_tmp = out.with_extension("xml-tmp");
+    let xml_path = if bz2 { &xml_tmp } else { &tmp };
+    let file = std::fs::File::create(xml_path)
+        .with_context(|| format!("{}: failed to create", xml_path.display()))?;
     let cfg = SynthConfig { pages: args.pages, seed: args.seed, text_percent: args.text_percent };
-    let summary =
-        generate(&cfg, &file, |_| {}).with_context(|| format!("{}: failed to write", tmp.display()))?;
-    file.sync_all().with_context(|| format!("{}: failed to fsync", tmp.display()))?;
-    std::fs::rename(&tmp, &args.output)
-        .with_context(|| format!("{}: failed to rename", args.output.display()))?;
+    let mut pages = Vec::new();
+    let summary = generate(&cfg, &file, |p| {
+        if bz2 {
+            pages.push(multistream::PageRef { start: p.start, id: p.id, title: p.title.to_string() });
+        }
+    })
+    .with_context(|| format!("{}: failed to write", xml_path.display()))?;
+    file.sync_all().with_context(|| format!("{}: failed to fsync", xml_path.display()))?;
+    let mut note = String::new();
+    if bz2 {
+        // SAFETY: our own temporary file, written and closed above, removed below.
+        let xml = unsafe { memmap2::Mmap::map(&std::fs::File::open(&xml_tmp)?)? };
+        let companion = wikidex_indexer::input::companion_name(out);
+        let companion_tmp = companion.as_ref().map(|c| c.with_extension("tmp"));
+        let bytes = multistream::write(&xml, &pages, &tmp, companion_tmp.as_deref())?;
+        drop(xml);
+        std::fs::remove_file(&xml_tmp).with_context(|| format!("{}: failed to remove", xml_tmp.display()))?;
+        note = match (&companion, &companion_tmp) {
+            (Some(c), Some(t)) => {
+                std::fs::rename(t, c).with_context(|| format!("{}: failed to rename", c.display()))?;
+                format!(" as multistream bz2 ({bytes} bytes; companion index {})", c.display())
+            }
+            _ => format!(
+                " as multistream bz2 ({bytes} bytes; no companion index: name the file …-multistream.xml.bz2 for one)"
+            ),
+        };
+    }
+    std::fs::rename(&tmp, out).with_context(|| format!("{}: failed to rename", out.display()))?;
     let secs = started.elapsed().as_secs_f64();
     println!(
-        "wrote {} pages ({} redirects, {} bytes) to {} in {secs:.2}s ({:.0} MB/s)",
+        "wrote {} pages ({} redirects, {} bytes of XML) to {}{note} in {secs:.2}s ({:.0} MB/s)",
         summary.pages,
         summary.redirects,
         summary.bytes,
-        args.output.display(),
+        out.display(),
         summary.bytes as f64 / secs / 1e6
     );
     Ok(())
 }
 
-/// The bundled sample: `data/sample.xml` from the working directory, else
-/// from the source tree this binary was built from.
+/// The bundled sample, a real excerpt in Wikimedia's multistream layout
+/// (data/README.md): from the working directory, else from the source tree
+/// this binary was built from.
 fn sample_dump() -> PathBuf {
-    let here = PathBuf::from("data/sample.xml");
-    if here.exists() { here } else { Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample.xml") }
+    const SAMPLE: &str = "data/enwiki-sample-multistream.xml.bz2";
+    let here = PathBuf::from(SAMPLE);
+    if here.exists() { here } else { Path::new(env!("CARGO_MANIFEST_DIR")).join(SAMPLE) }
 }
 
 fn serve(args: ServeArgs) -> Result<()> {

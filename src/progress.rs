@@ -72,8 +72,8 @@ impl Display {
             let secs = self.started.elapsed().as_secs_f64();
             let rate = match p.phase {
                 Phase::Scanning if secs > 0.0 => format!(", {:.2} GB/s", p.done as f64 / secs / 1e9),
-                Phase::Decompressing if secs > 0.0 => {
-                    let eta = (p.total.saturating_sub(p.done) as f64 / (p.done.max(1) as f64 / secs)).round();
+                Phase::Decompressing if secs > 0.0 && p.done > 0 => {
+                    let eta = (p.total.saturating_sub(p.done) as f64 / (p.done as f64 / secs)).round();
                     let note = if p.single_stream {
                         "; one bz2 stream, one core: the -multistream file indexes faster"
                     } else {

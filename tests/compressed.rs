@@ -227,3 +227,33 @@ fn a_damaged_store_is_named_at_startup_or_fails_only_the_requests_it_holds() {
     assert!(ok > 0 && failed > 0, "{ok} served, {failed} failed");
     assert_eq!(server.get("/healthz").status, 200, "the server is still up");
 }
+
+/// Every `curl` line of the README, run as written against `wikidex serve`
+/// with no arguments (the bundled sample), answers something real: no
+/// error status, no empty listing. See: issue 20 (item 4).
+#[test]
+fn every_readme_curl_example_answers_on_the_bundled_sample() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let lines: Vec<&str> = readme
+        .lines()
+        .map(|l| l.trim_start().trim_start_matches("$ "))
+        .filter(|l| l.starts_with("curl ") && l.contains("localhost:8080"))
+        .collect();
+    assert!(lines.len() >= 10, "{lines:?}");
+    // The bundled sample, indexed into a copy so the repository stays clean.
+    let dir = tempfile::tempdir().unwrap();
+    copy_in(dir.path(), &[MULTI, COMPANION]);
+    let server = Server::start(&["--dump", dir.path().join(MULTI).to_str().unwrap()]);
+    for line in lines {
+        let cmd = line.replace("localhost:8080", &server.addr);
+        let out = std::process::Command::new("bash").args(["-o", "pipefail", "-c", &cmd]).output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{line}: {}", String::from_utf8_lossy(&out.stderr));
+        let body = stdout.trim();
+        assert!(!body.is_empty() && body != "[]" && body != "null", "{line}: answered {body:?}");
+        assert!(!body.contains("\"error\""), "{line}: {body}");
+        if let Some(status) = body.strip_prefix("HTTP/1.1 ") {
+            assert!(status.starts_with('2'), "{line}: {status}");
+        }
+    }
+}

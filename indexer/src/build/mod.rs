@@ -141,7 +141,7 @@ impl Builder {
             title_column: true,
             json_rows: true,
             skip_invalid: false,
-            store_level: 6,
+            store_level: 3,
             store_frame_bytes: 128 << 10,
         }
     }
@@ -192,7 +192,7 @@ impl Builder {
     }
 
     /// The zstd level of the page store written for a compressed dump
-    /// (default 6; docs/BENCHMARKS.md, "Page store").
+    /// (default 3; docs/BENCHMARKS.md, "Page store").
     pub fn store_level(mut self, level: i32) -> Builder {
         self.store_level = level;
         self

@@ -24,14 +24,33 @@ use std::sync::atomic::AtomicBool;
 /// `X-multistream-index3.txt-p1p41242.bz2`. A decompressed `….txt` is
 /// accepted when the `.txt.bz2` is absent.
 pub fn companion_path(dump: &Path) -> Option<PathBuf> {
+    let index = companion_name(dump)?;
+    let name = index.file_name()?.to_str()?;
+    let plain = name.strip_suffix(".bz2").map(|n| dump.with_file_name(n));
+    [Some(index.clone()), plain].into_iter().flatten().find(|p| p.is_file())
+}
+
+/// Where the companion index of a multistream dump belongs, by Wikimedia's
+/// naming, whether or not it exists: `None` for a name without
+/// `multistream`.
+///
+/// ```
+/// use std::path::Path;
+/// use wikidex_indexer::input::companion_name;
+/// let dump = Path::new("enwiki-20260101-pages-articles-multistream.xml.bz2");
+/// assert_eq!(
+///     companion_name(dump).unwrap(),
+///     Path::new("enwiki-20260101-pages-articles-multistream-index.txt.bz2")
+/// );
+/// assert!(companion_name(Path::new("enwiki.xml.bz2")).is_none());
+/// ```
+pub fn companion_name(dump: &Path) -> Option<PathBuf> {
     let name = dump.file_name()?.to_str()?;
     let at = name.rfind("multistream")?;
     let (head, rest) = name.split_at(at + "multistream".len());
     let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
     let tail = rest[digits..].strip_prefix(".xml")?;
-    let index = format!("{head}-index{}.txt{tail}", &rest[..digits]);
-    let candidates = [Some(index.clone()), index.strip_suffix(".bz2").map(str::to_owned)];
-    candidates.into_iter().flatten().map(|n| dump.with_file_name(n)).find(|p| p.is_file())
+    Some(dump.with_file_name(format!("{head}-index{}.txt{tail}", &rest[..digits])))
 }
 
 /// Reads a companion index (bz2-compressed or plain text) and returns its

@@ -11,7 +11,7 @@ pub mod bz2;
 pub mod companion;
 
 pub use bz2::{DecodeError, DecodeOptions, Decoded, Outcome, decode, find_streams, is_multistream};
-pub use companion::{check_starts, companion_path, read_companion};
+pub use companion::{check_starts, companion_name, companion_path, read_companion};
 
 use std::io;
 use std::path::PathBuf;
