@@ -62,7 +62,7 @@ pub struct IndexArgs {
     #[arg(long)]
     pub skip_invalid: bool,
     /// zstd level of the page store written for a .xml.bz2 dump
-    /// (docs/BENCHMARKS.md, "Page store").
+    /// (docs/BENCHMARKS.md, "Compressed dumps").
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(i32).range(1..=19))]
     pub store_level: i32,
     /// KiB of XML per page store frame: larger compresses better, smaller

@@ -11,6 +11,9 @@
 #            target/release/wikidex nginx
 #
 # A and B: wikidex binaries, or `nginx` (the kit's baseline, nginx.conf.tmpl).
+# INDEX_B and DUMP_B (default INDEX and DUMP) give side B another index of
+# the same dump: e.g. the XML's index on A and the .bz2's (served from its
+# page store) on B, with the same binary on both sides.
 # TARGET: a request path (`/plaintext`), or `offsets`, `wiki` or `xml` for
 # the kit's scripts over inputs asked of the first wikidex (gen_inputs.py).
 # Each round starts both servers (which one first alternates), warms up for
@@ -64,7 +67,9 @@ start() {
       sleep 0.05
     done
   else
-    taskset -c "${SERVER_CPU:-0}" "$bin" serve --index "$INDEX" --dump "$DUMP" --bind "127.0.0.1:$port" \
+    local index=$INDEX dump=$DUMP
+    [ "$side" = b ] && index=${INDEX_B:-$INDEX} dump=${DUMP_B:-$DUMP}
+    taskset -c "${SERVER_CPU:-0}" "$bin" serve --index "$index" --dump "$dump" --bind "127.0.0.1:$port" \
       --workers 1 > "$WORK/$side.log" 2>&1 &
     kill=$!
     for _ in $(seq 200); do

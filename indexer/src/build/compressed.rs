@@ -52,8 +52,8 @@ fn stream_starts(path: &Path, data: &[u8]) -> Result<Vec<usize>> {
 }
 
 /// Refuses to start when the disk of `out` cannot hold the store and the
-/// index: about 1.2–1.4× the `.bz2` for the store (docs/BENCHMARKS.md,
-/// "Page store"), plus the index.
+/// index: 1.5x the `.bz2` covers both for real dumps (docs/BENCHMARKS.md,
+/// "Compressed dumps").
 fn check_free_space(out: &Path, compressed: u64) -> Result<()> {
     let dir = match out.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,

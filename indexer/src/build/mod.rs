@@ -192,7 +192,7 @@ impl Builder {
     }
 
     /// The zstd level of the page store written for a compressed dump
-    /// (default 3; docs/BENCHMARKS.md, "Page store").
+    /// (default 3; docs/BENCHMARKS.md, "Compressed dumps").
     pub fn store_level(mut self, level: i32) -> Builder {
         self.store_level = level;
         self

@@ -49,10 +49,8 @@ pub struct RawPage {
     pub len: u32,
     /// Which chunk's arena holds the title.
     pub chunk: u32,
-    /// Title offset in the arena.
+    /// Title offset in the arena; the redirect target, if any, follows it.
     pub title_at: u32,
-    /// Redirect target offset in the arena.
-    pub redirect_at: u32,
     /// Title length, 1..=[`MAX_FULL_TITLE_BYTES`](crate::format::MAX_FULL_TITLE_BYTES).
     pub title_len: u16,
     /// Redirect target length; 0 when the page is not a redirect.
@@ -94,7 +92,8 @@ impl ScanResult {
     pub fn redirect(&self, page: &RawPage) -> Option<&[u8]> {
         (page.redirect_len > 0).then(|| {
             let a = &self.chunks[page.chunk as usize].arena;
-            &a[page.redirect_at as usize..page.redirect_at as usize + page.redirect_len as usize]
+            let at = page.title_at as usize + page.title_len as usize;
+            &a[at..at + page.redirect_len as usize]
         })
     }
 
@@ -269,7 +268,6 @@ fn scan_chunk(
             Ok((p, len, ns, id)) => {
                 let title_at = out.arena.len();
                 out.arena.extend_from_slice(p.title.as_bytes());
-                let redirect_at = out.arena.len();
                 let redirect_len = p.redirect.as_ref().map_or(0, |r| r.len());
                 if let Some(r) = &p.redirect {
                     out.arena.extend_from_slice(r.as_bytes());
@@ -283,7 +281,6 @@ fn scan_chunk(
                     len,
                     chunk,
                     title_at: title_at as u32,
-                    redirect_at: redirect_at as u32,
                     // Both at most MAX_FULL_TITLE_BYTES (check_title).
                     title_len: p.title.len() as u16,
                     redirect_len: redirect_len as u16,
@@ -425,6 +422,13 @@ mod tests {
         for chunk in 1..xml.len() + 2 {
             assert_eq!(run(&xml, chunk).unwrap(), expected, "chunk size {chunk}");
         }
+    }
+
+    #[test]
+    fn a_raw_page_stays_40_bytes() {
+        // 20 M of them are held while an index is built (peak RSS target:
+        // docs/BENCHMARKS.md, "Indexing: `wikidex index` vs ripgrep").
+        assert_eq!(std::mem::size_of::<RawPage>(), 40);
     }
 
     #[test]
