@@ -121,7 +121,7 @@ def main():
         per request, cycles counted for both in the same seconds, when perf
         counted them: in about half the rounds both sides' req/s come out
         equal to 0.1 %, paced alike by something they share on core 0, even
-        for a build made 3-5 % dearer on purpose (docs/BENCHMARKS.md, "what
+        for a build made dearer on purpose (docs/BENCHMARKS.md, "What
         a side-by-side round can tell apart"); cycles saw that difference
         in every round. Otherwise the uncapped median `x` with the least
         cycles (`holds`), unless the uncapped pair was client-bound: then

@@ -142,7 +142,7 @@ impl Builder {
             json_rows: true,
             skip_invalid: false,
             store_level: 3,
-            store_frame_bytes: 128 << 10,
+            store_frame_bytes: 64 << 10,
         }
     }
 
@@ -199,7 +199,7 @@ impl Builder {
     }
 
     /// The uncompressed bytes per frame of the page store (default
-    /// 128 KiB): larger frames compress better, smaller ones decompress
+    /// 64 KiB): larger frames compress better, smaller ones decompress
     /// faster per page read.
     pub fn store_frame_bytes(mut self, bytes: usize) -> Builder {
         self.store_frame_bytes = bytes.max(4096);
