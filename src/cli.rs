@@ -114,14 +114,10 @@ pub struct ServeArgs {
     /// checked before serving.
     #[arg(long, env = "WIKIDEX_VERIFY", default_value = "auto")]
     pub verify: wikidex_server::VerifyMode,
-    /// How to notice that the dump changed under the server: `lease` holds
-    /// a read lease and an inotify watch on it, so reads skip the `fstat`
-    /// (a writer's `open` then waits microseconds for the server to notice,
-    /// and `truncate`'s non-blocking one fails once with EAGAIN); `fstat`
-    /// checks size and mtime before every read. `lease` falls back to
-    /// `fstat` where no lease can be had (`/stats`: `dump_watch`).
-    #[arg(long, env = "WIKIDEX_DUMP_WATCH", default_value = "lease")]
-    pub dump_watch: wikidex_server::DumpWatch,
+    /// Removed: the dump is checked with `fstat` before every read. Kept
+    /// hidden so that scripts still passing it get a clear error.
+    #[arg(long, env = "WIKIDEX_DUMP_WATCH", hide = true)]
+    pub dump_watch: Option<String>,
     /// MiB of decompressed page store frames kept in memory, for an index
     /// built from a .xml.bz2 dump (0: none; every page read decompresses).
     #[arg(long, env = "WIKIDEX_STORE_CACHE_MIB", default_value_t = 256)]

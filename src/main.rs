@@ -212,6 +212,13 @@ fn sample_dump() -> PathBuf {
 
 fn serve(args: ServeArgs) -> Result<()> {
     let started = Instant::now();
+    if let Some(mode) = &args.dump_watch {
+        bail!(
+            "--dump-watch {mode} (WIKIDEX_DUMP_WATCH) was removed: the server now always checks the dump's \
+             size and mtime before each read, as `fstat` did; the read lease it replaced saved a few per \
+             cent (docs/BENCHMARKS.md, \"A read lease instead of an `fstat` per read\"). Drop the flag."
+        );
+    }
     let (index_dir, dump) = match (args.index, args.dump) {
         (Some(index), Some(dump)) => (index, dump),
         (Some(index), None) => {
@@ -240,7 +247,6 @@ fn serve(args: ServeArgs) -> Result<()> {
         request_timeout: Duration::from_secs(args.request_timeout),
         keep_alive: Duration::from_secs(args.keep_alive),
         verify: args.verify,
-        dump_watch: args.dump_watch,
         store_cache_bytes: args.store_cache_mib << 20,
     };
     config.validate()?;

@@ -107,7 +107,6 @@ fn a_store_index_serves_without_the_dump_and_says_so() {
     }
     let stats = server.get("/stats").json();
     assert_eq!(stats["storage"], "store");
-    assert!(stats["dump_watch"].is_null());
     assert!(stats["store_cache"]["hits"].as_u64().unwrap() > 0, "{stats}");
     assert!(stats["store_cache"]["misses"].as_u64().unwrap() > 0, "{stats}");
     let metrics = server.get("/metrics").text();

@@ -19,13 +19,7 @@ fresh() { # a pristine copy of the dump, freshly indexed
     "$WIKIDEX" index "$dump" -o "$work/i" >/dev/null 2>&1
 }
 size=$(stat -c %s "$work/pristine.xml")
-# truncate(1) opens the file non-blocking: while the server holds its read
-# lease on the dump (wikidex serve --dump-watch lease, the default), that
-# open is refused with EAGAIN until the server has let go (microseconds), as
-# for any lease holder. An operator would run it again; so does this.
 truncate_dump() {
-    local _
-    for _ in $(seq 100); do truncate -s "$1" "$dump" 2>/dev/null && return 0; sleep 0.01; done
     truncate -s "$1" "$dump"
 }
 flip_at() { python3 -c "import sys; p=sys.argv[1]; f=open(p,'r+b'); f.seek(int(sys.argv[2])); b=f.read(1); f.seek(int(sys.argv[2])); f.write(bytes([b[0]^1]))" "$dump" "$1"; }

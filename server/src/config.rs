@@ -30,48 +30,9 @@ pub struct Config {
     pub keep_alive: Duration,
     /// When to recompute the index checksums.
     pub verify: VerifyMode,
-    /// How to notice a change to the dump.
-    pub dump_watch: DumpWatch,
     /// Bytes of decompressed page store frames kept in memory (an index
     /// built from a compressed dump).
     pub store_cache_bytes: u64,
-}
-
-/// How the server notices that the dump changed under it (it then answers
-/// 503 to every read of dump bytes).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DumpWatch {
-    /// A read lease and an inotify watch (server/src/dump/lease.rs): reads
-    /// skip the `fstat` until someone opens the dump for writing, truncates
-    /// it or touches it. Falls back to `Fstat` where no lease can be had.
-    /// A writer's `open` waits until the server has noticed it
-    /// (microseconds), and a non-blocking one (`truncate(1)`'s) fails once
-    /// with EAGAIN.
-    Lease,
-    /// An `fstat` before every read: size and mtime as at startup.
-    Fstat,
-}
-
-impl DumpWatch {
-    /// Each mode by its name on the command line and in `/stats`.
-    const NAMES: [(&'static str, DumpWatch); 2] = [("lease", DumpWatch::Lease), ("fstat", DumpWatch::Fstat)];
-
-    /// Its name on the command line and in `/stats` (`dump_watch`).
-    ///
-    /// ```
-    /// assert_eq!(wikidex_server::DumpWatch::Fstat.name(), "fstat");
-    /// ```
-    pub fn name(self) -> &'static str {
-        Self::NAMES.iter().find(|(_, mode)| *mode == self).map_or("", |(name, _)| name)
-    }
-}
-
-impl std::str::FromStr for DumpWatch {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, String> {
-        one_of(s, &Self::NAMES)
-    }
 }
 
 /// `s` as one of `choices` (name, value), or an error naming them all.
@@ -136,7 +97,6 @@ impl Config {
             request_timeout: Duration::from_secs(5),
             keep_alive: Duration::from_secs(30),
             verify: VerifyMode::Auto,
-            dump_watch: DumpWatch::Lease,
             store_cache_bytes: 256 << 20,
         }
     }

@@ -4,28 +4,20 @@
 //! or rewrites the file under a running server, a mapped read would be
 //! killed by SIGBUS, while `pread` just returns fewer bytes. A changed dump
 //! is refused with a 503 instead of serving bytes the index does not
-//! describe ([`DumpFile::check`], before each read). While the server holds
-//! a read lease on the dump ([`lease`]), the kernel tells it before anyone
-//! can write (and an inotify watch just after a `touch`), and the check is
-//! a load of a flag; without one (`--dump-watch fstat`, or where no lease
-//! can be had), or once somebody opened the dump for writing or touched it,
-//! each check `fstat`s the open file for its size and mtime. A dump *replaced* by rename keeps being served
+//! describe: [`DumpFile::check`] `fstat`s the open file for its size and
+//! mtime before each read. A dump *replaced* by rename keeps being served
 //! from the old, still-open inode, which matches the index exactly.
 //!
 //! Ranges sent whole (`/xml`) go out with `sendfile(2)`, page cache to
 //! socket ([`DumpFile::send_file_range`]); a file that shrinks mid-send
 //! makes `sendfile` stop short and the connection close.
 
-use crate::config::DumpWatch;
 use actix_http::h1::SendFileRange;
 use std::fs::File;
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use wikidex_indexer::DumpIdentity;
-
-mod lease;
-use lease::Lease;
 
 /// What can go wrong reading the dump.
 #[derive(Debug, thiserror::Error)]
@@ -50,8 +42,6 @@ pub enum DumpError {
 /// The open dump, its identity and its HTTP validators.
 #[derive(Debug)]
 pub struct DumpFile {
-    /// Declared before `file`, so it is let go of before the file closes.
-    lease: Option<Lease>,
     file: Arc<File>,
     path: PathBuf,
     size: u64,
@@ -59,52 +49,25 @@ pub struct DumpFile {
 }
 
 impl DumpFile {
-    /// Opens `path` and checks it is the dump `indexed` describes; `watch`
-    /// says how [`DumpFile::check`] is to notice a change.
-    pub fn open(
-        path: &Path,
-        indexed: &DumpIdentity,
-        watch: DumpWatch,
-    ) -> Result<DumpFile, wikidex_indexer::Error> {
+    /// Opens `path` and checks it is the dump `indexed` describes.
+    pub fn open(path: &Path, indexed: &DumpIdentity) -> Result<DumpFile, wikidex_indexer::Error> {
         let file = File::open(path).map_err(|e| wikidex_indexer::Error::io(path, "open the dump", e))?;
         let now = DumpIdentity::of_file(&file, path)?;
         if let Some(diff) = indexed.difference(&now) {
             return Err(wikidex_indexer::Error::DumpChanged { path: path.to_path_buf(), message: diff });
         }
-        let lease = match watch {
-            DumpWatch::Lease => Lease::take(&file, path)
-                .inspect_err(|why| {
-                    tracing::info!("no read lease on {} ({why}): checking it with fstat", path.display())
-                })
-                .ok(),
-            DumpWatch::Fstat => None,
-        };
         let dump = DumpFile {
-            lease,
             file: Arc::new(file),
             path: path.to_path_buf(),
             size: now.bytes,
             mtime_ns: now.mtime_ns,
         };
-        // Whatever changed between the identity check and the lease.
-        dump.check_stat().map_err(|e| wikidex_indexer::Error::DumpChanged {
+        // Whatever changed since the identity check.
+        dump.check().map_err(|e| wikidex_indexer::Error::DumpChanged {
             path: path.to_path_buf(),
             message: e.to_string(),
         })?;
         Ok(dump)
-    }
-
-    /// How [`DumpFile::check`] learns of a change now: [`DumpWatch::Lease`]
-    /// while the server holds a read lease on the dump, [`DumpWatch::Fstat`]
-    /// otherwise (asked for, refused, or broken since).
-    ///
-    /// ```no_run
-    /// # fn demo(dump: &wikidex_server::dump::DumpFile) {
-    /// println!("dump_watch: {}", dump.watch().name());
-    /// # }
-    /// ```
-    pub fn watch(&self) -> DumpWatch {
-        if self.lease.as_ref().is_some_and(Lease::holds) { DumpWatch::Lease } else { DumpWatch::Fstat }
     }
 
     /// The dump's path.
@@ -122,18 +85,8 @@ impl DumpFile {
         self.mtime_ns
     }
 
-    /// Checks the dump is as it was at startup: nobody can have written to
-    /// it while the lease holds; otherwise it must still have the size and
-    /// mtime it had.
-    pub fn check(&self) -> Result<(), DumpError> {
-        if self.lease.as_ref().is_some_and(Lease::holds) {
-            return Ok(());
-        }
-        self.check_stat()
-    }
-
     /// Checks the open file still has the size and mtime it had at startup.
-    fn check_stat(&self) -> Result<(), DumpError> {
+    pub fn check(&self) -> Result<(), DumpError> {
         let meta = self.file.metadata().map_err(|e| DumpError::Read { offset: 0, message: e.to_string() })?;
         if meta.len() != self.size {
             return Err(DumpError::Changed(format!("size was {}, is {}", self.size, meta.len())));

@@ -32,7 +32,7 @@ mod timing;
 pub mod title;
 pub mod workers;
 
-pub use config::{Config, DumpWatch, VerifyMode};
+pub use config::{Config, VerifyMode};
 pub use routes::configure;
 pub use state::{AppState, StartupError};
 

@@ -201,9 +201,6 @@ pub fn rss_bytes() -> u64 {
 pub struct StorageFacts {
     /// `dump` (the XML file) or `store` (the index's page store).
     pub storage: &'static str,
-    /// How a change to the dump file is noticed (`lease`, `fstat`); none
-    /// for the store.
-    pub dump_watch: Option<&'static str>,
     /// The store's frame cache, when serving from the store.
     pub cache: Option<wikidex_indexer::store::CacheStats>,
 }
@@ -248,7 +245,6 @@ pub fn stats_json(
         "latency_us": latency,
         "index": index,
         "storage": storage.storage,
-        "dump_watch": storage.dump_watch,
         "store_cache": storage.cache_json(),
         "rss_bytes": rss_bytes(),
     })
@@ -360,7 +356,6 @@ mod tests {
         let facts = IndexFacts { pages: 1, titles: 1, redirects: 0, dump_bytes: 2, index_bytes: 3 };
         let storage = StorageFacts {
             storage: "store",
-            dump_watch: None,
             cache: Some(wikidex_indexer::store::CacheStats {
                 hits: 3,
                 misses: 1,

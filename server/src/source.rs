@@ -89,8 +89,8 @@ impl PageSource {
     }
 
     /// Checks the bytes are still the indexed ones: the dump file may be
-    /// changed under the server; the store is the index's own and is
-    /// checked frame by frame as it is read.
+    /// changed under the server (an `fstat` per read); the store is the
+    /// index's own and is checked frame by frame as it is read.
     pub fn check(&self) -> Result<(), DumpError> {
         match &self.bytes {
             Storage::Dump(dump) => dump.check(),
@@ -103,15 +103,6 @@ impl PageSource {
         match &self.bytes {
             Storage::Dump(_) => "dump",
             Storage::Store(_) => "store",
-        }
-    }
-
-    /// How a change to the dump file is noticed (`lease` or `fstat`), for
-    /// `/stats`; `None` when pages come from the store.
-    pub fn watch(&self) -> Option<&'static str> {
-        match &self.bytes {
-            Storage::Dump(dump) => Some(dump.watch().name()),
-            Storage::Store(_) => None,
         }
     }
 

@@ -77,7 +77,7 @@ impl AppState {
                 PageSource::new(Storage::Store(store), index.manifest(), index.manifest().dump.mtime_ns)
             }
             None => {
-                let file = DumpFile::open(&config.dump, &index.manifest().dump, config.dump_watch)?;
+                let file = DumpFile::open(&config.dump, &index.manifest().dump)?;
                 let mtime_ns = file.mtime_ns();
                 PageSource::new(Storage::Dump(file), index.manifest(), mtime_ns)
             }
@@ -119,10 +119,6 @@ impl AppState {
 
     /// Where pages are served from, for `/stats` and `/metrics`.
     pub fn storage_facts(&self) -> StorageFacts {
-        StorageFacts {
-            storage: self.dump.storage(),
-            dump_watch: self.dump.watch(),
-            cache: self.dump.cache_stats(),
-        }
+        StorageFacts { storage: self.dump.storage(), cache: self.dump.cache_stats() }
     }
 }
