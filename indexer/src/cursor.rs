@@ -12,11 +12,10 @@
 //! transitions to take (a key's tail is a chain of one-transition nodes,
 //! walked without frames), sizes its buffers once, and stops as soon as
 //! the keys leave the prefix instead of walking to the next key.
-//! Profiled under load (`docs/BENCHMARKS.md`), the fst stream was about a
-//! third of `/offsets`' instructions; against its one-frame-per-node first
-//! version this cursor saves 11 % of the instructions and 10 % of the
-//! cycles of a whole `/offsets` request (`benches/load/ab.sh`), and
-//! decoding fst's "one transition, next" states inline another 6 %. The
+//! Profiled under load, the fst stream was a large share of `/offsets`'
+//! instructions; this cursor, and decoding fst's "one transition, next"
+//! states inline, are measured in `docs/BENCHMARKS.md` ("Other changes
+//! measured": the fst cursor). The
 //! property tests below check it against `fst`'s `range().ge()/gt()`
 //! streams key for key.
 
@@ -275,8 +274,8 @@ const COMMON_INPUTS: &[u8; 63] = b"te/oasripcnw.hlm-du012g=:bf3y5&_4v9678k%?xCDA
 /// either common input `i` or, when `i` is 0, the byte before the state;
 /// never final, no output, and the target is the node just below. Decoding
 /// those here instead of through `Node` (a ~70-byte struct built for any
-/// state) takes a fifth of the instructions off a 10-title listing and 6 %
-/// off an `/offsets` request (`docs/BENCHMARKS.md`). `None` for any other
+/// state) is measured in `docs/BENCHMARKS.md` ("Other changes measured":
+/// one-transition states decoded inline). `None` for any other
 /// state, which `Node` decodes.
 #[inline]
 fn one_trans_next(bytes: &[u8], addr: usize) -> Option<(u8, usize)> {

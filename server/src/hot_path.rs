@@ -16,8 +16,9 @@
 //! The baselines come this way too, untimed as on the App
 //! ([`Endpoint::of_path`]): they measure the floor of the stack the lookups
 //! are served by, so "how close is `/offsets` to `/plaintext`" compares like
-//! with like (on the App, `/plaintext` took ~2.8k more user-space
-//! instructions than the same answer takes here; docs/BENCHMARKS.md).
+//! with like (on the App, `/plaintext` takes thousands more user-space
+//! instructions than the same answer here; docs/BENCHMARKS.md, "The hot
+//! path").
 
 use crate::error::ApiError;
 use crate::handlers;

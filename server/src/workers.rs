@@ -6,9 +6,9 @@
 //! hands each socket to a worker, so every thread shares one descriptor
 //! table. While a table is shared, Linux takes a reference on the open file
 //! at every descriptor lookup: an atomic increment and decrement per
-//! `recvfrom`, `sendto`, `statx` and per side of `sendfile` — five per /xml
-//! request, about 1.1k cycles that nginx's single-threaded worker does not
-//! pay (docs/BENCHMARKS.md). Here each worker calls
+//! `recvfrom`, `sendto`, `statx` and per side of `sendfile`, which nginx's
+//! single-threaded worker does not pay (docs/BENCHMARKS.md, "Other changes
+//! measured"). Here each worker calls
 //! `unshare(CLONE_FILES)` as it starts, so its table is its own and the
 //! kernel borrows descriptors without a reference, and it accepts its own
 //! connections, so no socket ever crosses threads. The workers all wait on

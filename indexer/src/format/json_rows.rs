@@ -4,7 +4,7 @@
 //! A listing's rows are consecutive (rows are in title order), and an
 //! `/offsets` row is `["title",start,end]` whatever the request. Writing it
 //! per request (escaping and validating the title, formatting two numbers)
-//! cost about a thousand instructions per row; here it is written once, at
+//! was most of a listing's work; here it is written once, at
 //! build time, and a listing of rows `a..b` is the bytes from row `a`'s
 //! fragment to row `b`'s. Measured in `docs/BENCHMARKS.md` ("Rows written
 //! once").

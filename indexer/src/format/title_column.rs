@@ -2,10 +2,10 @@
 //! listing reads titles one after another instead of walking the fst.
 //!
 //! The fst finds where a listing starts (one descent); the titles after it
-//! are consecutive rows. Walking the fst for each of them costs about a
-//! thousand instructions per title (a node decoded per byte past the
-//! branch point); reading the next front-coded entry costs a few dozen.
-//! Measured in `docs/BENCHMARKS.md` ("A title column").
+//! are consecutive rows. Walking the fst for each of them decodes a node
+//! per byte past the branch point; reading the next front-coded entry is a
+//! few comparisons and a copy. Measured in `docs/BENCHMARKS.md` ("A title
+//! column").
 //!
 //! ```text
 //! payload = block* offsets
