@@ -597,3 +597,34 @@ fn opensearch_suggestions_and_description() {
         templates.iter().any(|t| t == &format!("{}/opensearch?search={{searchTerms}}&namespace=0", s.base))
     );
 }
+
+/// Offsets are only meaningful in the dump they came from. Every `/wiki`
+/// and `/xml` answer carries the dump's `ETag`; sent back as `If-Match`
+/// with a range, a server on another dump of the same titles answers 412,
+/// never another page's bytes. See: issue 22 (dump updates).
+#[test]
+fn xml_if_match_with_the_dump_tag_refuses_another_dump() {
+    let january = page_xml("Alpha", 0, None) + &page_xml("Beta", 0, None);
+    let february =
+        page_xml("Alpha", 0, None) + &page_xml("Beta long", 0, Some("Alpha")) + &page_xml("Beta", 0, None);
+    let (_a, old, _) = serve_dump(&january);
+    let (_b, new, _) = serve_dump(&february);
+    let row = &rows_of(&old.get("/offsets/Beta").json())[0];
+    let tag = old.get("/wiki/Beta").header("etag").expect("an ETag on /wiki").to_string();
+    let new_tag = new.get("/wiki/Beta").header("etag").unwrap().to_string();
+    assert_ne!(new_tag, tag, "another dump, another tag");
+    let range = format!("bytes={}-{}", row.1, row.2);
+    let fetch = |s: &Server, if_match: &str| s.get_with("/xml", &[("Range", &range), ("If-Match", if_match)]);
+    let same = fetch(&old, &tag);
+    assert_eq!(same.status, 206);
+    assert!(same.body.starts_with(b"<page>") && same.body.ends_with(b"</page>"));
+    let other = fetch(&new, &tag);
+    assert!(other.assert_error(412).contains(&new_tag), "names the tag to look up again with");
+    assert_eq!(fetch(&new, &format!("\"x\", {new_tag}")).status, 206, "a list with the right tag");
+    assert_eq!(fetch(&new, "*").status, 206);
+    fetch(&new, &format!("W/{new_tag}")).assert_error(412);
+    fetch(&new, "not-a-tag").assert_error(400);
+    for path in ["/stats", "/metrics", "/healthz"] {
+        assert_eq!(new.get(path).header("cache-control"), Some("no-store"), "{path}");
+    }
+}

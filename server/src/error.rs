@@ -30,6 +30,10 @@ pub enum ApiError {
         /// The dump's size.
         size: u64,
     },
+    /// 412: `If-Match` names another dump (its offsets would point at
+    /// other bytes here).
+    #[error("{0}")]
+    PreconditionFailed(String),
     /// 508: a redirect chain loops or is too long.
     #[error("{0}")]
     LoopDetected(String),
@@ -84,6 +88,7 @@ impl ResponseError for ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
+            ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             ApiError::LoopDetected(_) => StatusCode::LOOP_DETECTED,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }

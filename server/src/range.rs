@@ -291,6 +291,52 @@ fn parse_range_set(header: &[u8], size: u64, cap: u64) -> Result<ByteRange, Rang
     }
 }
 
+/// Whether the `If-Match` field lines `values` let a request on a
+/// representation tagged `etag` proceed (RFC 9110 §13.1.1): `*`, or a
+/// list of entity-tags one of which equals `etag` by strong comparison (a
+/// weak tag, `W/"…"`, never does). `Err` for a malformed field.
+///
+/// ```
+/// use wikidex_server::range::if_match;
+/// let tag = r#""5d3a-1f""#;
+/// assert_eq!(if_match([&br#""5d3a-1f""#[..]], tag), Ok(true));
+/// assert_eq!(if_match([&br#""other", "5d3a-1f""#[..]], tag), Ok(true));
+/// assert_eq!(if_match([&b"*"[..]], tag), Ok(true));
+/// assert_eq!(if_match([&br#"W/"5d3a-1f""#[..]], tag), Ok(false));
+/// assert_eq!(if_match([&br#""other""#[..]], tag), Ok(false));
+/// assert!(if_match([&b"5d3a-1f"[..]], tag).is_err());
+/// ```
+pub fn if_match<'a>(values: impl IntoIterator<Item = &'a [u8]>, etag: &str) -> Result<bool, String> {
+    let mut matched = false;
+    for value in values {
+        let value = trim_ows(value);
+        if value == b"*" {
+            matched = true;
+            continue;
+        }
+        for tag in value.split(|&b| b == b',').map(trim_ows).filter(|t| !t.is_empty()) {
+            let (weak, opaque) = match tag.strip_prefix(b"W/") {
+                Some(rest) => (true, rest),
+                None => (false, tag),
+            };
+            let quoted = opaque.len() >= 2
+                && opaque[0] == b'"'
+                && opaque[opaque.len() - 1] == b'"'
+                && opaque[1..opaque.len() - 1]
+                    .iter()
+                    .all(|&b| b == 0x21 || (0x23..=0x7E).contains(&b) || b >= 0x80);
+            if !quoted {
+                return Err(format!(
+                    "malformed If-Match {:?}: send * or entity-tags such as \"abc\"",
+                    String::from_utf8_lossy(value)
+                ));
+            }
+            matched |= !weak && opaque == etag.as_bytes();
+        }
+    }
+    Ok(matched)
+}
+
 /// Outcome of an `If-Range` precondition (RFC 9110 §13.1.5): `true` means "serve the range",
 /// `false` means "ignore `Range` and send the whole representation with 200".
 ///

@@ -40,7 +40,15 @@ pub async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
         return Err(ApiError::Unavailable(damage.clone()));
     }
     state.dump.check()?;
-    Ok(HttpResponse::Ok().content_type(content_type(mime::JSON)).body(r#"{"status":"ok"}"#))
+    Ok(operator().content_type(content_type(mime::JSON)).body(r#"{"status":"ok"}"#))
+}
+
+/// An operator endpoint's 200: about this process now, so no cache may
+/// keep it.
+fn operator() -> actix_web::HttpResponseBuilder {
+    let mut res = HttpResponse::Ok();
+    res.insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"));
+    res
 }
 
 /// `GET /stats`: counters, latency percentiles, index facts, RSS.
@@ -52,7 +60,7 @@ pub async fn stats(state: web::Data<AppState>) -> HttpResponse {
         state.config.workers,
         &state.storage_facts(),
     );
-    HttpResponse::Ok().content_type(content_type(mime::JSON)).body(doc.to_string())
+    operator().content_type(content_type(mime::JSON)).body(doc.to_string())
 }
 
 /// `GET /metrics`: the same in Prometheus text format.
@@ -63,7 +71,7 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         &state.facts,
         &state.storage_facts(),
     );
-    HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(text)
+    operator().content_type("text/plain; version=0.0.4; charset=utf-8").body(text)
 }
 
 /// Any unknown path: a JSON 404.

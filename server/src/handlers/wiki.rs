@@ -90,5 +90,6 @@ pub(crate) fn answer(uri: &Uri, state: &Arc<AppState>) -> Result<HttpResponse, A
     if let Some(from) = resolved.redirected_from {
         res.insert_header(("X-Redirected-From", encode_title(&from)));
     }
+    res.insert_header((header::ETAG, state.dump.etag_header()));
     with_page(res, state, page.start, page.len())
 }

@@ -1,9 +1,12 @@
 //! `GET /xml` with `Range: bytes=…`: bytes of the dump (RFC 9110 ranges,
-//! one range per request, with `ETag`/`Last-Modified` and `If-Range`).
+//! one range per request, with `ETag`/`Last-Modified`, `If-Match` and
+//! `If-Range`). A client that holds offsets sends the dump's `ETag` (on
+//! every `/wiki` and `/xml` answer) as `If-Match`: a server on another dump
+//! answers 412 instead of another page's bytes.
 
 use super::{content_type, mime, with_dump_bytes};
 use crate::error::ApiError;
-use crate::range::{RangeError, if_range_matches, parse_range};
+use crate::range::{RangeError, if_match, if_range_matches, parse_range};
 use crate::state::AppState;
 use actix_web::http::header::{self, HeaderMap, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -19,6 +22,20 @@ pub async fn xml(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRes
 pub(crate) fn answer(headers: &HeaderMap, state: &Arc<AppState>) -> Result<HttpResponse, ApiError> {
     let dump = &state.dump;
     let size = dump.size();
+    // RFC 9110 §13.2.2: If-Match before anything about the range.
+    let mut preconditions = headers.get_all(header::IF_MATCH).map(|v| v.as_bytes()).peekable();
+    if preconditions.peek().is_some() {
+        match if_match(preconditions, dump.etag()) {
+            Ok(true) => {}
+            Ok(false) => {
+                return Err(ApiError::PreconditionFailed(format!(
+                    "If-Match names another dump: this server's is {}; look the title up again here",
+                    dump.etag()
+                )));
+            }
+            Err(message) => return Err(ApiError::BadRequest(message)),
+        }
+    }
     let mut ranges = headers.get_all(header::RANGE);
     let range = ranges.next();
     if ranges.next().is_some() {
