@@ -151,7 +151,7 @@ fn verify(args: VerifyArgs) -> Result<()> {
 }
 
 fn generate(args: GenArgs) -> Result<()> {
-    use wikidex_indexer::synth::{SynthConfig, generate};
+    use wikidex_synth::{SynthConfig, generate};
     let started = Instant::now();
     let out = &args.output;
     let bz2 = out.extension().is_some_and(|e| e == "bz2");

@@ -126,7 +126,7 @@ fn real_excerpt_matches_an_independent_extraction() {
 
 #[test]
 fn bundled_sample_is_what_the_generator_writes_and_indexes_exactly() {
-    use wikidex_indexer::synth::{SynthConfig, generate};
+    use wikidex_synth::{SynthConfig, generate};
     let sample = repo().join("data/sample.xml");
     let on_disk = std::fs::read(&sample).unwrap();
     let mut regenerated = Vec::new();
@@ -159,7 +159,7 @@ proptest! {
         seed in any::<u64>(),
         chunk in 1usize..200_000,
     ) {
-        use wikidex_indexer::synth::{SynthConfig, generate};
+        use wikidex_synth::{SynthConfig, generate};
         let dir = tempfile::tempdir().unwrap();
         let dump = dir.path().join("gen.xml");
         let mut reported = Vec::new();

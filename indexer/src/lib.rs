@@ -42,8 +42,6 @@ mod build;
 pub mod input;
 #[cfg(feature = "build")]
 pub mod scan;
-#[cfg(feature = "synth")]
-pub mod synth;
 
 #[cfg(feature = "build")]
 pub use build::{BuildSummary, Builder, Phase, Progress};

@@ -44,7 +44,7 @@
 //! # Example
 //!
 //! ```
-//! use wikidex_indexer::synth::{SynthConfig, generate};
+//! use wikidex_synth::{SynthConfig, generate};
 //!
 //! let mut dump = Vec::new();
 //! let mut pages = Vec::new();
@@ -60,6 +60,8 @@
 //! assert!(page.starts_with(b"<page>") && page.ends_with(b"</page>"));
 //! # Ok::<(), std::io::Error>(())
 //! ```
+
+#![deny(missing_docs)]
 
 use std::io::{self, BufWriter, Write};
 
