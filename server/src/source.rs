@@ -11,14 +11,14 @@
 
 use crate::dump::{DumpError, DumpFile};
 use actix_http::header::HeaderValue;
-use actix_web::body::BoxBody;
 use bytes::Bytes;
-use std::pin::Pin;
-use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use wikidex_indexer::Manifest;
 use wikidex_indexer::store::{CacheStats, Store};
+
+/// Bytes of the dump file per read when a body streams (where `sendfile`
+/// cannot be used).
+const STREAM_CHUNK: u64 = 64 << 10;
 
 /// The dump's bytes: from the file, or from the page store.
 #[derive(Debug)]
@@ -114,6 +114,25 @@ impl PageSource {
         }
     }
 
+    /// The next piece of a body streaming bytes `at..end`, read as it is
+    /// sent: [`STREAM_CHUNK`] bytes of the dump file, or what is left of the
+    /// store frame holding `at` (so a page spanning many frames never waits
+    /// for all of them, and other connections are served between frames).
+    pub fn piece(&self, at: u64, end: u64) -> Result<Bytes, DumpError> {
+        match &self.bytes {
+            Storage::Dump(dump) => {
+                dump.check()?;
+                let mut buf = vec![0u8; (end - at).min(STREAM_CHUNK) as usize];
+                dump.read_exact_at(&mut buf, at)?;
+                Ok(Bytes::from(buf))
+            }
+            Storage::Store(store) => {
+                let (frame, part) = store.piece(at, end)?;
+                Ok(Bytes::from_owner(frame).slice(part))
+            }
+        }
+    }
+
     /// Reads exactly `buf.len()` bytes at `offset`.
     pub fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> Result<(), DumpError> {
         match &self.bytes {
@@ -127,51 +146,6 @@ impl PageSource {
                         Ok::<(), wikidex_indexer::store::StoreError>(())
                     })
                     .map_err(DumpError::from)
-            }
-        }
-    }
-}
-
-/// A response body of the `len` store bytes from `start`, decompressed
-/// frame by frame as it is sent: a page spanning many frames never waits
-/// for all of them, and other connections are served between frames.
-pub(crate) fn store_body(source: &Arc<crate::AppState>, start: u64, len: u64) -> BoxBody {
-    let stream = StoreStream { state: source.clone(), next: start, end: start + len };
-    BoxBody::new(actix_web::body::SizedStream::new(len, stream))
-}
-
-struct StoreStream {
-    state: Arc<crate::AppState>,
-    next: u64,
-    end: u64,
-}
-
-impl futures_core::Stream for StoreStream {
-    type Item = Result<Bytes, DumpError>;
-
-    fn poll_next(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        if self.next >= self.end {
-            return Poll::Ready(None);
-        }
-        let Storage::Store(store) = &self.state.dump.bytes else {
-            unreachable!("a store body is only made for a store")
-        };
-        let i = store.frame_at(self.next);
-        let frame = store.frame(i).map_err(DumpError::from);
-        match frame {
-            Ok(frame) => {
-                let range = store.frame_range(i);
-                let from = (self.next - range.start) as usize;
-                let to = (self.end.min(range.end) - range.start) as usize;
-                self.next = range.start + to as u64;
-                Poll::Ready(Some(Ok(Bytes::from_owner(frame).slice(from..to))))
-            }
-            Err(e) => {
-                // Headers are gone already; ending the stream early makes
-                // the client see a short body, never wrong bytes.
-                self.next = self.end;
-                tracing::error!("{e}");
-                Poll::Ready(Some(Err(e)))
             }
         }
     }

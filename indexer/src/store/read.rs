@@ -337,13 +337,22 @@ impl Store {
     ) -> Result<(), E> {
         let Range { mut start, end } = self.bounds(range)?;
         while start < end {
-            let i = self.frame_at(start);
-            let frame = self.frame(i)?;
-            let Range { start: from, end: to } = self.frame_range(i);
-            visit(&frame[(start - from) as usize..(end.min(to) - from) as usize])?;
-            start = to;
+            let (frame, part) = self.piece(start, end)?;
+            visit(&frame[part.clone()])?;
+            start += part.len() as u64;
         }
         Ok(())
+    }
+
+    /// The decompressed frame holding byte `at` and the part of it from
+    /// `at` up to `end` (or the frame's end): one step of reading a range,
+    /// for a caller that streams it a frame at a time.
+    pub fn piece(&self, at: u64, end: u64) -> Result<(Arc<[u8]>, Range<usize>), StoreError> {
+        let Range { start, end } = self.bounds(at..end)?;
+        let i = self.frame_at(start);
+        let frame = self.frame(i)?;
+        let Range { start: from, end: to } = self.frame_range(i);
+        Ok((frame, (start - from) as usize..(end.min(to) - from) as usize))
     }
 
     /// The uncompressed bytes in `range`, copied; for short ranges.

@@ -63,8 +63,6 @@ pub(crate) fn path_rest<'a>(uri: &'a Uri, segment: &str) -> &'a str {
 /// buffers stay on the heap and the server's memory steps up with the
 /// largest page asked for so far (the soak's RSS steps).
 const SENDFILE_FROM: u64 = 128 << 10;
-/// Bytes per `pread` when a body streams (where `sendfile` cannot be used).
-const STREAM_CHUNK: usize = 64 << 10;
 
 /// `res` answering with the page at `len` dump bytes from `start`
 /// (`/wiki`): one read when small, `sendfile` when large (see
@@ -113,22 +111,20 @@ pub(crate) fn with_dump_bytes(
     Ok(file_body(res, state, start, len))
 }
 
-/// `res` with `len` dump bytes from `start` as its body: sent with
-/// `sendfile(2)` by the patched HTTP/1 dispatcher (the head's `send_file`,
-/// from [`crate::dump::DumpFile::send_file_range`]), or where it cannot be,
-/// as a stream of reads.
+/// `res` with `len` dump bytes from `start` as its body: from the dump file
+/// sent with `sendfile(2)` by the patched HTTP/1 dispatcher (the head's
+/// `send_file`, from [`crate::dump::DumpFile::send_file_range`]), or where
+/// it cannot be, and from the page store, as a stream of pieces.
 fn file_body(mut res: HttpResponseBuilder, state: &Arc<AppState>, start: u64, len: u64) -> HttpResponse {
-    match state.dump.bytes() {
-        Storage::Dump(dump) => {
-            let mut res = res.body(DumpStream::body(state, start, len));
-            res.head_mut().send_file = Some(dump.send_file_range(start, len));
-            res
-        }
-        Storage::Store(_) => res.body(crate::source::store_body(state, start, len)),
+    let mut res = res.body(DumpStream::body(state, start, len));
+    if let Storage::Dump(dump) = state.dump.bytes() {
+        res.head_mut().send_file = Some(dump.send_file_range(start, len));
     }
+    res
 }
 
-/// Streams a byte range of the dump in [`STREAM_CHUNK`] reads.
+/// Streams a byte range of the dump piece by piece
+/// ([`crate::source::PageSource::piece`]).
 struct DumpStream {
     state: Arc<AppState>,
     next: u64,
@@ -150,14 +146,10 @@ impl futures_core::Stream for DumpStream {
         if self.next >= self.end {
             return Poll::Ready(None);
         }
-        let n = (self.end - self.next).min(STREAM_CHUNK as u64) as usize;
-        let mut buf = vec![0u8; n];
-        let result =
-            self.state.dump.check().and_then(|()| self.state.dump.read_exact_at(&mut buf, self.next));
-        match result {
-            Ok(()) => {
-                self.next += n as u64;
-                Poll::Ready(Some(Ok(Bytes::from(buf))))
+        match self.state.dump.piece(self.next, self.end) {
+            Ok(piece) => {
+                self.next += piece.len() as u64;
+                Poll::Ready(Some(Ok(piece)))
             }
             Err(e) => {
                 // Headers are gone already; ending the stream early makes the
