@@ -51,14 +51,10 @@ fn stream_starts(path: &Path, data: &[u8]) -> Result<Vec<usize>> {
     }
 }
 
-/// Refuses to start when the disk of `out` cannot hold the store and the
+/// Refuses to start when the disk of `dir` cannot hold the store and the
 /// index: 1.5x the `.bz2` covers both for real dumps (docs/BENCHMARKS.md,
 /// "Compressed dumps").
-fn check_free_space(out: &Path, compressed: u64) -> Result<()> {
-    let dir = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
+fn check_free_space(dir: &Path, compressed: u64) -> Result<()> {
     let Ok(stat) = rustix::fs::statvfs(dir) else { return Ok(()) };
     let free = stat.f_bavail.saturating_mul(stat.f_frsize);
     let needed = compressed / 2 * 3;
@@ -79,10 +75,11 @@ fn check_free_space(out: &Path, compressed: u64) -> Result<()> {
 
 /// Runs the compressed pass over `data`, the `.bz2` at `path`.
 pub(super) fn scan_bz2(b: &Builder, path: &Path, data: &[u8], writer: &IndexWriter) -> Result<Compressed> {
-    check_free_space(&b.out, data.len() as u64)?;
+    let (store_path, file) = writer.raw_file(PAGE_STORE)?;
+    // Where the store is being written: the index's temporary directory.
+    check_free_space(store_path.parent().unwrap_or(Path::new(".")), data.len() as u64)?;
     let starts = stream_starts(path, data)?;
     let single_stream = !input::is_multistream(&starts, data.len());
-    let (store_path, file) = writer.raw_file(PAGE_STORE)?;
     let mut out = BufWriter::with_capacity(1 << 20, file);
     let mut pass = Pass {
         b,
