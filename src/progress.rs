@@ -56,6 +56,12 @@ impl Display {
                     bar.set_position(p.done);
                     bar.set_message(format!("{} pages", p.pages));
                 }
+                Phase::Linking => {
+                    bar.set_prefix("linking");
+                    bar.set_length(p.total);
+                    bar.set_position(p.done);
+                    bar.set_message(format!("{} pages: counting links for the popularity score", p.pages));
+                }
                 Phase::Sorting | Phase::Writing => {
                     let name = if p.phase == Phase::Sorting { "sorting" } else { "writing" };
                     bar.set_prefix(name);

@@ -554,17 +554,18 @@ fn opensearch_suggestions_and_description() {
     assert_eq!(arr.len(), 4);
     assert_eq!(arr[0], "an");
     let titles: Vec<&str> = arr[1].as_array().unwrap().iter().map(|t| t.as_str().unwrap()).collect();
-    // folded order: by fold(title), ties by title; main namespace only
+    // Folded matches in the main namespace (their order, by popularity,
+    // is tests/ranking.rs's subject).
     let fold = wikidex_indexer::fold::fold;
-    let mut want: Vec<(String, String)> = f
+    let matching: Vec<&str> = f
         .pages
         .iter()
         .filter(|p| p.ns == 0 && fold(&p.title).starts_with("an"))
-        .map(|p| (fold(&p.title), p.title.clone()))
+        .map(|p| p.title.as_str())
         .collect();
-    want.sort();
-    let want: Vec<String> = want.into_iter().map(|(_, t)| t).take(5).collect();
-    assert_eq!(titles, want);
+    assert_eq!(titles.len(), 5.min(matching.len()));
+    assert!(titles.iter().all(|t| matching.contains(t)), "{titles:?}");
+    let want: Vec<String> = titles.iter().map(|t| t.to_string()).collect();
     assert_eq!(arr[2].as_array().unwrap().len(), titles.len());
     let url = arr[3][0].as_str().unwrap();
     assert_eq!(url, format!("{}/wiki/{}", s.base, titles[0].replace(' ', "_")));

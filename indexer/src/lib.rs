@@ -33,6 +33,7 @@ mod cursor;
 mod error;
 pub mod fold;
 pub mod format;
+pub mod rank;
 mod reader;
 pub mod store;
 
@@ -49,4 +50,4 @@ pub use error::{Error, Result};
 pub use format::{DumpIdentity, Manifest, SiteInfo};
 /// Re-exported so callers build fuzzy queries with the same version.
 pub use levenshtein_automata;
-pub use reader::{FoldedRows, FuzzyRows, Index, Page, PrefixRows, Redirect};
+pub use reader::{FoldedRows, FuzzyRows, Index, Page, PrefixRows, Ranked, Redirect};

@@ -11,6 +11,7 @@ use crate::format::{
     self, FOOTER_LEN, FileKind, Footer, JsonRows, MANIFEST, Manifest, NOT_REDIRECT, TARGET_MISSING,
     TitleColumn, TitleCursor,
 };
+use crate::rank::{Domain, RankedRows, Ranking};
 use fst::{IntoStreamer, Streamer};
 use memmap2::Mmap;
 use std::fs::File;
@@ -304,6 +305,7 @@ pub struct Index {
     folded: Option<(fst::Map<Payload>, Payload)>,
     title_column: Option<TitleColumn<Payload>>,
     json_rows: Option<JsonRows<Payload>>,
+    ranking: Ranking<Payload>,
 }
 
 impl std::fmt::Debug for Index {
@@ -376,6 +378,10 @@ impl Index {
         let json_rows = Payload::open_optional(dir, format::JSON_ROWS, FileKind::JsonRows, &manifest, |p| {
             JsonRows::new(p, pages)
         })?;
+        let scores = open(format::SCORES, FileKind::Scores)?;
+        let scores_path = scores.path.clone();
+        let lists = open(format::RANKED_LISTS, FileKind::RankedLists)?;
+        let ranking = Ranking::new(scores, lists, pages).map_err(|e| Error::corrupt(scores_path, e))?;
         let fst_path = fst_payload.path.clone();
         let titles =
             fst::Map::new(fst_payload).map_err(|source| Error::Fst { path: fst_path.clone(), source })?;
@@ -406,6 +412,7 @@ impl Index {
             folded,
             title_column,
             json_rows,
+            ranking,
         })
     }
 
@@ -432,6 +439,9 @@ impl Index {
         if let Some(json) = &self.json_rows {
             payloads.push(json.data());
         }
+        let (scores, lists) = self.ranking.data();
+        payloads.push(scores);
+        payloads.push(lists);
         std::thread::scope(|s| {
             let handles: Vec<_> = payloads.iter().map(|p| s.spawn(|| p.verify())).collect();
             handles.into_iter().try_for_each(|h| h.join().expect("checksum thread panicked"))
@@ -567,6 +577,76 @@ impl Index {
     fn redirect_raw(&self, row: u32) -> u32 {
         let i = row as usize * 4;
         u32::from_le_bytes(self.redirects.as_ref()[i..i + 4].try_into().unwrap())
+    }
+
+    /// The popularity score of the page at `row`: how many pages link to
+    /// it (docs/FORMAT.md, "Ranking").
+    ///
+    /// # Panics
+    /// If `row >= self.pages()`.
+    pub fn score(&self, row: u32) -> u32 {
+        self.ranking.score(row)
+    }
+
+    /// The `count` highest-scored rows, best first (ties by title).
+    pub fn top_rows(&self, count: usize) -> Vec<u32> {
+        self.ranking.top(count)
+    }
+
+    /// The rows whose titles start with `prefix`, highest score first,
+    /// ties in title order; with `after` (a row), only those ranking after
+    /// it. `want` is how many the caller expects to take (it sizes the
+    /// work, not the answer).
+    ///
+    /// ```no_run
+    /// # let index = wikidex_indexer::Index::open("enwiki.xml.wikidex".as_ref())?;
+    /// let best: Vec<u32> = index.ranked_prefix(b"Ap", None, 10).take(10).collect();
+    /// # Ok::<(), wikidex_indexer::Error>(())
+    /// ```
+    pub fn ranked_prefix(&self, prefix: &[u8], after: Option<u32>, want: usize) -> Ranked<'_> {
+        let span = match prefix_span(self.titles.as_fst(), prefix) {
+            Some((first, next)) => first as u32..next.map_or(self.pages() as u32, |n| n as u32),
+            None => 0..0,
+        };
+        let after = after.map(|row| self.ranking.key(row));
+        Ranked(RankedRows::new(&self.ranking, None, Domain::Rows, span, 0..0, after, want))
+    }
+
+    /// The rows whose folded titles start with `folded_prefix` (folded
+    /// with [`crate::fold::fold`]), leaving out the rows `exclude` (the
+    /// exact matches, listed first), in rank order as
+    /// [`Index::ranked_prefix`]. `None` without `folded.fst`.
+    pub fn ranked_folded(
+        &self,
+        folded_prefix: &str,
+        exclude: Range<u32>,
+        after: Option<u32>,
+        want: usize,
+    ) -> Option<Ranked<'_>> {
+        let (map, postings) = self.folded.as_ref()?;
+        let span = match prefix_span(map.as_fst(), folded_prefix.as_bytes()) {
+            Some((first, next)) => first as u32..next.map_or(self.pages() as u32, |n| n as u32),
+            None => 0..0,
+        };
+        let after = after.map(|row| self.ranking.key(row));
+        let rows = RankedRows::new(
+            &self.ranking,
+            Some(postings.as_ref()),
+            Domain::Folded,
+            span,
+            exclude,
+            after,
+            want,
+        );
+        Some(Ranked(rows))
+    }
+
+    /// The rows a title prefix spans (in title order).
+    pub fn prefix_span(&self, prefix: &[u8]) -> Range<u32> {
+        match prefix_span(self.titles.as_fst(), prefix) {
+            Some((first, next)) => first as u32..next.map_or(self.pages() as u32, |n| n as u32),
+            None => 0..0,
+        }
     }
 
     /// The `<id>` of the page at `row`, if it had a numeric one.
@@ -900,6 +980,17 @@ impl Groups<'_> {
             return Some(rows);
         }
         None
+    }
+}
+
+/// Rows in rank order; see [`Index::ranked_prefix`].
+pub struct Ranked<'a>(RankedRows<'a, Payload>);
+
+impl Iterator for Ranked<'_> {
+    type Item = u32;
+
+    fn next(&mut self) -> Option<u32> {
+        self.0.next()
     }
 }
 

@@ -27,6 +27,9 @@ pub struct AppState {
     pub damaged: std::sync::OnceLock<String>,
     /// Whether the checksums still have to be verified after startup.
     pub verify_in_background: bool,
+    /// The highest-scored pages for `/stats`, found on its first request
+    /// (a pass over the score column: kept out of startup).
+    pub top_pages: std::sync::OnceLock<serde_json::Value>,
 }
 
 /// Why the server cannot start.
@@ -56,6 +59,21 @@ pub enum StartupError {
 }
 
 impl AppState {
+    /// The ten highest-scored pages, `[{"title", "score"}, …]`.
+    pub fn top_pages(&self) -> &serde_json::Value {
+        self.top_pages.get_or_init(|| {
+            let mut title = Vec::new();
+            let top = self.index.top_rows(10).into_iter().map(|row| {
+                let name = match self.index.title_of(row, &mut title) {
+                    true => String::from_utf8_lossy(&title).into_owned(),
+                    false => String::new(),
+                };
+                serde_json::json!({ "title": name, "score": self.index.score(row) })
+            });
+            serde_json::Value::Array(top.collect())
+        })
+    }
+
     /// Opens and validates the index and dump named by `config`: footers,
     /// versions, lengths and the dump's size, mtime and fingerprint always;
     /// every checksum now or later as `config.verify` says.
@@ -114,6 +132,7 @@ impl AppState {
             started: Instant::now(),
             damaged: std::sync::OnceLock::new(),
             verify_in_background,
+            top_pages: std::sync::OnceLock::new(),
         })
     }
 

@@ -35,6 +35,8 @@ pub(super) struct Compressed {
     pub content: ContentIdentity,
     /// The page store written into the index.
     pub store: StoreEntry,
+    /// Where it is, until the index is committed.
+    pub store_path: PathBuf,
 }
 
 /// The stream offsets of `data` (the `.bz2` at `path`): from the companion
@@ -122,6 +124,7 @@ pub(super) fn scan_bz2(b: &Builder, path: &Path, data: &[u8], writer: &IndexWrit
             bytes: summary.compressed_bytes,
             frames: summary.frames,
         },
+        store_path,
     })
 }
 

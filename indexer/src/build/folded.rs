@@ -174,3 +174,48 @@ impl Folded<'_> {
         out.extend(self.bytes());
     }
 }
+
+/// The postings of `folded.u32` in order, each with the folded title it
+/// belongs to: the folded domain of the ranked lists.
+pub(super) struct Postings {
+    /// The row of each position.
+    pub rows: Vec<u32>,
+    /// The plan entry (folded title) of each position.
+    owner: Vec<u32>,
+}
+
+impl FoldedPlan {
+    /// Every position of `folded.u32`, as [`write_folded`] writes them.
+    pub(super) fn postings(&self, scanned: &ScanResult, rows: &[RawPage]) -> Postings {
+        let title = |row: u32| scanned.title(&rows[row as usize]);
+        let mut out =
+            Postings { rows: Vec::with_capacity(rows.len()), owner: Vec::with_capacity(rows.len()) };
+        for (i, f) in self.order.iter().enumerate() {
+            let mut row = f.first;
+            while (row as usize) < rows.len() && title(row) == title(f.first) {
+                out.rows.push(row);
+                out.owner.push(i as u32);
+                row += 1;
+            }
+        }
+        out
+    }
+}
+
+impl Postings {
+    /// Byte `depth` of the folded title of position `i`.
+    pub(super) fn byte(
+        &self,
+        plan: &FoldedPlan,
+        scanned: &ScanResult,
+        rows: &[RawPage],
+        i: usize,
+        depth: usize,
+    ) -> Option<u8> {
+        let f = &plan.order[self.owner[i] as usize];
+        match plan.folded(f, scanned.title(&rows[f.first as usize])) {
+            Folded::Bytes(s) => s.get(depth).copied(),
+            Folded::Lower(s) => s.get(depth).map(u8::to_ascii_lowercase),
+        }
+    }
+}

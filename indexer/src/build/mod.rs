@@ -9,7 +9,9 @@
 
 mod compressed;
 mod folded;
+mod ranking;
 mod rows;
+mod score;
 mod sort;
 mod write;
 
@@ -20,6 +22,7 @@ use crate::format::{
 use crate::input::{self, InputKind};
 use crate::scan::{self, ScanOptions};
 use memmap2::{Advice, Mmap, UncheckedAdvice};
+use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -38,6 +41,9 @@ pub enum Phase {
     Scanning,
     /// Sorting titles; `done`/`total` are pages.
     Sorting,
+    /// Reading page texts for links, to score pages; `done`/`total` are
+    /// bytes of XML.
+    Linking,
     /// Writing index files; `done`/`total` are pages.
     Writing,
 }
@@ -280,6 +286,43 @@ impl Builder {
         Ok((prologue.site, scanned, ContentIdentity::new(map.len() as u64, hash)))
     }
 
+    /// Fails if the dump changed since `identity` was taken.
+    fn check_changed(&self, identity: &DumpIdentity, file: &File, path: &Path) -> Result<()> {
+        match identity.difference(&DumpIdentity::of_file(file, path)?) {
+            Some(diff) => Err(Error::DumpChanged {
+                path: path.to_path_buf(),
+                message: format!("while it was being indexed: {diff}"),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Writes `ranked.u32`: the lists of large title prefixes and, with
+    /// the folded index, of large folded prefixes.
+    fn write_ranked_lists(
+        &self,
+        writer: &IndexWriter,
+        scanned: &scan::ScanResult,
+        rows: &[scan::RawPage],
+        scores: &[u32],
+        plan: Option<&folded::FoldedPlan>,
+    ) -> Result<(String, format::FileEntry)> {
+        let key = |row: usize| crate::rank::rank_key(scores[row], row as u32);
+        let title_byte = |i: usize, d: usize| scanned.title(&rows[i]).get(d).copied();
+        let exact = ranking::Domain { len: rows.len(), byte: &title_byte, rank: &key }.lists();
+        let folded = match plan {
+            Some(plan) => {
+                let postings = plan.postings(scanned, rows);
+                let keys: Vec<u64> = postings.rows.par_iter().map(|&r| key(r as usize)).collect();
+                let byte = |i: usize, d: usize| postings.byte(plan, scanned, rows, i, d);
+                let rank = |i: usize| keys[i];
+                ranking::Domain { len: postings.rows.len(), byte: &byte, rank: &rank }.lists()
+            }
+            None => Vec::new(),
+        };
+        ranking::write_lists(writer, &exact, &folded)
+    }
+
     /// Runs the build.
     pub fn build(self) -> Result<BuildSummary> {
         let started = Instant::now();
@@ -323,20 +366,14 @@ impl Builder {
         let (site, mut scanned, content, store) = match kind {
             InputKind::Bzip2 => {
                 let c = compressed::scan_bz2(&self, path, &map, &writer)?;
-                (c.site, c.scanned, c.content, Some(c.store))
+                (c.site, c.scanned, c.content, Some((c.store, c.store_path)))
             }
             _ => {
                 let (site, scanned, content) = self.scan_xml(&map, dump_err)?;
                 (site, scanned, content, None)
             }
         };
-        drop(map);
-        if let Some(diff) = identity.difference(&DumpIdentity::of_file(&file, path)?) {
-            return Err(Error::DumpChanged {
-                path: path.to_path_buf(),
-                message: format!("while it was being indexed: {diff}"),
-            });
-        }
+        self.check_changed(&identity, &file, path)?;
         self.check_cancel()?;
         if content.bytes > format::MAX_DUMP_BYTES {
             return Err(Error::Limit {
@@ -366,6 +403,29 @@ impl Builder {
         let redirects = rows::resolve_redirects(&scanned, &rows);
         let redirect_count = rows.iter().filter(|p| p.redirect_len > 0).count() as u64;
         let missing = redirects.iter().filter(|&&r| r == TARGET_MISSING).count() as u64;
+        let link_rules = scan::LinkRules::new(&site);
+        let scores = match &store {
+            Some((_, store_path)) => {
+                drop(map);
+                let store = crate::store::Store::open(store_path, 0).map_err(Error::from)?;
+                let texts = score::Texts::Store { store: &store, path: store_path };
+                score::scores(&self, &link_rules, &scanned, &rows, &redirects, &texts)?
+            }
+            None => {
+                let release = |from: usize, to: usize| {
+                    // SAFETY: as in `scan_xml`: DONTNEED on a read-only
+                    // shared file mapping only drops our page-table entries.
+                    let _ = unsafe { map.unchecked_advise_range(UncheckedAdvice::DontNeed, from, to - from) };
+                };
+                let texts = score::Texts::Xml { map: &map, release: &release };
+                let scores = score::scores(&self, &link_rules, &scanned, &rows, &redirects, &texts)?;
+                drop(map);
+                self.check_changed(&identity, &file, path)?;
+                scores
+            }
+        };
+        let store = store.map(|(entry, _)| entry);
+        self.check_cancel()?;
         let sort_seconds = started.elapsed().as_secs_f64() - scan_seconds;
         self.report(Phase::Writing, 0, pages, pages);
         let plan = self.folded.then(|| folded::plan_folded(&scanned, &rows));
@@ -384,6 +444,14 @@ impl Builder {
                                 let mut columns = write::write_columns(&writer, &rows, &redirects)?;
                                 columns.push(write::write_missing_targets(
                                     &writer, &scanned, &rows, &redirects,
+                                )?);
+                                columns.push(ranking::write_scores(&writer, &scores)?);
+                                columns.push(self.write_ranked_lists(
+                                    &writer,
+                                    &scanned,
+                                    &rows,
+                                    &scores,
+                                    plan.as_ref(),
                                 )?);
                                 Ok::<_, Error>(columns)
                             },

@@ -47,6 +47,10 @@ pub enum FileKind {
     Ids,
     /// `targets.fst`.
     RedirectTargets,
+    /// `scores.u16`.
+    Scores,
+    /// `ranked.u32`.
+    RankedLists,
 }
 
 impl FileKind {
@@ -64,6 +68,8 @@ impl FileKind {
             FileKind::JsonRows => *b"JROW",
             FileKind::Ids => *b"PGID",
             FileKind::RedirectTargets => *b"RTGT",
+            FileKind::Scores => *b"SCOR",
+            FileKind::RankedLists => *b"RANK",
         }
     }
 }

@@ -13,6 +13,10 @@
 //!   ids.u32         row -> page `<id>`, or NO_ID                   (u32 LE)
 //!   targets.fst     fst Set: row (u32 BE) followed by the target title,
 //!                   for every redirect whose target is TARGET_MISSING
+//!   scores.u16      row -> popularity score, saturated at 65535 (u16 LE),
+//!                   then (row, score) u32 LE pairs of the saturated rows
+//!   ranked.u32      the highest-scored rows of every prefix with many
+//!                   rows, for `order=rank` (see [`crate::rank`])
 //!   pages.zst       only for a compressed dump: the XML as a seekable
 //!                   zstd file ([`crate::store`])
 //!   folded.fst      optional; fst Map: fold(title) -> position of its rows
@@ -59,12 +63,12 @@ pub use manifest::{
 pub use title_column::{TitleColumn, TitleColumnWriter, TitleCursor};
 pub use writer::{FileSink, IndexWriter};
 
-/// The format version this build writes. Version 3 writes the lengths in
-/// `titles.fc` as varints, for namespaced titles longer than 255 bytes
-/// (version 2 stored them in a byte each).
-pub const FORMAT_VERSION: u32 = 3;
+/// The format version this build writes. Version 4 adds the popularity
+/// score (`scores.u16`, `ranked.u32`); version 3 wrote the lengths in
+/// `titles.fc` as varints, for namespaced titles longer than 255 bytes.
+pub const FORMAT_VERSION: u32 = 4;
 /// The oldest format version this build reads.
-pub const OLDEST_SUPPORTED_VERSION: u32 = 3;
+pub const OLDEST_SUPPORTED_VERSION: u32 = 4;
 /// First eight bytes of every footer.
 pub const MAGIC: [u8; 8] = *b"WIKIDEX\0";
 
@@ -93,6 +97,10 @@ pub const JSON_ROWS: &str = "rows.jsf";
 pub const IDS: &str = "ids.u32";
 /// Name of the fst of redirect targets that are not pages of the dump.
 pub const REDIRECT_TARGETS: &str = "targets.fst";
+/// Name of the popularity score column.
+pub const SCORES: &str = "scores.u16";
+/// Name of the ranked lists of prefixes with many rows.
+pub const RANKED_LISTS: &str = "ranked.u32";
 /// `ids.u32` value of a page without a numeric `<id>`.
 pub const NO_ID: u32 = u32::MAX;
 /// Name of the page store, written when the dump is compressed.

@@ -13,10 +13,12 @@
 //! redirect target) bytes in a per-chunk arena, so 20 M pages fit in about
 //! 1.5 GB however large the dump is.
 
+mod links;
 mod page;
 mod siteinfo;
 mod title_rules;
 
+pub use links::{LinkRules, LinkScratch};
 pub use page::{PageHeader, ScannedPage, parse_header, parse_page};
 pub use siteinfo::{Prologue, parse_prologue};
 pub use title_rules::TitleRules;

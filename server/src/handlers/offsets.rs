@@ -1,6 +1,7 @@
 //! `GET /offsets/{prefix}`: titles starting with a prefix, with their byte
 //! ranges. Query: `limit`, `after` (paging), `match=exact|folded|fuzzy`,
-//! `ns=0,14`, `fields=ns,redirect,id`, `redirects=resolve`. Parsing is
+//! `order=title|rank`, `ns=0,14`, `fields=ns,redirect,id,score`,
+//! `redirects=resolve`. Parsing is
 //! [`OffsetsQuery`]; [`render`] writes the JSON straight into one buffer.
 
 use super::path_rest;
@@ -26,6 +27,18 @@ pub enum Field {
     Redirect,
     /// The page id, or null.
     Id,
+    /// The popularity score: how many pages link to it.
+    Score,
+}
+
+/// The order of `/offsets` rows (`order=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// Title byte order (the default, and the contract).
+    Title,
+    /// Highest score first, ties in title order; with `match=folded|fuzzy`
+    /// exact-prefix matches first, each group by score.
+    Rank,
 }
 
 /// Parses `fields=ns,redirect,id` (any order, no repeats).
@@ -36,9 +49,10 @@ pub fn parse_fields(value: &str) -> Result<Vec<Field>, ApiError> {
             "ns" => Field::Ns,
             "redirect" => Field::Redirect,
             "id" => Field::Id,
+            "score" => Field::Score,
             other => {
                 return Err(ApiError::BadRequest(format!(
-                    "unknown field {other:?} in fields=; known fields are ns, redirect, id"
+                    "unknown field {other:?} in fields=; known fields are ns, redirect, id, score"
                 )));
             }
         };
@@ -93,10 +107,16 @@ pub struct OffsetsQuery {
     pub fields: Vec<Field>,
     /// Matching mode.
     pub mode: MatchMode,
+    /// Row order.
+    pub order: Order,
     /// Namespaces to keep (`None`: all).
     pub namespaces: Option<Vec<i32>>,
     /// Replace redirects by their targets.
     pub resolve: bool,
+    /// One row per page: a redirect is left out when its target (or
+    /// another redirect to it) is already listed, and a page when one of
+    /// its redirects is (suggestions; `/offsets` lists every row).
+    pub distinct: bool,
 }
 
 impl OffsetsQuery {
@@ -134,6 +154,13 @@ impl OffsetsQuery {
                     .into(),
             ));
         }
+        let order = match single(&query, "order")? {
+            None | Some("title") => Order::Title,
+            Some("rank") => Order::Rank,
+            Some(other) => {
+                return Err(ApiError::BadRequest(format!("order must be title or rank, got {other:?}")));
+            }
+        };
         if mode == MatchMode::Fuzzy && after.is_some() {
             return Err(ApiError::BadRequest("after= pages exact and folded matches; fuzzy results are ranked, ask for a larger limit instead".into()));
         }
@@ -154,7 +181,7 @@ impl OffsetsQuery {
                 )));
             }
         };
-        Ok(OffsetsQuery { prefix, limit, after, fields, mode, namespaces, resolve })
+        Ok(OffsetsQuery { prefix, limit, after, fields, mode, order, namespaces, resolve, distinct: false })
     }
 }
 
@@ -239,7 +266,12 @@ pub fn render(state: &AppState, q: &OffsetsQuery) -> Result<Vec<u8>, ApiError> {
 /// the query or the index does not allow it; [`render`] then writes the
 /// rows itself (the same bytes: tests/index.rs compares them).
 fn render_written(state: &AppState, q: &OffsetsQuery) -> Option<Vec<u8>> {
-    if q.mode != MatchMode::Exact || !q.fields.is_empty() || q.namespaces.is_some() || q.resolve {
+    if q.mode != MatchMode::Exact
+        || q.order != Order::Title
+        || !q.fields.is_empty()
+        || q.namespaces.is_some()
+        || q.resolve
+    {
         return None;
     }
     let index = &state.index;
@@ -268,6 +300,9 @@ pub fn titles(state: &AppState, q: &OffsetsQuery) -> Result<Vec<String>, ApiErro
 
 /// Walks the matches of `q` in answer order into `out` until it is full.
 fn select(state: &AppState, q: &OffsetsQuery, out: &mut Rows<'_>) -> Result<(), ApiError> {
+    if q.order == Order::Rank {
+        return select_ranked(state, q, out);
+    }
     let index = &state.index;
     let mut title = Vec::with_capacity(64);
     match q.mode {
@@ -309,6 +344,84 @@ fn select(state: &AppState, q: &OffsetsQuery, out: &mut Rows<'_>) -> Result<(), 
                     }
                 }
             }
+        }
+    }
+    Ok(())
+}
+
+/// [`select`] for `order=rank`: the exact-prefix rows by score, then (for
+/// `match=folded|fuzzy`) the other folded-prefix rows by score, then the
+/// typo-tolerant ones by score. `after=` names a title listed before; the
+/// listing continues after it in its group.
+fn select_ranked(state: &AppState, q: &OffsetsQuery, out: &mut Rows<'_>) -> Result<(), ApiError> {
+    let index = &state.index;
+    let after = match &q.after {
+        Some(t) => match index.rows_of(t.as_bytes()) {
+            rows if rows.is_empty() => {
+                return Err(ApiError::BadRequest(format!(
+                    "after= with order=rank names a title of an earlier page, and {t:?} is no title of this index"
+                )));
+            }
+            rows => Some(rows.start),
+        },
+        None => None,
+    };
+    let mut title = Vec::with_capacity(64);
+    let mut take = |row: u32, out: &mut Rows<'_>| -> Result<bool, ApiError> {
+        if !index.title_of(row, &mut title) {
+            return Err(damaged_title_column());
+        }
+        out.title(&title, row..row + 1)
+    };
+    let exact = index.prefix_span(q.prefix.as_bytes());
+    let after_exact = after.filter(|r| exact.contains(r));
+    if after.is_none() || after_exact.is_some() {
+        for row in index.ranked_prefix(q.prefix.as_bytes(), after_exact, q.limit) {
+            if !take(row, out)? {
+                return Ok(());
+            }
+        }
+    }
+    if q.mode == MatchMode::Exact {
+        return Ok(());
+    }
+    let folded = fold(&q.prefix);
+    let after_folded = after.filter(|_| after_exact.is_none());
+    for row in index.ranked_folded(&folded, exact.clone(), after_folded, q.limit).expect("checked has_folded")
+    {
+        if !take(row, out)? {
+            return Ok(());
+        }
+    }
+    let typos = typo_budget(folded.chars().count());
+    if q.mode != MatchMode::Fuzzy || typos == 0 || folded.len() > FUZZY_MAX_BYTES {
+        return Ok(());
+    }
+    // Typo-tolerant matches that are no folded-prefix match, ranked among
+    // themselves: gathered within the time budget, then sorted.
+    let started = Instant::now();
+    let mut found: Vec<u64> = Vec::new();
+    let mut seen = HashSet::new();
+    let mut name = Vec::new();
+    'distances: for distance in 1..=typos {
+        let dfa = dfa_builder(distance).build_prefix_dfa(&folded);
+        let mut rows = index.fuzzy(&dfa).expect("checked has_folded");
+        let mut checked = 0u32;
+        while let Some((range, _)) = rows.next_title(&mut name) {
+            checked += 1;
+            if checked.is_multiple_of(32) && started.elapsed() > FUZZY_BUDGET {
+                break 'distances;
+            }
+            if !seen.insert(range.start) || fold(&String::from_utf8_lossy(&name)).starts_with(&folded) {
+                continue;
+            }
+            found.extend(range.map(|row| wikidex_indexer::rank::rank_key(index.score(row), row)));
+        }
+    }
+    found.sort_unstable_by(|a, b| b.cmp(a));
+    for key in found {
+        if !take(wikidex_indexer::rank::row_of_key(key), out)? {
+            break;
         }
     }
     Ok(())
@@ -359,6 +472,12 @@ impl<'a> Rows<'a> {
                 && !ns.contains(&page.ns)
             {
                 continue;
+            }
+            if self.q.distinct && !self.q.resolve {
+                let page = resolve_page(index, page).map_or(row, |target| target.row);
+                if !self.resolved.insert(page) {
+                    continue;
+                }
             }
             if self.q.resolve {
                 let Ok(target) = resolve_page(index, page) else { continue };
@@ -484,6 +603,9 @@ fn write_fields(state: &AppState, page: &Page, fields: &[Field], out: &mut Vec<u
                 Some(id) => out.extend_from_slice(itoa::Buffer::new().format(id).as_bytes()),
                 None => out.extend_from_slice(b"null"),
             },
+            Field::Score => {
+                out.extend_from_slice(itoa::Buffer::new().format(state.index.score(page.row)).as_bytes())
+            }
         }
     }
     Ok(())

@@ -4,18 +4,21 @@
 //! description a browser installs).
 
 use crate::error::ApiError;
-use crate::handlers::offsets::{MatchMode, OffsetsQuery, parse_namespaces, parse_redirects, titles};
+use crate::handlers::offsets::{MatchMode, OffsetsQuery, Order, parse_namespaces, parse_redirects, titles};
 use crate::request::{encode_title, parse_query, single};
 use crate::state::AppState;
 use crate::title::first_letter_variant;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-/// Titles for a suggestion query: folded (case- and accent-insensitive)
-/// prefix matches first, then typo-tolerant ones, as `/offsets?match=fuzzy`;
-/// a namespace prefix (`Talk:Fo`) searches that namespace, otherwise only
-/// `namespaces`. Falls back to exact prefixes on an index without folded
-/// titles.
+/// Titles for a suggestion query, most linked first, one per page (a
+/// redirect and its target are one suggestion): exact-prefix matches,
+/// then folded (case- and accent-insensitive) ones, then typo-tolerant
+/// ones, each group by score, as `/offsets?match=fuzzy&order=rank`. As
+/// MediaWiki, the text is searched in each of `namespaces` (`Foo b` in
+/// namespace 14 is `Category:Foo b`), unless it names a namespace itself
+/// (`Talk:Fo`), which is then the only one searched. Falls back to exact
+/// prefixes on an index without folded titles.
 pub fn suggest(
     state: &AppState,
     search: &str,
@@ -23,27 +26,57 @@ pub fn suggest(
     namespaces: &[i32],
     resolve: bool,
 ) -> Result<Vec<String>, ApiError> {
-    let prefix = search.replace('_', " ");
-    if prefix.trim().is_empty() {
+    let text = search.replace('_', " ");
+    if text.trim().is_empty() {
         return Ok(Vec::new());
     }
     let site = &state.index.manifest().site;
-    let explicit_ns = prefix.split_once(':').and_then(|(ns, _)| site.namespace_named(ns)).map(|ns| ns.key);
+    let explicit_ns = text.split_once(':').and_then(|(ns, _)| site.namespace_named(ns)).map(|ns| ns.key);
+    let searches: Vec<(String, i32)> = match explicit_ns {
+        Some(key) => vec![(text, key)],
+        None => namespaces
+            .iter()
+            .filter_map(|&key| match site.namespace(key) {
+                Some(ns) if !ns.name.is_empty() => Some((format!("{}:{text}", ns.name), key)),
+                Some(_) => Some((text.clone(), key)),
+                // A dump without <siteinfo> namespaces: the main one.
+                None if key == 0 => Some((text.clone(), key)),
+                None => None,
+            })
+            .collect(),
+    };
     let mode = if state.index.has_folded() { MatchMode::Fuzzy } else { MatchMode::Exact };
-    let prefix = match mode {
-        MatchMode::Exact => first_letter_variant(site, &prefix).unwrap_or(prefix),
-        _ => prefix,
-    };
-    let q = OffsetsQuery {
-        prefix,
-        limit,
-        after: None,
-        fields: Vec::new(),
-        mode,
-        namespaces: Some(explicit_ns.map_or_else(|| namespaces.to_vec(), |k| vec![k])),
-        resolve,
-    };
-    titles(state, &q)
+    let mut found = Vec::new();
+    for (prefix, key) in &searches {
+        let prefix = match mode {
+            MatchMode::Exact => first_letter_variant(site, prefix).unwrap_or_else(|| prefix.clone()),
+            _ => prefix.clone(),
+        };
+        let q = OffsetsQuery {
+            prefix,
+            limit,
+            after: None,
+            fields: Vec::new(),
+            mode,
+            order: Order::Rank,
+            namespaces: Some(vec![*key]),
+            resolve,
+            distinct: true,
+        };
+        found.extend(titles(state, &q)?);
+    }
+    if searches.len() > 1 {
+        // Several namespaces: one ranking across them.
+        let index = &state.index;
+        let score = |t: &String| {
+            let rows = index.rows_of(t.as_bytes());
+            if rows.is_empty() { 0 } else { index.score(rows.start) }
+        };
+        found.sort_by(|a, b| score(b).cmp(&score(a)).then_with(|| a.cmp(b)));
+        found.dedup();
+        found.truncate(limit);
+    }
+    Ok(found)
 }
 
 fn parse_limit(value: Option<&str>, default: usize, max: usize) -> Result<usize, ApiError> {

@@ -1,0 +1,194 @@
+//! The popularity score of every row: how many distinct pages link to it
+//! (docs/FORMAT.md, "scores.u16"). A second pass over the page texts, once
+//! every title and redirect is known, so that each link resolves exactly:
+//! through the dump's memory map for XML, through the page store just
+//! written for a compressed dump (zstd decompresses at many times bzip2's
+//! speed, so the pass costs a fraction of the first).
+//!
+//! A link counts for its target's first row, or, when that row is a
+//! redirect, for the redirect's target (one hop; a redirect keeps 0). Each
+//! linking page counts once per target, never for itself, and redirect
+//! pages link to nothing.
+
+use super::Builder;
+use crate::error::{Error, Result};
+use crate::format::{NOT_REDIRECT, TARGET_MISSING};
+use crate::scan::{LinkRules, LinkScratch, RawPage, ScanResult};
+use crate::store::Store;
+use hashbrown::HashTable;
+use memchr::memmem;
+use rayon::prelude::*;
+use std::path::Path;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use xxhash_rust::xxh3::xxh3_64;
+
+/// Where the pass reads page texts.
+pub(super) enum Texts<'a> {
+    /// The XML dump, memory-mapped; `release` drops a finished range's
+    /// pages from our mapping, as the first pass does.
+    Xml { map: &'a [u8], release: &'a (dyn Fn(usize, usize) + Sync) },
+    /// The page store written by the compressed pass.
+    Store { store: &'a Store, path: &'a Path },
+}
+
+/// Bytes of dump per work unit.
+const BATCH_BYTES: u64 = 16 << 20;
+
+/// Every row's score, in row order.
+pub(super) fn scores(
+    b: &Builder,
+    rules: &LinkRules,
+    scanned: &ScanResult,
+    rows: &[RawPage],
+    redirects: &[u32],
+    texts: &Texts<'_>,
+) -> Result<Vec<u32>> {
+    let titles = TitleTable::new(scanned, rows);
+    // Linking pages in dump order, so each batch reads one stretch.
+    let mut sources: Vec<u32> =
+        (0..rows.len() as u32).filter(|&r| rows[r as usize].redirect_len == 0).collect();
+    sources.par_sort_unstable_by_key(|&r| rows[r as usize].start);
+    let batches = batches(&sources, rows);
+    let total: u64 = batches.iter().map(|b| b.bytes.end - b.bytes.start).sum();
+    let done = AtomicU64::new(0);
+    let counts: Vec<AtomicU32> = (0..rows.len()).map(|_| AtomicU32::new(0)).collect();
+    batches.par_iter().try_for_each_init(
+        || (LinkScratch::default(), Vec::new()),
+        |(scratch, targets), batch| -> Result<()> {
+            b.check_cancel()?;
+            let owned;
+            let bytes: &[u8] = match texts {
+                Texts::Xml { map, .. } => &map[batch.bytes.start as usize..batch.bytes.end as usize],
+                Texts::Store { store, path } => {
+                    owned = store.read_to_vec(batch.bytes.clone()).map_err(|e| Error::Corrupt {
+                        path: path.to_path_buf(),
+                        message: format!("cannot read back the page store just written: {e}"),
+                    })?;
+                    &owned
+                }
+            };
+            for &row in &sources[batch.sources.clone()] {
+                let page = &rows[row as usize];
+                let at = (page.start - batch.bytes.start) as usize;
+                let Some(text) = page_text(&bytes[at..at + page.len as usize]) else { continue };
+                targets.clear();
+                rules.for_each_link(text, scratch, |title| {
+                    if let Some(target) = titles.row_of(title) {
+                        targets.push(target);
+                    }
+                });
+                credit(targets, row, rows, redirects, &counts);
+            }
+            if let Texts::Xml { release, .. } = texts {
+                release(batch.bytes.start as usize, batch.bytes.end as usize);
+            }
+            let bytes = batch.bytes.end - batch.bytes.start;
+            let sofar = done.fetch_add(bytes, Ordering::Relaxed) + bytes;
+            b.report(super::Phase::Linking, sofar, total, rows.len() as u64);
+            Ok(())
+        },
+    )?;
+    Ok(counts.into_iter().map(AtomicU32::into_inner).collect())
+}
+
+/// Adds one linking page's targets (first rows of linked titles) to the
+/// counts: through one redirect, once each, never itself.
+fn credit(targets: &mut Vec<u32>, source: u32, rows: &[RawPage], redirects: &[u32], counts: &[AtomicU32]) {
+    for t in targets.iter_mut() {
+        let r = redirects[*t as usize];
+        *t = match r {
+            NOT_REDIRECT => *t,
+            TARGET_MISSING => u32::MAX,
+            r if rows[r as usize].redirect_len > 0 => u32::MAX,
+            r => r,
+        };
+    }
+    targets.sort_unstable();
+    targets.dedup();
+    for &t in targets.iter() {
+        if t != u32::MAX && t != source {
+            counts[t as usize].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// The content of a page's `<text>` element, as the dump writes it; `None`
+/// for an empty (`<text … />`) or missing one.
+fn page_text(page: &[u8]) -> Option<&[u8]> {
+    let open = memmem::find(page, b"<text")?;
+    let gt = open + memchr::memchr(b'>', &page[open..])?;
+    if page[gt - 1] == b'/' {
+        return None;
+    }
+    let body = &page[gt + 1..];
+    let end = memmem::rfind(body, b"</text>")?;
+    Some(&body[..end])
+}
+
+/// A run of linking pages read together.
+struct Batch {
+    /// Their positions in the sources.
+    sources: std::ops::Range<usize>,
+    /// The dump bytes they span.
+    bytes: std::ops::Range<u64>,
+}
+
+/// Cuts the sources (in dump order) into batches of about
+/// [`BATCH_BYTES`].
+fn batches(sources: &[u32], rows: &[RawPage]) -> Vec<Batch> {
+    let mut out = Vec::new();
+    let mut first = 0;
+    while first < sources.len() {
+        let start = rows[sources[first] as usize].start;
+        let mut end = start;
+        let mut i = first;
+        while i < sources.len() && (i == first || end - start < BATCH_BYTES) {
+            let p = &rows[sources[i] as usize];
+            end = end.max(p.start + u64::from(p.len));
+            i += 1;
+        }
+        out.push(Batch { sources: first..i, bytes: start..end });
+        first = i;
+    }
+    out
+}
+
+/// Title → first row, by hash, holding rows only (the titles stay in the
+/// scan's arenas): four bytes a title.
+struct TitleTable<'a> {
+    table: HashTable<u32>,
+    scanned: &'a ScanResult,
+    rows: &'a [RawPage],
+}
+
+impl<'a> TitleTable<'a> {
+    fn new(scanned: &'a ScanResult, rows: &'a [RawPage]) -> TitleTable<'a> {
+        let title = |r: u32| scanned.title(&rows[r as usize]);
+        let firsts: Vec<(u64, u32)> = (0..rows.len() as u32)
+            .into_par_iter()
+            .filter(|&r| r == 0 || title(r) != title(r - 1))
+            .map(|r| (xxh3_64(title(r)), r))
+            .collect();
+        let mut table = HashTable::with_capacity(firsts.len());
+        for (hash, row) in firsts {
+            table.insert_unique(hash, row, |&r| xxh3_64(title(r)));
+        }
+        TitleTable { table, scanned, rows }
+    }
+
+    fn row_of(&self, title: &[u8]) -> Option<u32> {
+        self.table.find(xxh3_64(title), |&r| self.scanned.title(&self.rows[r as usize]) == title).copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_text_is_the_text_element() {
+        assert_eq!(page_text(b"<page><text bytes=\"3\">a[[b]]</text></page>"), Some(&b"a[[b]]"[..]));
+        assert_eq!(page_text(b"<page><text bytes=\"0\" /></page>"), None);
+        assert_eq!(page_text(b"<page><title>x</title></page>"), None);
+    }
+}

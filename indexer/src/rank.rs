@@ -1,0 +1,352 @@
+//! Ranking rows by popularity (`order=rank`): the score column
+//! (`scores.u16`) and the lists of `ranked.u32` (docs/FORMAT.md,
+//! "Ranking").
+//!
+//! Rows rank by score, highest first, ties by row (= title byte order).
+//! [`rank_key`] packs that order into one `u64`, larger = earlier. The
+//! rows under a prefix form a span, of rows (title prefixes) or of
+//! `folded.u32` positions (folded prefixes). A span of up to [`SCAN_ROWS`]
+//! elements is ranked by scanning it; a larger one has a list of its
+//! [`LIST_ROWS`] best rows written at index time, and is scanned only by a
+//! query that reads past its list's end.
+
+use std::ops::Range;
+
+/// Spans of at most this many elements are scanned, larger ones have a
+/// list (docs/BENCHMARKS.md, "Ranked suggestions").
+pub const SCAN_ROWS: usize = 4096;
+/// Rows in the list of a large span.
+pub const LIST_ROWS: usize = 1024;
+
+/// The sort key of a row of score `score`: larger ranks first; equal
+/// scores rank by row.
+pub fn rank_key(score: u32, row: u32) -> u64 {
+    (u64::from(score) << 32) | u64::from(u32::MAX - row)
+}
+
+/// The row of a [`rank_key`].
+pub fn row_of_key(key: u64) -> u32 {
+    u32::MAX - key as u32
+}
+
+fn u32_at(bytes: &[u8], i: usize) -> u32 {
+    u32::from_le_bytes(bytes[i * 4..i * 4 + 4].try_into().expect("four bytes"))
+}
+
+/// Which elements a span counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Domain {
+    /// Rows, under a title prefix.
+    Rows,
+    /// Positions in `folded.u32`, under a folded prefix.
+    Folded,
+}
+
+/// The score column and the ranked lists, validated once.
+pub struct Ranking<D> {
+    scores: D,
+    lists: D,
+    pages: usize,
+    /// Directory entries of the two domains' lists.
+    exact: Range<usize>,
+    folded: Range<usize>,
+}
+
+impl<D: AsRef<[u8]>> Ranking<D> {
+    /// Checks the shapes of `scores.u16` and `ranked.u32` for an index of
+    /// `pages` rows.
+    pub fn new(scores: D, lists: D, pages: u64) -> Result<Ranking<D>, String> {
+        let pages = usize::try_from(pages).map_err(|_| "too many pages".to_string())?;
+        let s = scores.as_ref();
+        if s.len() < pages * 2 || !(s.len() - pages * 2).is_multiple_of(8) {
+            return Err(format!("scores.u16 holds {} bytes, not {pages} scores and whole pairs", s.len()));
+        }
+        let l = lists.as_ref();
+        if l.len() < 8 || !l.len().is_multiple_of(4) {
+            return Err("ranked.u32 is too short".into());
+        }
+        let (n_exact, n_folded) = (u32_at(l, 0) as usize, u32_at(l, 1) as usize);
+        let entries = n_exact.checked_add(n_folded).ok_or("ranked.u32: impossible list counts")?;
+        let rows_at = entries
+            .checked_mul(4)
+            .and_then(|n| n.checked_add(2))
+            .ok_or("ranked.u32: impossible list counts")?;
+        if rows_at > l.len() / 4 {
+            return Err("ranked.u32: its directory runs past its end".into());
+        }
+        let rows_total = l.len() / 4 - rows_at;
+        for e in 0..entries {
+            let at = 2 + e * 4;
+            let (lo, hi, offset, len) = (
+                u32_at(l, at) as usize,
+                u32_at(l, at + 1) as usize,
+                u32_at(l, at + 2) as usize,
+                u32_at(l, at + 3) as usize,
+            );
+            if lo >= hi
+                || hi > pages
+                || len > hi - lo
+                || offset.checked_add(len).is_none_or(|end| end > rows_total)
+            {
+                return Err(format!("ranked.u32: list {e} is out of bounds"));
+            }
+        }
+        Ok(Ranking { scores, lists, pages, exact: 0..n_exact, folded: n_exact..entries })
+    }
+
+    /// The two files' payloads, for checksums.
+    pub fn data(&self) -> (&D, &D) {
+        (&self.scores, &self.lists)
+    }
+
+    /// The score of `row`.
+    pub fn score(&self, row: u32) -> u32 {
+        let s = self.scores.as_ref();
+        let i = row as usize * 2;
+        // A row past the end (only from a damaged list) scores nothing.
+        let Some(&[a, b]) = s
+            .get(i..i + 2)
+            .filter(|_| i < self.pages * 2)
+            .map(|b| <&[u8; 2]>::try_from(b).expect("two bytes"))
+        else {
+            return 0;
+        };
+        let short = u16::from_le_bytes([a, b]);
+        if short < u16::MAX {
+            return u32::from(short);
+        }
+        // A saturated score: its exact value is among the pairs after the
+        // column, sorted by row.
+        let pairs = &s[self.pages * 2..];
+        let n = pairs.len() / 8;
+        let (mut lo, mut hi) = (0, n);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            match u32_at(pairs, mid * 2).cmp(&row) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return u32_at(pairs, mid * 2 + 1),
+            }
+        }
+        u32::from(u16::MAX)
+    }
+
+    /// The [`rank_key`] of `row`.
+    pub fn key(&self, row: u32) -> u64 {
+        rank_key(self.score(row), row)
+    }
+
+    /// The list of the span `lo..hi` of `domain`, if it has one: its rows,
+    /// best first, and whether they are all of the span's.
+    fn list(&self, domain: Domain, span: &Range<u32>) -> Option<(Vec<u32>, bool)> {
+        let l = self.lists.as_ref();
+        let entries = match domain {
+            Domain::Rows => self.exact.clone(),
+            Domain::Folded => self.folded.clone(),
+        };
+        let entry = |e: usize| (u32_at(l, 2 + e * 4), u32_at(l, 3 + e * 4));
+        let (mut lo, mut hi) = (entries.start, entries.end);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            match entry(mid).cmp(&(span.start, span.end)) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => {
+                    let rows_at = 2 + (self.exact.len() + self.folded.len()) * 4;
+                    let (offset, len) = (u32_at(l, 4 + mid * 4) as usize, u32_at(l, 5 + mid * 4) as usize);
+                    let rows = (0..len).map(|i| u32_at(l, rows_at + offset + i)).collect();
+                    return Some((rows, len == (span.end - span.start) as usize));
+                }
+            }
+        }
+        None
+    }
+
+    /// The `count` highest-scored rows of the whole index, best first.
+    pub fn top(&self, count: usize) -> Vec<u32> {
+        let mut best: Vec<u64> = Vec::with_capacity(count + 1);
+        for row in 0..self.pages as u32 {
+            let key = self.key(row);
+            if best.len() < count || key > best[best.len() - 1] {
+                let at = best.partition_point(|&k| k > key);
+                best.insert(at, key);
+                best.truncate(count);
+            }
+        }
+        best.into_iter().map(row_of_key).collect()
+    }
+}
+
+/// The rows of a span in rank order, fetched as they are asked for; see
+/// [`crate::Index::ranked_prefix`].
+pub struct RankedRows<'a, D> {
+    ranking: &'a Ranking<D>,
+    /// `folded.u32`, for the folded domain.
+    postings: Option<&'a [u8]>,
+    domain: Domain,
+    span: Range<u32>,
+    /// Rows left out (the exact matches, when listing folded ones).
+    exclude: Range<u32>,
+    /// Rows ranked so far and not yet handed out, best last.
+    ready: Vec<u32>,
+    /// The key of the last row fetched: later rows rank below it.
+    below: u64,
+    /// The list is read; what follows it needs a scan.
+    list_read: bool,
+    /// Nothing ranks below `below`.
+    exhausted: bool,
+    /// Rows to fetch by the next scan.
+    batch: usize,
+}
+
+impl<'a, D: AsRef<[u8]>> RankedRows<'a, D> {
+    /// The elements `span` of `domain`, in rank order, after the row of
+    /// key `after` (all of them when `None`), leaving out rows in
+    /// `exclude`; `want` is how many the caller expects to take.
+    pub(crate) fn new(
+        ranking: &'a Ranking<D>,
+        postings: Option<&'a [u8]>,
+        domain: Domain,
+        span: Range<u32>,
+        exclude: Range<u32>,
+        after: Option<u64>,
+        want: usize,
+    ) -> RankedRows<'a, D> {
+        RankedRows {
+            ranking,
+            postings,
+            domain,
+            span,
+            exclude,
+            ready: Vec::new(),
+            below: after.unwrap_or(u64::MAX),
+            list_read: false,
+            exhausted: false,
+            batch: want.clamp(16, 4096),
+        }
+    }
+
+    fn element(&self, i: u32) -> u32 {
+        match self.postings {
+            Some(p) => u32_at(p, i as usize),
+            None => i,
+        }
+    }
+
+    /// Fills `ready` with the next rows, from the list or a scan.
+    fn refill(&mut self) {
+        if !self.list_read {
+            self.list_read = true;
+            if let Some((rows, complete)) = self.ranking.list(self.domain, &self.span) {
+                let below = self.below;
+                let ranking = self.ranking;
+                let from = rows.partition_point(|&r| ranking.key(r) >= below);
+                let pages = ranking.pages as u32;
+                let rest = &rows[from..];
+                if let Some(&last) = rest.iter().rev().find(|&&r| r < pages) {
+                    self.below = ranking.key(last);
+                }
+                // (A row past the end can only come from a damaged file,
+                // which the checksum pass names.)
+                self.ready.extend(rest.iter().rev().filter(|&&r| r < pages && !self.exclude.contains(&r)));
+                if complete {
+                    self.exhausted = true;
+                }
+                if !self.ready.is_empty() || self.exhausted {
+                    return;
+                }
+            }
+        }
+        self.scan();
+    }
+
+    /// Scans the span for the `batch` best rows ranking below `below`.
+    fn scan(&mut self) {
+        // A min-heap of the best keys so far, as a sorted vector: batches
+        // are small and most elements lose to its smallest at once.
+        let mut best: Vec<u64> = Vec::with_capacity(self.batch + 1);
+        let mut floor = 0u64;
+        for i in self.span.clone() {
+            let row = self.element(i);
+            let key = self.ranking.key(row);
+            if key >= self.below || (best.len() == self.batch && key <= floor) || self.exclude.contains(&row)
+            {
+                continue;
+            }
+            let at = best.partition_point(|&k| k > key);
+            best.insert(at, key);
+            if best.len() > self.batch {
+                best.pop();
+            }
+            if best.len() == self.batch {
+                floor = best[self.batch - 1];
+            }
+        }
+        if best.len() < self.batch {
+            self.exhausted = true;
+        }
+        if let Some(&last) = best.last() {
+            self.below = last;
+        }
+        self.ready.extend(best.into_iter().rev().map(row_of_key));
+        self.batch = (self.batch * 2).min(1 << 16);
+    }
+}
+
+impl<D: AsRef<[u8]>> Iterator for RankedRows<'_, D> {
+    type Item = u32;
+
+    fn next(&mut self) -> Option<u32> {
+        if self.ready.is_empty() && !self.exhausted {
+            self.refill();
+        }
+        self.ready.pop()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_order_by_score_then_row() {
+        assert!(rank_key(2, 9) > rank_key(1, 0));
+        assert!(rank_key(1, 3) > rank_key(1, 4));
+        assert_eq!(row_of_key(rank_key(77, 12345)), 12345);
+    }
+
+    fn ranking(scores: &[u32]) -> Ranking<Vec<u8>> {
+        let mut s = Vec::new();
+        for &v in scores {
+            s.extend_from_slice(&(v.min(65535) as u16).to_le_bytes());
+        }
+        for (row, &v) in scores.iter().enumerate() {
+            if v >= 65535 {
+                s.extend_from_slice(&(row as u32).to_le_bytes());
+                s.extend_from_slice(&v.to_le_bytes());
+            }
+        }
+        Ranking::new(s, vec![0; 8], scores.len() as u64).unwrap()
+    }
+
+    #[test]
+    fn saturated_scores_read_back_exactly() {
+        let r = ranking(&[3, 70_000, 65_535, 0, 1 << 30]);
+        assert_eq!((0..5).map(|row| r.score(row)).collect::<Vec<_>>(), [3, 70_000, 65_535, 0, 1 << 30]);
+        assert_eq!(r.top(3), [4, 1, 2]);
+    }
+
+    #[test]
+    fn a_scan_pages_through_every_row_once_in_rank_order() {
+        let scores: Vec<u32> = (0..10_000u32).map(|i| (i * 7919) % 101).collect();
+        let r = ranking(&scores);
+        let mut expected: Vec<u32> = (100..9_000).filter(|row| !(500..600).contains(row)).collect();
+        expected.sort_by_key(|&row| std::cmp::Reverse(r.key(row)));
+        let all: Vec<u32> = RankedRows::new(&r, None, Domain::Rows, 100..9_000, 500..600, None, 10).collect();
+        assert_eq!(all, expected);
+        let after = r.key(expected[4321]);
+        let rest: Vec<u32> =
+            RankedRows::new(&r, None, Domain::Rows, 100..9_000, 500..600, Some(after), 7).collect();
+        assert_eq!(rest, expected[4322..]);
+    }
+}

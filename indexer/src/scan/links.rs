@@ -1,0 +1,495 @@
+//! The links of a page's wikitext, for the popularity score
+//! (`build::score`): `[[Target]]`, `[[Target|label]]` and
+//! `[[Target#section]]` as written in the raw text, each normalized the
+//! MediaWiki way to the title it points at.
+//!
+//! What counts, after MediaWiki's parser (`handleInternalLinks2`):
+//! - the text is split at every `[[`; a link is a target of no `[`, `]` or
+//!   `|`, then `]]` or `|label]]` before the next `[[`, so in
+//!   `[[A|x [[B]] y]]` only `B` is a link. A file embed is the exception:
+//!   its caption holds links, which count (the embed itself does not);
+//! - nothing inside `<!-- -->`, `<nowiki>`, `<pre>`, `<math>` or
+//!   `<syntaxhighlight>`;
+//! - not category membership (`[[Category:X]]`), file embeds
+//!   (`[[File:x.jpg|…]]`, `Image:`) or `Media:`/`Special:` links; a leading
+//!   colon (`[[:Category:X]]`) makes an ordinary link.
+//!
+//! Normalization (MediaWiki's `MediaWikiTitleCodec`): `%XX` and HTML
+//! entities decoded, the `#fragment` dropped, `_` and Unicode spaces read as
+//! one space, trimmed, the namespace prefix matched without regard to case
+//! and written canonically, the first letter uppercased where siteinfo says
+//! `first-letter`. A prefix naming no namespace stays part of the title
+//! (`[[fr:Foo]]` points at `Fr:Foo`). Whether the title is a page of the
+//! dump is the caller's question.
+
+use crate::format::{MAX_FULL_TITLE_BYTES, MAX_TITLE_BYTES, SiteInfo};
+use memchr::memmem;
+use std::collections::HashMap;
+
+/// Namespace numbers with a meaning here.
+const NS_MEDIA: i32 = -2;
+const NS_SPECIAL: i32 = -1;
+const NS_FILE: i32 = 6;
+const NS_CATEGORY: i32 = 14;
+
+/// Longest link target looked at, in bytes of wikitext: a title of
+/// [`MAX_FULL_TITLE_BYTES`], every byte written as a `%XX` escape.
+const MAX_TARGET_BYTES: usize = 3 * MAX_FULL_TITLE_BYTES;
+
+/// A namespace as links name it.
+#[derive(Debug, Clone)]
+struct LinkNamespace {
+    key: i32,
+    /// The canonical name, as titles of the dump spell it.
+    name: String,
+    first_letter: bool,
+}
+
+/// How one dump's links resolve to titles: its namespaces and case rule.
+///
+/// ```
+/// use wikidex_indexer::format::{Namespace, SiteInfo};
+/// use wikidex_indexer::scan::LinkRules;
+/// let site = SiteInfo {
+///     namespaces: vec![
+///         Namespace { key: 0, case: "first-letter".into(), name: String::new() },
+///         Namespace { key: 14, case: "first-letter".into(), name: "Category".into() },
+///     ],
+///     ..SiteInfo::default()
+/// };
+/// let rules = LinkRules::new(&site);
+/// let mut found = Vec::new();
+/// let mut scratch = Default::default();
+/// rules.for_each_link(
+///     b"See [[ada_lovelace#Life|her]], [[Category:X]] and [[:category:x]].",
+///     &mut scratch,
+///     |title| found.push(String::from_utf8(title.to_vec()).unwrap()),
+/// );
+/// assert_eq!(found, ["Ada lovelace", "Category:X"]);
+/// ```
+#[derive(Debug, Clone)]
+pub struct LinkRules {
+    /// Namespace names (and the `Image` alias), lowercased.
+    namespaces: HashMap<String, LinkNamespace>,
+    /// The case rule of the main namespace.
+    main_first_letter: bool,
+}
+
+/// Buffers reused from page to page.
+#[derive(Debug, Default)]
+pub struct LinkScratch {
+    text: Vec<u8>,
+    visible: Vec<u8>,
+    target: String,
+    title: String,
+}
+
+impl LinkRules {
+    /// The rules of a dump with this `<siteinfo>`.
+    pub fn new(site: &SiteInfo) -> LinkRules {
+        let mut namespaces = HashMap::new();
+        let mut main_first_letter = site.first_letter();
+        for ns in &site.namespaces {
+            let first_letter = ns.case != "case-sensitive";
+            if ns.name.is_empty() {
+                main_first_letter = first_letter;
+                continue;
+            }
+            let entry = LinkNamespace { key: ns.key, name: ns.name.clone(), first_letter };
+            namespaces.insert(ns.name.to_lowercase(), entry);
+        }
+        // MediaWiki's alias of the File namespace.
+        if let Some(file) = namespaces.values().find(|n| n.key == NS_FILE).cloned() {
+            namespaces.entry("image".into()).or_insert(file);
+        }
+        LinkRules { namespaces, main_first_letter }
+    }
+
+    /// Calls `found` with the title of every link in `escaped`, the content
+    /// of a page's `<text>` element as the dump writes it (XML-escaped), in
+    /// text order, repeats included.
+    pub fn for_each_link(&self, escaped: &[u8], scratch: &mut LinkScratch, mut found: impl FnMut(&[u8])) {
+        unescape_xml(escaped, &mut scratch.text);
+        strip_hidden(&scratch.text, &mut scratch.visible);
+        let text = &scratch.visible;
+        let opener = memmem::Finder::new(b"[[");
+        let mut from = 0;
+        while let Some(at) = opener.find(&text[from..]) {
+            let start = from + at + 2;
+            // `[[[A]]]`: the link opens at the second `[[`.
+            from = start - 1;
+            let target_end = match memchr::memchr3(b'[', b']', b'|', &text[start..]) {
+                Some(n) if n <= MAX_TARGET_BYTES => start + n,
+                _ => continue,
+            };
+            let Ok(target) = std::str::from_utf8(&text[start..target_end]) else { continue };
+            let Some(link) = self.normalize(target, &mut scratch.target, &mut scratch.title) else {
+                continue;
+            };
+            match link {
+                Link::Embed => continue,
+                Link::Title => {}
+            }
+            let closed = match text[target_end] {
+                b']' => text.get(target_end + 1) == Some(&b']'),
+                b'|' => label_closes(&text[target_end + 1..]),
+                _ => false,
+            };
+            if closed {
+                found(scratch.title.as_bytes());
+            }
+        }
+    }
+
+    /// Normalizes a link target into `title`: `None` when it names no
+    /// page (empty, a bare `#section`, characters no title may hold).
+    fn normalize(&self, target: &str, work: &mut String, title: &mut String) -> Option<Link> {
+        work.clear();
+        if target.contains('%') {
+            match percent_encoding::percent_decode_str(target).decode_utf8() {
+                Ok(decoded) => work.push_str(&decoded),
+                Err(_) => work.push_str(target),
+            }
+        } else {
+            work.push_str(target);
+        }
+        if work.contains('&') {
+            let decoded = html_escape::decode_html_entities(work.as_str()).into_owned();
+            *work = decoded;
+        }
+        if let Some(hash) = work.find('#') {
+            work.truncate(hash);
+        }
+        let text = collapse_spaces(work, title);
+        let (forced, text) = match text.strip_prefix(':') {
+            Some(rest) => (true, rest.trim_start_matches(' ')),
+            None => (false, text.as_str()),
+        };
+        let mut out = String::with_capacity(text.len() + 16);
+        match text.split_once(':').and_then(|(prefix, rest)| {
+            let ns = self.namespaces.get(&prefix.trim_end_matches(' ').to_lowercase())?;
+            Some((ns, rest.trim_start_matches(' ')))
+        }) {
+            Some((ns, rest)) => {
+                if ns.key == NS_MEDIA || ns.key == NS_SPECIAL {
+                    return Some(Link::Embed);
+                }
+                if !forced && (ns.key == NS_CATEGORY || ns.key == NS_FILE) {
+                    return Some(Link::Embed);
+                }
+                if !valid_part(rest) {
+                    return None;
+                }
+                out.push_str(&ns.name);
+                out.push(':');
+                push_cased(&mut out, rest, ns.first_letter);
+            }
+            None => {
+                if !valid_part(text) {
+                    return None;
+                }
+                push_cased(&mut out, text, self.main_first_letter);
+            }
+        }
+        if out.len() > MAX_FULL_TITLE_BYTES {
+            return None;
+        }
+        *title = out;
+        Some(Link::Title)
+    }
+}
+
+/// What a valid target turned out to be.
+enum Link {
+    /// A link to this title (in the scratch's `title`).
+    Title,
+    /// A category membership, a file embed or a link outside the pages:
+    /// not a link to a page. A file caption's links are still read.
+    Embed,
+}
+
+/// True when a label starting at `rest` ends with `]]` before any `[[`.
+/// MediaWiki's label is at least one character. Only the text up to the
+/// next `[[` is searched, so a page of unclosed links stays linear.
+fn label_closes(rest: &[u8]) -> bool {
+    let open = memmem::find(rest, b"[[").unwrap_or(rest.len());
+    memmem::find(&rest[..open], b"]]").is_some_and(|close| close >= 1)
+}
+
+/// A title part MediaWiki would accept: 1–255 bytes, none of the
+/// characters titles may not hold.
+fn valid_part(part: &str) -> bool {
+    !part.is_empty()
+        && part.len() <= MAX_TITLE_BYTES
+        && !part.bytes().any(|b| b < 0x20 || b == 0x7f || b"<>[]{}|#".contains(&b))
+}
+
+/// `s` with its first letter uppercased when `first_letter`; a letter
+/// whose uppercase is several characters (`ß`) is left as MediaWiki's
+/// per-language table mostly leaves it.
+fn push_cased(out: &mut String, s: &str, first_letter: bool) {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(c) if first_letter => {
+            let mut upper = c.to_uppercase();
+            match (upper.next(), upper.next()) {
+                (Some(u), None) => out.push(u),
+                _ => out.push(c),
+            }
+            out.push_str(chars.as_str());
+        }
+        _ => out.push_str(s),
+    }
+}
+
+/// True for the characters MediaWiki's title codec reads as a space.
+fn is_title_space(c: char) -> bool {
+    matches!(c, ' ' | '_' | '\u{a0}' | '\u{1680}' | '\u{180e}' | '\u{2000}'..='\u{200a}')
+        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202f}' | '\u{205f}' | '\u{3000}')
+}
+
+/// Invisible direction marks the title codec drops.
+fn is_direction_mark(c: char) -> bool {
+    matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}')
+}
+
+/// `s` with runs of title spaces as one space, trimmed, direction marks
+/// dropped; written into `out`, which is returned.
+fn collapse_spaces<'a>(s: &str, out: &'a mut String) -> &'a mut String {
+    out.clear();
+    let mut space = false;
+    for c in s.chars() {
+        if is_direction_mark(c) {
+            continue;
+        }
+        if is_title_space(c) {
+            space = !out.is_empty();
+        } else {
+            if space {
+                out.push(' ');
+                space = false;
+            }
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Decodes the five XML entities and character references of `escaped`
+/// into `out` (the dump escapes `<`, `>`, `&` and `"` inside `<text>`).
+fn unescape_xml(escaped: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    let mut from = 0;
+    while let Some(at) = memchr::memchr(b'&', &escaped[from..]) {
+        let amp = from + at;
+        out.extend_from_slice(&escaped[from..amp]);
+        let rest = &escaped[amp + 1..];
+        let semi = rest.iter().take(12).position(|&b| b == b';');
+        let decoded = semi.and_then(|n| {
+            let name = &rest[..n];
+            let c = match name {
+                b"lt" => '<',
+                b"gt" => '>',
+                b"amp" => '&',
+                b"quot" => '"',
+                b"apos" => '\'',
+                [b'#', b'x' | b'X', hex @ ..] => {
+                    char::from_u32(u32::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?)?
+                }
+                [b'#', dec @ ..] => char::from_u32(std::str::from_utf8(dec).ok()?.parse().ok()?)?,
+                _ => return None,
+            };
+            Some((c, n + 1))
+        });
+        match decoded {
+            Some((c, used)) => {
+                let mut buf = [0; 4];
+                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                from = amp + 1 + used;
+            }
+            None => {
+                out.push(b'&');
+                from = amp + 1;
+            }
+        }
+    }
+    out.extend_from_slice(&escaped[from..]);
+}
+
+/// Tags whose content is not wikitext, so holds no links.
+const HIDING_TAGS: [&[u8]; 4] = [b"nowiki", b"pre", b"math", b"syntaxhighlight"];
+
+/// Copies `text` into `out` without comments and the content of
+/// [`HIDING_TAGS`]. A comment is removed (MediaWiki strips comments before
+/// it parses links); a hidden element becomes one DEL byte, which no title
+/// holds, as MediaWiki puts a strip marker in its place. An unclosed
+/// comment hides the rest of the page; an unclosed tag is text.
+fn strip_hidden(text: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    let mut from = 0;
+    while let Some(at) = memchr::memchr(b'<', &text[from..]) {
+        let lt = from + at;
+        let rest = &text[lt + 1..];
+        if rest.starts_with(b"!--") {
+            out.extend_from_slice(&text[from..lt]);
+            match memmem::find(&rest[3..], b"-->") {
+                Some(n) => from = lt + 1 + 3 + n + 3,
+                None => return,
+            }
+            continue;
+        }
+        let hidden = HIDING_TAGS.iter().find_map(|tag| {
+            let name = rest.get(..tag.len())?;
+            if !name.eq_ignore_ascii_case(tag) {
+                return None;
+            }
+            let after = rest.get(tag.len()).copied();
+            if !matches!(after, Some(b'>' | b'/' | b' ' | b'\t' | b'\n')) {
+                return None;
+            }
+            let open_end = memchr::memchr(b'>', rest)?;
+            if rest[open_end - 1] == b'/' {
+                // `<nowiki/>`: an empty element.
+                return Some(lt + 1 + open_end + 1);
+            }
+            let close = find_close(&rest[open_end..], tag)?;
+            Some(lt + 1 + open_end + close)
+        });
+        match hidden {
+            Some(end) => {
+                out.extend_from_slice(&text[from..lt]);
+                out.push(0x7f);
+                from = end;
+            }
+            None => {
+                out.extend_from_slice(&text[from..=lt]);
+                from = lt + 1;
+            }
+        }
+    }
+    out.extend_from_slice(&text[from..]);
+}
+
+/// The end (just past `>`) of the first `</tag>` in `s`, any case.
+fn find_close(s: &[u8], tag: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    while let Some(at) = memmem::find(&s[from..], b"</") {
+        let name_at = from + at + 2;
+        if s.get(name_at..name_at + tag.len()).is_some_and(|n| n.eq_ignore_ascii_case(tag)) {
+            let gt = memchr::memchr(b'>', &s[name_at..])?;
+            return Some(name_at + gt + 1);
+        }
+        from = name_at;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::Namespace;
+
+    fn rules() -> LinkRules {
+        let ns = |key, name: &str| Namespace { key, case: "first-letter".into(), name: name.into() };
+        LinkRules::new(&SiteInfo {
+            namespaces: vec![
+                ns(-2, "Media"),
+                ns(-1, "Special"),
+                ns(0, ""),
+                ns(1, "Talk"),
+                ns(4, "Wikipedia"),
+                ns(6, "File"),
+                ns(10, "Template"),
+                ns(11, "Template talk"),
+                ns(14, "Category"),
+            ],
+            ..SiteInfo::default()
+        })
+    }
+
+    fn links(escaped: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        rules().for_each_link(escaped.as_bytes(), &mut LinkScratch::default(), |t| {
+            out.push(String::from_utf8(t.to_vec()).unwrap())
+        });
+        out
+    }
+
+    #[test]
+    fn plain_labelled_and_sectioned_links() {
+        assert_eq!(links("[[Foo]] [[bar|Bar]] [[Baz#History]] [[Qux#a|b]]"), ["Foo", "Bar", "Baz", "Qux"]);
+    }
+
+    #[test]
+    fn targets_are_normalized() {
+        assert_eq!(
+            links("[[  ada__lovelace ]] [[A&amp;amp;B]] [[A&amp;nbsp;C]] [[x%20y]] [[é]]"),
+            ["Ada lovelace", "A&B", "A C", "X y", "É"]
+        );
+        assert_eq!(
+            links("[[template_TALK: foo]] [[wikipedia:x]] [[fr:Foo]]"),
+            ["Template talk:Foo", "Wikipedia:X", "Fr:Foo"]
+        );
+    }
+
+    #[test]
+    fn categories_files_and_special_pages_are_not_links() {
+        assert_eq!(
+            links(
+                "[[Category:X]] [[category:Y|sort]] [[File:a.jpg|thumb]] [[Image:b.png]] [[Media:c.ogg]] [[Special:Random]]"
+            ),
+            Vec::<String>::new()
+        );
+        assert_eq!(links("[[:Category:X]] [[:File:a.jpg]] [[:Foo]]"), ["Category:X", "File:A.jpg", "Foo"]);
+    }
+
+    #[test]
+    fn a_file_caption_holds_links_and_a_label_does_not() {
+        assert_eq!(links("[[File:x.jpg|thumb|a [[B]] c [[D|e]]]]"), ["B", "D"]);
+        assert_eq!(links("[[A|x [[B]] y]]"), ["B"]);
+    }
+
+    #[test]
+    fn hidden_text_holds_no_links() {
+        let text = "&lt;nowiki&gt;[[A]]&lt;/nowiki&gt; &lt;!-- [[B]] --&gt; &lt;pre&gt;[[C]]&lt;/pre&gt; \
+                    &lt;math&gt;[[D]]&lt;/math&gt; &lt;syntaxhighlight lang=\"c\"&gt;[[E]]&lt;/syntaxhighlight&gt; \
+                    &lt;NOWIKI/&gt;[[F]] [[G&lt;!-- x --&gt;H]]";
+        assert_eq!(links(text), ["F", "GH"]);
+        assert_eq!(links("[[A]] &lt;!-- [[B]]"), ["A"]);
+        assert_eq!(links("&lt;nowiki&gt;[[A]]"), ["A"]);
+    }
+
+    #[test]
+    fn broken_links_are_not_links() {
+        for text in [
+            "[[A",
+            "[[A|b",
+            "[[ ]]",
+            "[[|]]",
+            "[[#]]",
+            "[[#top]]",
+            "[[A|]]",
+            "[[{{x}}]]",
+            "[[a\nb]]",
+            "[[A]b]]",
+            "[[Talk:]]",
+        ] {
+            assert_eq!(links(text), Vec::<String>::new(), "{text:?}");
+        }
+        assert_eq!(links("[[[A]]]"), ["A"]);
+        let long =
+            format!("[[{}]] [[Wikipedia:{}]] [[{}]]", "a".repeat(256), "b".repeat(255), "c".repeat(255));
+        assert_eq!(
+            links(&long),
+            [format!("Wikipedia:B{}", "b".repeat(254)), format!("C{}", "c".repeat(254))]
+        );
+    }
+
+    #[test]
+    fn a_million_links_and_a_million_openers_are_linear() {
+        let many = "[[A]]".repeat(1_000_000);
+        assert_eq!(links(&many).len(), 1_000_000);
+        let openers = format!("[[a|{}", "[[".repeat(1_000_000));
+        assert!(links(&openers).is_empty());
+    }
+}
