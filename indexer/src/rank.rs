@@ -136,9 +136,9 @@ impl<D: AsRef<[u8]>> Ranking<D> {
         rank_key(self.score(row), row)
     }
 
-    /// The list of the span `lo..hi` of `domain`, if it has one: its rows,
-    /// best first, and whether they are all of the span's.
-    fn list(&self, domain: Domain, span: &Range<u32>) -> Option<(Vec<u32>, bool)> {
+    /// The list of the span `lo..hi` of `domain`, if it has one: its rows
+    /// (u32 LE), best first, and whether they are all of the span's.
+    fn list(&self, domain: Domain, span: &Range<u32>) -> Option<(&[u8], bool)> {
         let l = self.lists.as_ref();
         let entries = match domain {
             Domain::Rows => self.exact.clone(),
@@ -154,7 +154,7 @@ impl<D: AsRef<[u8]>> Ranking<D> {
                 std::cmp::Ordering::Equal => {
                     let rows_at = 2 + (self.exact.len() + self.folded.len()) * 4;
                     let (offset, len) = (u32_at(l, 4 + mid * 4) as usize, u32_at(l, 5 + mid * 4) as usize);
-                    let rows = (0..len).map(|i| u32_at(l, rows_at + offset + i)).collect();
+                    let rows = &l[(rows_at + offset) * 4..(rows_at + offset + len) * 4];
                     return Some((rows, len == (span.end - span.start) as usize));
                 }
             }
@@ -191,8 +191,10 @@ pub struct RankedRows<'a, D> {
     ready: Vec<u32>,
     /// The key of the last row fetched: later rows rank below it.
     below: u64,
-    /// The list is read; what follows it needs a scan.
+    /// The list has been looked up.
     list_read: bool,
+    /// What is left of the span's list, and whether it holds the whole span.
+    list: Option<(&'a [u8], bool)>,
     /// Nothing ranks below `below`.
     exhausted: bool,
     /// Rows to fetch by the next scan.
@@ -221,6 +223,7 @@ impl<'a, D: AsRef<[u8]>> RankedRows<'a, D> {
             ready: Vec::new(),
             below: after.unwrap_or(u64::MAX),
             list_read: false,
+            list: None,
             exhausted: false,
             batch: want.clamp(16, 4096),
         }
@@ -235,26 +238,41 @@ impl<'a, D: AsRef<[u8]>> RankedRows<'a, D> {
 
     /// Fills `ready` with the next rows, from the list or a scan.
     fn refill(&mut self) {
+        let ranking = self.ranking;
         if !self.list_read {
             self.list_read = true;
-            if let Some((rows, complete)) = self.ranking.list(self.domain, &self.span) {
-                let below = self.below;
-                let ranking = self.ranking;
-                let from = rows.partition_point(|&r| ranking.key(r) >= below);
-                let pages = ranking.pages as u32;
-                let rest = &rows[from..];
-                if let Some(&last) = rest.iter().rev().find(|&&r| r < pages) {
-                    self.below = ranking.key(last);
+            if let Some((rows, complete)) = ranking.list(self.domain, &self.span) {
+                let (mut lo, mut hi) = (0, rows.len() / 4);
+                while lo < hi {
+                    let mid = (lo + hi) / 2;
+                    if ranking.key(u32_at(rows, mid)) >= self.below { lo = mid + 1 } else { hi = mid }
                 }
-                // (A row past the end can only come from a damaged file,
-                // which the checksum pass names.)
-                self.ready.extend(rest.iter().rev().filter(|&&r| r < pages && !self.exclude.contains(&r)));
+                self.list = Some((&rows[lo * 4..], complete));
+            }
+        }
+        while let Some((rest, complete)) = self.list {
+            if rest.is_empty() {
+                self.list = None;
                 if complete {
                     self.exhausted = true;
-                }
-                if !self.ready.is_empty() || self.exhausted {
                     return;
                 }
+                break;
+            }
+            let take = rest.len().min(self.batch * 4);
+            self.list = Some((&rest[take..], complete));
+            // (A row past the end can only come from a damaged file, which
+            // the checksum pass names.)
+            let pages = ranking.pages as u32;
+            let rows =
+                rest[..take].chunks_exact(4).map(|b| u32::from_le_bytes(b.try_into().expect("four bytes")));
+            let rows: Vec<u32> = rows.filter(|&r| r < pages).collect();
+            if let Some(&last) = rows.last() {
+                self.below = ranking.key(last);
+            }
+            self.ready.extend(rows.into_iter().rev().filter(|r| !self.exclude.contains(r)));
+            if !self.ready.is_empty() {
+                return;
             }
         }
         self.scan();
