@@ -242,6 +242,9 @@ pub fn typo_budget(chars: usize) -> u8 {
     }
 }
 
+/// Typo-tolerant rows ranked at most, with `order=rank`.
+const FUZZY_RANKED: usize = 4096;
+
 /// The longest folded query fuzzy matching accepts; longer ones match
 /// folded prefixes only (the automaton grows with the query).
 const FUZZY_MAX_BYTES: usize = 128;
@@ -398,7 +401,10 @@ fn select_ranked(state: &AppState, q: &OffsetsQuery, out: &mut Rows<'_>) -> Resu
         return Ok(());
     }
     // Typo-tolerant matches that are no folded-prefix match, ranked among
-    // themselves: gathered within the time budget, then sorted.
+    // themselves: the first FUZZY_RANKED found (in folded order, within
+    // the time budget), then sorted. A typo of a short common prefix
+    // matches a good part of the index; ranking all of it would take the
+    // whole budget on every keystroke.
     let started = Instant::now();
     let mut found: Vec<u64> = Vec::new();
     let mut seen = HashSet::new();
@@ -416,6 +422,9 @@ fn select_ranked(state: &AppState, q: &OffsetsQuery, out: &mut Rows<'_>) -> Resu
                 continue;
             }
             found.extend(range.map(|row| wikidex_indexer::rank::rank_key(index.score(row), row)));
+            if found.len() >= FUZZY_RANKED {
+                break 'distances;
+            }
         }
     }
     found.sort_unstable_by(|a, b| b.cmp(a));
