@@ -2,8 +2,10 @@
 //!
 //! scan (parallel, [`crate::scan`]) → sort rows by (title, start), eight
 //! title bytes at a time ([`sort`]) → resolve
-//! redirect targets to rows ([`rows`]) → write `titles.fst`, the columns
-//! and the title column ([`write`](mod@write)) and the folded index ([`folded`]) in parallel →
+//! redirect targets to rows ([`rows`]) → count every page's links in a
+//! second pass over the texts ([`score`]) → write `titles.fst`, the columns
+//! and the title column ([`write`](mod@write)), the folded index
+//! ([`folded`]) and the ranking files ([`ranking`]) in parallel →
 //! commit atomically ([`crate::format::IndexWriter`]). Progress is reported
 //! through a callback; this module never prints.
 
