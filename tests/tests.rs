@@ -12,4 +12,5 @@ mod index;
 mod search;
 mod server;
 mod titles;
+mod web_page;
 mod workers;

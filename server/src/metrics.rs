@@ -56,7 +56,8 @@ impl Endpoint {
             "json" | "plaintext" if path.len() == first.len() + 1 => return None,
             "suggest" | "opensearch" | "opensearch.xml" => Endpoint::Suggest,
             "stats" | "metrics" | "healthz" => Endpoint::Operator,
-            "" | "index.html" | "app.js" | "style.css" | "favicon.svg" => Endpoint::Page,
+            // The files of `handlers::web::ASSETS` (its tests check this arm).
+            "" | "app.js" | "wikitext.js" | "style.css" => Endpoint::Page,
             _ => Endpoint::Other,
         })
     }

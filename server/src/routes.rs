@@ -34,6 +34,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/opensearch.xml").route(get_or_head().to(suggest::description)))
         .service(resource("/").route(get_or_head().to(page::index)))
         .service(resource("/app.js").route(get_or_head().to(page::app_js)))
+        .service(resource("/wikitext.js").route(get_or_head().to(page::wikitext_js)))
         .service(resource("/style.css").route(get_or_head().to(page::style_css)))
         .default_service(web::to(meta::not_found));
 }
