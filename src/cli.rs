@@ -107,6 +107,15 @@ pub struct ServeArgs {
     /// Seconds an idle keep-alive connection stays open.
     #[arg(long, env = "WIKIDEX_KEEP_ALIVE", default_value_t = 30)]
     pub keep_alive: u64,
+    /// Seconds to drain after the first SIGTERM/SIGINT before the listener
+    /// closes: /healthz answers 503 and every answer closes its connection,
+    /// so a balancer stops sending here before connecting is refused. The
+    /// default lets one polling /healthz every second or two (HAProxy's
+    /// `inter`) see two failures, and fits, with the answers in flight, in
+    /// the 10 s `docker stop` waits before SIGKILL. 0: stop accepting at
+    /// once. A second signal always stops at once.
+    #[arg(long, env = "WIKIDEX_DRAIN_SECS", default_value_t = wikidex_server::config::DEFAULT_DRAIN.as_secs())]
+    pub drain_secs: u64,
     /// When to recompute every index checksum: `full` before serving,
     /// `background` just after starting (a mismatch stops the server),
     /// `auto` = full up to 256 MiB of index, else background; `off`.

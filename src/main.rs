@@ -246,6 +246,7 @@ fn serve(args: ServeArgs) -> Result<()> {
         max_connections: args.max_connections,
         request_timeout: Duration::from_secs(args.request_timeout),
         keep_alive: Duration::from_secs(args.keep_alive),
+        drain: Duration::from_secs(args.drain_secs),
         verify: args.verify,
         store_cache_bytes: args.store_cache_mib << 20,
     };

@@ -6,6 +6,8 @@ mod util;
 
 mod browser;
 mod compressed;
+mod deploy;
+mod drain;
 mod hardening;
 mod hot_path;
 mod index;

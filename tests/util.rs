@@ -237,7 +237,9 @@ impl Resp {
 
 impl Server {
     /// Starts `wikidex serve --bind 127.0.0.1:0 ARGS` and waits until it
-    /// listens. Panics with its stderr if it exits instead.
+    /// listens. Panics with its stderr if it exits instead. It stops with
+    /// no drain (`WIKIDEX_DRAIN_SECS=0`), so tests that signal it wait only
+    /// for its answers; `--drain-secs` in `args` overrides that.
     pub fn start(args: &[&str]) -> Server {
         Server::try_start(args).unwrap_or_else(|log| panic!("server did not start:\n{log}"))
     }
@@ -250,6 +252,7 @@ impl Server {
             .args(["--bind", "127.0.0.1:0", "--workers", "2"])
             .args(args)
             .env("WIKIDEX_LOG", "info")
+            .env("WIKIDEX_DRAIN_SECS", "0")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());

@@ -28,6 +28,10 @@ pub struct Config {
     pub request_timeout: Duration,
     /// Idle keep-alive time.
     pub keep_alive: Duration,
+    /// The drain: how long, after the first SIGTERM/SIGINT, the server
+    /// keeps accepting while `/healthz` answers 503 and every answer closes
+    /// its connection, before it stops accepting ([`crate::workers::Drain`]).
+    pub drain: Duration,
     /// When to recompute the index checksums.
     pub verify: VerifyMode,
     /// Bytes of decompressed page store frames kept in memory (an index
@@ -77,6 +81,12 @@ impl std::str::FromStr for VerifyMode {
     }
 }
 
+/// The drain's default length. Long enough for a balancer that polls
+/// `/healthz` every second or two (HAProxy's `inter`) to see it fail twice
+/// and stop sending; short enough that, with the answers in flight, the
+/// stop fits in the 10 s `docker stop` waits before SIGKILL.
+pub const DEFAULT_DRAIN: Duration = Duration::from_secs(5);
+
 /// A setting out of range.
 #[derive(Debug, thiserror::Error)]
 #[error("invalid setting: {0}")]
@@ -96,13 +106,14 @@ impl Config {
             max_connections: 25_000,
             request_timeout: Duration::from_secs(5),
             keep_alive: Duration::from_secs(30),
+            drain: DEFAULT_DRAIN,
             verify: VerifyMode::Auto,
             store_cache_bytes: 256 << 20,
         }
     }
 
     /// Checks ranges: at least one worker, a max limit of at least 1, a
-    /// positive range cap and timeouts.
+    /// positive range cap and timeouts, a drain of at most an hour.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let bad = |m: &str| Err(ConfigError(m.to_string()));
         if self.workers == 0 || self.workers > 1024 {
@@ -119,6 +130,11 @@ impl Config {
         }
         if self.request_timeout.is_zero() {
             return bad("request-timeout must be at least 1 second");
+        }
+        // Longer than any orchestrator waits before SIGKILL: a typo, not a
+        // choice (milliseconds given as seconds, say).
+        if self.drain > Duration::from_secs(3600) {
+            return bad("drain-secs must be at most 3600");
         }
         Ok(())
     }

@@ -19,13 +19,18 @@
 //! with like (on the App, `/plaintext` takes thousands more user-space
 //! instructions than the same answer here; docs/BENCHMARKS.md, "The hot
 //! path").
+//!
+//! Being the outermost layer, this is also where answers learn that the
+//! server drains ([`crate::workers::Drain`]): from then on each one closes
+//! its connection, whichever side wrote it.
 
 use crate::error::ApiError;
 use crate::handlers;
 use crate::metrics::Endpoint;
 use crate::state::AppState;
 use crate::timing;
-use actix_http::{HttpMessage, Method, Request, Response};
+use crate::workers::Drain;
+use actix_http::{ConnectionType, HttpMessage, Method, Request, Response};
 use actix_service::{Service, ServiceFactory, apply_fn_factory};
 use actix_web::HttpResponse;
 use actix_web::body::{BoxBody, EitherBody, MessageBody};
@@ -35,10 +40,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 /// `app`, with the requests [`answer`] takes answered before it; with `state`
-/// `None`, `app` alone.
+/// `None`, `app` alone. Once `drain` is on, every answer, the App's and the
+/// hot path's, closes its connection ([`close_while_draining`]).
 pub(crate) fn wrap<SF, B>(
     app: SF,
     state: Option<Arc<AppState>>,
+    drain: Drain,
 ) -> impl ServiceFactory<
     Request,
     Config = (),
@@ -53,12 +60,30 @@ where
 {
     apply_fn_factory(app, move |req: Request, app: &SF::Service| {
         match state.as_ref().and_then(|state| answer(&req, state)) {
-            Some(res) => Either::Left(ready(Ok(res.map_body(|_, body| EitherBody::right(body))))),
-            None => Either::Right(
-                app.call(req).map_ok(|res| res.into().map_body(|_, body| EitherBody::left(body))),
-            ),
+            Some(res) => {
+                let res = close_while_draining(res, &drain);
+                Either::Left(ready(Ok(res.map_body(|_, body| EitherBody::right(body)))))
+            }
+            None => {
+                let drain = drain.clone();
+                Either::Right(app.call(req).map_ok(move |res| {
+                    let res = close_while_draining(res.into(), &drain);
+                    res.map_body(|_, body| EitherBody::left(body))
+                }))
+            }
         }
     })
+}
+
+/// `res`, told to close its connection if the drain has begun: checked as
+/// the answer leaves, so one that began before the signal and ends during
+/// the drain closes too. Here, below everything else, because the hot
+/// path's answers never pass through the App.
+fn close_while_draining<B>(mut res: Response<B>, drain: &Drain) -> Response<B> {
+    if drain.is_on() {
+        res.head_mut().set_connection_type(ConnectionType::Close);
+    }
+    res
 }
 
 /// The answer to `req` if it is a GET or HEAD of `/offsets/…`, `/wiki/…`,

@@ -44,16 +44,21 @@ use actix_web::{App, middleware, web};
 use metrics::Endpoint;
 use std::time::{Duration, Instant};
 use tokio::signal::unix::{Signal, SignalKind, signal};
-use workers::{Draining, Stop, Workers};
+use workers::{Closing, Drain, Stop, Workers};
 
 /// Opens the index and dump named by `config`, binds, and serves until
-/// SIGINT/SIGTERM: in-flight requests finish (up to 30 s) and idle
-/// connections close; a second signal stops at once. `started` is when the
-/// process began, for the "ready in" log line.
+/// SIGINT/SIGTERM. The first signal starts the drain (`config.drain`,
+/// [`workers::Drain`]): `/healthz` answers 503 and every answer closes its
+/// connection, so balancers stop sending here; then the listener closes,
+/// idle connections close and in-flight requests finish (up to 30 s). A
+/// second signal stops at once. `started` is when the process began, for
+/// the "ready in" log line.
 pub fn run(config: Config, started: Instant) -> Result<(), StartupError> {
     let settings = workers::Settings { workers: config.workers, max_connections: config.max_connections };
     let (bind, access_log) = (config.bind, config.access_log);
     let (keep_alive, request_timeout) = (config.keep_alive, config.request_timeout);
+    let grace = config.drain;
+    let drain = Drain::default();
     let state = web::Data::new(AppState::load(config)?);
     let pages = state.index.pages();
     let listener = workers::bind(bind, 4096)
@@ -71,9 +76,11 @@ pub fn run(config: Config, started: Instant) -> Result<(), StartupError> {
         let mut terminate = signal(SignalKind::terminate()).map_err(io("cannot handle SIGTERM"))?;
         let mut interrupt = signal(SignalKind::interrupt()).map_err(io("cannot handle SIGINT"))?;
         let app_state = state.clone();
+        let app_drain = drain.clone();
         let app = move || {
             App::new()
                 .app_data(app_state.clone())
+                .app_data(app_drain.clone())
                 .wrap(middleware::Condition::new(access_log, middleware::Logger::default()))
                 .wrap_fn({
                     let state = app_state.clone();
@@ -97,7 +104,8 @@ pub fn run(config: Config, started: Instant) -> Result<(), StartupError> {
         let hot_path_state = (!access_log).then(|| state.clone().into_inner());
         // One worker's HTTP service: actix-http over the App, as actix-web's
         // HttpServer builds it, behind the hot path.
-        let http = move |draining: Draining| {
+        let http_drain = drain.clone();
+        let http = move |closing: Closing| {
             // `__priv_test_new` is `AppConfig::new` made public: the host and
             // address that URLs fall back to when a request names no `Host`,
             // as HttpServer sets them.
@@ -116,8 +124,8 @@ pub fn run(config: Config, started: Instant) -> Result<(), StartupError> {
                 // sends them with MSG_MORE.
                 .tcp_nodelay(true)
                 .local_addr(addr)
-                .graceful_shutdown_signal(move || draining.clone().wait())
-                .finish(hot_path::wrap(app, hot_path_state.clone()))
+                .graceful_shutdown_signal(move || closing.clone().wait())
+                .finish(hot_path::wrap(app, hot_path_state.clone(), http_drain.clone()))
                 .tcp()
         };
         let mut workers =
@@ -128,6 +136,7 @@ pub fn run(config: Config, started: Instant) -> Result<(), StartupError> {
             settings.workers,
             started.elapsed().as_millis()
         );
+        sd_notify(&format!("READY=1\nSTATUS=serving {pages} pages on http://{addr}"));
         let stop = workers.stop_handle();
         if state.verify_in_background {
             let (state, stop) = (state.clone(), stop.clone());
@@ -143,7 +152,7 @@ pub fn run(config: Config, started: Instant) -> Result<(), StartupError> {
                 }
             });
         }
-        until_stopped(&mut workers, &mut terminate, &mut interrupt).await;
+        until_stopped(&mut workers, &mut terminate, &mut interrupt, &drain, grace).await;
         workers.join();
         match state.damaged.get() {
             Some(damage) => Err(StartupError::Damaged(damage.clone())),
@@ -153,22 +162,80 @@ pub fn run(config: Config, started: Instant) -> Result<(), StartupError> {
 }
 
 /// Waits until the workers have stopped: by themselves (the background
-/// checksum pass found damage) or on SIGTERM/SIGINT, gracefully the first
-/// time and at once the second.
-async fn until_stopped(workers: &mut Workers, terminate: &mut Signal, interrupt: &mut Signal) {
+/// checksum pass found damage) or on SIGTERM/SIGINT. The first signal
+/// starts the drain and, `grace` later, the graceful stop; a second signal,
+/// during the drain or after it, stops at once.
+async fn until_stopped(
+    workers: &mut Workers,
+    terminate: &mut Signal,
+    interrupt: &mut Signal,
+    drain: &Drain,
+    grace: Duration,
+) {
     let stop = workers.stop_handle();
     let mut signals = 0;
+    // The end of the drain, once a signal has begun it.
+    let mut drain_ends: Option<std::pin::Pin<Box<tokio::time::Sleep>>> = None;
     loop {
+        let drained = async {
+            match drain_ends.as_mut() {
+                Some(end) => end.await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             () = workers.finished() => return,
+            () = drained => {
+                drain_ends = None;
+                tracing::info!("drained: no longer accepting; finishing requests in flight");
+                stop.stop(Stop::Graceful);
+                continue;
+            }
             _ = terminate.recv() => signals += 1,
             _ = interrupt.recv() => signals += 1,
         }
-        if signals == 1 {
+        if signals > 1 {
+            stop.stop(Stop::Now);
+        } else if grace.is_zero() {
+            drain.start();
+            sd_notify("STOPPING=1\nSTATUS=finishing requests in flight");
             tracing::info!("stopping: finishing requests in flight (signal again to stop now)");
             stop.stop(Stop::Graceful);
         } else {
-            stop.stop(Stop::Now);
+            drain.start();
+            sd_notify("STOPPING=1\nSTATUS=draining: /healthz answers 503");
+            tracing::info!(
+                "draining for {} s: /healthz answers 503 and every answer closes its connection; \
+                 then finishing requests in flight (signal again to stop now)",
+                grace.as_secs_f64()
+            );
+            drain_ends = Some(Box::pin(tokio::time::sleep(grace)));
         }
+    }
+}
+
+/// Tells systemd how the service stands, for a `Type=notify` unit
+/// (`deploy/wikidex.service`): `READY=1` once every worker accepts, so
+/// that units ordered after this one start when it answers, not when it
+/// was exec'd; `STOPPING=1` when the drain begins. The protocol is one
+/// datagram to the socket `$NOTIFY_SOCKET` names (sd_notify(3): a path, or
+/// an abstract name after `@`), simple enough to write here rather than
+/// link libsystemd for it. Without the variable this does nothing.
+fn sd_notify(state: &str) {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::net::{SocketAddr, UnixDatagram};
+    let Some(target) = std::env::var_os("NOTIFY_SOCKET") else { return };
+    let send = || -> std::io::Result<usize> {
+        let socket = UnixDatagram::unbound()?;
+        match target.as_bytes().strip_prefix(b"@") {
+            Some(name) => {
+                use std::os::linux::net::SocketAddrExt;
+                socket.send_to_addr(state.as_bytes(), &SocketAddr::from_abstract_name(name)?)
+            }
+            None => socket.send_to(state.as_bytes(), &target),
+        }
+    };
+    if let Err(e) = send() {
+        tracing::warn!("cannot notify systemd through {}: {e}", target.to_string_lossy());
     }
 }

@@ -1,6 +1,7 @@
 //! The worker threads: each accepts connections on the shared listening
 //! socket and serves them itself, start to finish, on a single-threaded
-//! runtime with a descriptor table of its own; plus the graceful stop.
+//! runtime with a descriptor table of its own; plus the drain that comes
+//! before a graceful stop ([`Drain`]) and the stop itself.
 //!
 //! Why not actix-web's `HttpServer`: it accepts on a thread of its own and
 //! hands each socket to a worker, so every thread shares one descriptor
@@ -39,6 +40,7 @@ use std::net::{SocketAddr, TcpListener};
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, RawFd};
 use std::rc::Rc;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::sync::{Notify, mpsc, watch};
 use tokio_util::sync::CancellationToken;
@@ -66,12 +68,34 @@ pub struct Settings {
 /// A connection whose signal is first polled after the stop began sees it
 /// at once.
 #[derive(Debug, Clone, Default)]
-pub struct Draining(CancellationToken);
+pub struct Closing(CancellationToken);
 
-impl Draining {
+impl Closing {
     /// Waits for the graceful stop.
     pub async fn wait(self) {
         self.0.cancelled_owned().await
+    }
+}
+
+/// The drain: the grace period between the first SIGTERM/SIGINT and the
+/// graceful stop. The workers still accept and answer, but `/healthz` says
+/// 503 and every answer says `Connection: close`, so a balancer that polls
+/// `/healthz` takes the replica out of rotation, and one that keeps
+/// connections to it open (nginx's `keepalive`) lets them go, before the
+/// listener closes and connecting is refused. Shared by every worker;
+/// cheap to clone and to read on every answer.
+#[derive(Debug, Clone, Default)]
+pub struct Drain(Arc<AtomicBool>);
+
+impl Drain {
+    /// Starts the drain (it never ends: the stop follows it).
+    pub fn start(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    /// Has the drain started?
+    pub fn is_on(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
     }
 }
 
@@ -131,7 +155,7 @@ impl Workers {
     /// module's invariant about the descriptors open before this call.
     pub fn start<F, H>(listener: &TcpListener, settings: Settings, http: F) -> io::Result<Workers>
     where
-        F: Fn(Draining) -> H + Send + Clone + 'static,
+        F: Fn(Closing) -> H + Send + Clone + 'static,
         H: ServiceFactory<TcpStream, Config = (), Response = (), Error = DispatchError, InitError = ()>
             + 'static,
         H::Service: 'static,
@@ -154,9 +178,9 @@ impl Workers {
                     Ok((listener, runtime)) => {
                         // Built inside the runtime: actix-http spawns its clock task.
                         runtime.block_on(async move {
-                            let draining = Draining::default();
-                            let http = http(draining.clone());
-                            serve(listener, http, draining, settings.max_connections, ready_tx, stop_rx).await
+                            let closing = Closing::default();
+                            let http = http(closing.clone());
+                            serve(listener, http, closing, settings.max_connections, ready_tx, stop_rx).await
                         });
                     }
                     Err(e) => drop(ready_tx.send(Err(e))),
@@ -237,13 +261,13 @@ fn own_table(fd: RawFd) -> io::Result<TcpListener> {
     }
 }
 
-/// One worker: builds its service from `http` (`draining` is the service's
+/// One worker: builds its service from `http` (`closing` is the service's
 /// graceful-stop signal), then accepts and serves connections until told to
 /// stop.
 async fn serve<H>(
     listener: TcpListener,
     http: H,
-    draining: Draining,
+    closing: Closing,
     max_connections: usize,
     ready: std::sync::mpsc::Sender<io::Result<()>>,
     mut stop: watch::Receiver<Option<Stop>>,
@@ -297,7 +321,7 @@ async fn serve<H>(
     };
     drop(listener);
     if how == Some(Stop::Graceful) {
-        draining.0.cancel();
+        closing.0.cancel();
         let drained = async {
             while open.count.get() > 0 {
                 open.closed.notified().await;

@@ -5,6 +5,7 @@ use super::{content_type, mime};
 use crate::error::ApiError;
 use crate::metrics::{prometheus_text, stats_json};
 use crate::state::AppState;
+use crate::workers::Drain;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 /// `GET /json`: TechEmpower's JSON baseline, serialized per request.
@@ -34,8 +35,17 @@ pub(crate) fn plaintext_answer() -> HttpResponse {
 }
 
 /// `GET /healthz`: 200 while the dump is as indexed and the index sound,
-/// 503 otherwise.
-pub async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+/// 503 otherwise, and 503 `{"status":"draining",…}` once the server drains
+/// before stopping ([`crate::workers::Drain`], found in the App's data), so
+/// that balancers stop sending here while the listener is still open.
+pub async fn healthz(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    if req.app_data::<Drain>().is_some_and(Drain::is_on) {
+        let mut res = operator();
+        res.status(actix_web::http::StatusCode::SERVICE_UNAVAILABLE);
+        // `error` as in every other refusal, for clients that read only that.
+        let body = r#"{"status":"draining","error":"the server is stopping; ask another replica"}"#;
+        return Ok(res.content_type(content_type(mime::JSON)).body(body));
+    }
     if let Some(damage) = state.damaged.get() {
         return Err(ApiError::Unavailable(damage.clone()));
     }
