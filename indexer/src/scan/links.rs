@@ -25,6 +25,7 @@
 use crate::format::{MAX_FULL_TITLE_BYTES, MAX_TITLE_BYTES, SiteInfo};
 use memchr::memmem;
 use std::collections::HashMap;
+use std::ops::Range;
 
 /// Namespace numbers with a meaning here.
 const NS_MEDIA: i32 = -2;
@@ -78,6 +79,7 @@ pub struct LinkRules {
 /// Buffers reused from page to page.
 #[derive(Debug, Default)]
 pub struct LinkScratch {
+    hidden: Vec<Range<usize>>,
     text: Vec<u8>,
     visible: Vec<u8>,
     target: String,
@@ -108,37 +110,126 @@ impl LinkRules {
     /// Calls `found` with the title of every link in `escaped`, the content
     /// of a page's `<text>` element as the dump writes it (XML-escaped), in
     /// text order, repeats included.
+    ///
+    /// The text is read as escaped, once: the tags that hide text are found
+    /// by their `&lt;`, and only link targets are unescaped. A link that a
+    /// hidden element or comment cuts into is read again from the
+    /// unescaped text around it, the slow and rare way.
     pub fn for_each_link(&self, escaped: &[u8], scratch: &mut LinkScratch, mut found: impl FnMut(&[u8])) {
-        unescape_xml(escaped, &mut scratch.text);
-        strip_hidden(&scratch.text, &mut scratch.visible);
-        let text = &scratch.visible;
-        let opener = memmem::Finder::new(b"[[");
+        hidden_regions(escaped, &mut scratch.hidden);
+        let mut next = 0;
         let mut from = 0;
-        while let Some(at) = opener.find(&text[from..]) {
-            let start = from + at + 2;
+        while let Some(at) = memmem::find(&escaped[from..], b"[[") {
+            let open = from + at;
+            let start = open + 2;
             // `[[[A]]]`: the link opens at the second `[[`.
             from = start - 1;
-            let target_end = match memchr::memchr3(b'[', b']', b'|', &text[start..]) {
+            let hidden = &scratch.hidden;
+            while next < hidden.len() && hidden[next].end <= open {
+                next += 1;
+            }
+            let hidden_from = hidden.get(next).map_or(usize::MAX, |r| r.start);
+            if hidden_from <= open {
+                from = hidden[next].end;
+                continue;
+            }
+            let target_end = match memchr::memchr3(b'[', b']', b'|', &escaped[start..]) {
                 Some(n) if n <= MAX_TARGET_BYTES => start + n,
                 _ => continue,
             };
-            let Ok(target) = std::str::from_utf8(&text[start..target_end]) else { continue };
-            let Some(link) = self.normalize(target, &mut scratch.target, &mut scratch.title) else {
+            // Where the link closes, if it does before the next `[[`.
+            // (Searched only up to the next `[[`, so that a page of
+            // unclosed links stays linear.)
+            let rest = &escaped[target_end..];
+            let reopen = memmem::find(rest, b"[[");
+            let bound = reopen.unwrap_or(rest.len());
+            let close = memmem::find(&rest[..bound], b"]]");
+            let window = target_end + close.unwrap_or(bound) + 2;
+            if hidden_from < window {
+                // Up to the first `]]` outside the hidden text.
+                let mut end = target_end;
+                let hidden = &scratch.hidden[next..];
+                let mut h = 0;
+                while let Some(at) = memmem::find(&escaped[end..], b"]]") {
+                    end += at + 2;
+                    while h < hidden.len() && hidden[h].end <= end - 2 {
+                        h += 1;
+                    }
+                    if h == hidden.len() || hidden[h].start > end - 2 {
+                        break;
+                    }
+                    end = end.max(hidden[h].end);
+                }
+                if self.read_unescaped(&escaped[open..end.max(target_end)], scratch) {
+                    found(scratch.title.as_bytes());
+                }
                 continue;
-            };
-            match link {
-                Link::Embed => continue,
-                Link::Title => {}
             }
-            let closed = match text[target_end] {
-                b']' => text.get(target_end + 1) == Some(&b']'),
-                b'|' => label_closes(&text[target_end + 1..]),
+            let closed = match (escaped[target_end], close, reopen) {
+                (b']', Some(0), _) => true,
+                (b'|', Some(c), r) => c >= 2 && r.is_none_or(|r| c < r),
                 _ => false,
             };
-            if closed {
+            if closed && self.normalize_escaped(&escaped[start..target_end], scratch) {
                 found(scratch.title.as_bytes());
             }
         }
+    }
+
+    /// Normalizes an escaped target into the scratch's `title`: directly
+    /// for the common plain ASCII target, else unescaped first. False when
+    /// it names no page (or is no link to one).
+    fn normalize_escaped(&self, target: &[u8], scratch: &mut LinkScratch) -> bool {
+        let plain = |b: &u8| (b' '..=b'~').contains(b) && !b"&%_:#{}".contains(b);
+        let simple = !target.is_empty()
+            && target.iter().all(plain)
+            && target[0] != b' '
+            && target[target.len() - 1] != b' '
+            && memmem::find(target, b"  ").is_none()
+            && target.len() <= MAX_TITLE_BYTES;
+        if simple {
+            let title = &mut scratch.title;
+            title.clear();
+            let first = if self.main_first_letter { target[0].to_ascii_uppercase() } else { target[0] };
+            title.push(first as char);
+            // ASCII checked above.
+            title.push_str(std::str::from_utf8(&target[1..]).expect("ASCII"));
+            return true;
+        }
+        unescape_xml(target, &mut scratch.text);
+        let Ok(target) = std::str::from_utf8(&scratch.text) else { return false };
+        matches!(self.normalize(target, &mut scratch.target, &mut scratch.title), Some(Link::Title))
+    }
+
+    /// Reads the link opening `escaped` from its unescaped text, with
+    /// comments and hidden elements taken out; true when it is a link to a
+    /// title (in the scratch's `title`).
+    fn read_unescaped(&self, escaped: &[u8], scratch: &mut LinkScratch) -> bool {
+        // No link is longer than this; a comment longer still is cut short
+        // and the link with it.
+        let window = &escaped[..escaped.len().min(64 << 10)];
+        unescape_xml(window, &mut scratch.visible);
+        strip_hidden(&scratch.visible, &mut scratch.text);
+        let text = std::mem::take(&mut scratch.text);
+        let read = self.read_link(&text, scratch);
+        scratch.text = text;
+        read
+    }
+
+    /// Reads the link at the start of `text` (unescaped, nothing hidden).
+    fn read_link(&self, text: &[u8], scratch: &mut LinkScratch) -> bool {
+        let start = 2;
+        let target_end = match memchr::memchr3(b'[', b']', b'|', &text[start..]) {
+            Some(n) if n <= MAX_TARGET_BYTES => start + n,
+            _ => return false,
+        };
+        let closed = match text[target_end] {
+            b']' => text.get(target_end + 1) == Some(&b']'),
+            b'|' => label_closes(&text[target_end + 1..]),
+            _ => false,
+        };
+        let Ok(target) = std::str::from_utf8(&text[start..target_end]) else { return false };
+        closed && matches!(self.normalize(target, &mut scratch.target, &mut scratch.title), Some(Link::Title))
     }
 
     /// Normalizes a link target into `title`: `None` when it names no
@@ -316,6 +407,80 @@ fn unescape_xml(escaped: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(&escaped[from..]);
 }
 
+/// The byte ranges of `escaped` (XML-escaped wikitext) that hold no
+/// links, in order: comments, and the elements of [`HIDING_TAGS`] — what
+/// [`strip_hidden`] takes out of the unescaped text.
+fn hidden_regions(escaped: &[u8], out: &mut Vec<Range<usize>>) {
+    out.clear();
+    // Searches that found nothing from some offset find nothing from any
+    // later one: remembered, so that a page of unclosed tags stays linear.
+    let mut no_gt_after = usize::MAX;
+    let mut no_close_after = [usize::MAX; HIDING_TAGS.len()];
+    let mut from = 0;
+    while let Some(at) = memmem::find(&escaped[from..], b"&lt;") {
+        let lt = from + at;
+        let rest = &escaped[lt + 4..];
+        if rest.starts_with(b"!--") {
+            let end = memmem::find(&rest[3..], b"--&gt;").map_or(escaped.len(), |n| lt + 4 + 3 + n + 6);
+            out.push(lt..end);
+            from = end;
+            continue;
+        }
+        let hidden = HIDING_TAGS.iter().enumerate().find_map(|(i, tag)| {
+            let name = rest.get(..tag.len())?;
+            if !name.eq_ignore_ascii_case(tag) {
+                return None;
+            }
+            let after = rest.get(tag.len()..).unwrap_or_default();
+            if !(after.starts_with(b"&gt;")
+                || after.starts_with(b"/")
+                || after.first().is_some_and(|b| b" \t\n".contains(b)))
+            {
+                return None;
+            }
+            if lt >= no_gt_after {
+                return None;
+            }
+            let Some(open_end) = memmem::find(rest, b"&gt;") else {
+                no_gt_after = lt;
+                return None;
+            };
+            if open_end > 0 && rest[open_end - 1] == b'/' {
+                return Some(lt + 4 + open_end + 4);
+            }
+            if lt >= no_close_after[i] {
+                return None;
+            }
+            let Some(close) = find_close_escaped(&rest[open_end..], tag) else {
+                no_close_after[i] = lt;
+                return None;
+            };
+            Some(lt + 4 + open_end + close)
+        });
+        match hidden {
+            Some(end) => {
+                out.push(lt..end);
+                from = end;
+            }
+            None => from = lt + 4,
+        }
+    }
+}
+
+/// The end (just past `&gt;`) of the first `&lt;/tag&gt;` in `s`, any case.
+fn find_close_escaped(s: &[u8], tag: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    while let Some(at) = memmem::find(&s[from..], b"&lt;/") {
+        let name_at = from + at + 5;
+        if s.get(name_at..name_at + tag.len()).is_some_and(|n| n.eq_ignore_ascii_case(tag)) {
+            let gt = memmem::find(&s[name_at..], b"&gt;")?;
+            return Some(name_at + gt + 4);
+        }
+        from = name_at;
+    }
+    None
+}
+
 /// Tags whose content is not wikitext, so holds no links.
 const HIDING_TAGS: [&[u8]; 4] = [b"nowiki", b"pre", b"math", b"syntaxhighlight"];
 
@@ -491,5 +656,11 @@ mod tests {
         assert_eq!(links(&many).len(), 1_000_000);
         let openers = format!("[[a|{}", "[[".repeat(1_000_000));
         assert!(links(&openers).is_empty());
+        let unclosed = "[[a|b ".repeat(200_000);
+        assert!(links(&unclosed).is_empty());
+        let tags = "&lt;nowiki&gt;&lt;pre &lt;!-".repeat(100_000) + "[[A]]";
+        assert_eq!(links(&tags), ["A"]);
+        let comments = "[[A|&lt;!-- x --&gt;".repeat(100_000);
+        assert!(links(&comments).is_empty());
     }
 }
