@@ -16,9 +16,10 @@ use crate::format::{NOT_REDIRECT, TARGET_MISSING};
 use crate::scan::{LinkRules, LinkScratch, RawPage, ScanResult};
 use crate::store::Store;
 use hashbrown::HashTable;
-use memchr::memmem;
+use memchr::memmem::{Finder, FinderRev};
 use rayon::prelude::*;
 use std::path::Path;
+use std::sync::LazyLock;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use xxhash_rust::xxh3::xxh3_64;
 
@@ -115,13 +116,15 @@ fn credit(targets: &mut Vec<u32>, source: u32, rows: &[RawPage], redirects: &[u3
 /// The content of a page's `<text>` element, as the dump writes it; `None`
 /// for an empty (`<text … />`) or missing one.
 fn page_text(page: &[u8]) -> Option<&[u8]> {
-    let open = memmem::find(page, b"<text")?;
+    static OPEN: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"<text"));
+    static CLOSE: LazyLock<FinderRev<'static>> = LazyLock::new(|| FinderRev::new(b"</text>"));
+    let open = OPEN.find(page)?;
     let gt = open + memchr::memchr(b'>', &page[open..])?;
     if page[gt - 1] == b'/' {
         return None;
     }
     let body = &page[gt + 1..];
-    let end = memmem::rfind(body, b"</text>")?;
+    let end = CLOSE.rfind(body)?;
     Some(&body[..end])
 }
 

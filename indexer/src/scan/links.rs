@@ -23,9 +23,27 @@
 //! dump is the caller's question.
 
 use crate::format::{MAX_FULL_TITLE_BYTES, MAX_TITLE_BYTES, SiteInfo};
-use memchr::memmem;
+use memchr::memmem::Finder;
 use std::collections::HashMap;
 use std::ops::Range;
+use std::sync::LazyLock;
+
+/// Searchers built once: building one per search would cost more than
+/// the search, for the short needles of wikitext.
+macro_rules! finder {
+    ($name:ident, $needle:literal) => {
+        static $name: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new($needle));
+    };
+}
+finder!(OPEN, b"[[");
+finder!(CLOSE, b"]]");
+finder!(TWO_SPACES, b"  ");
+finder!(LT, b"&lt;");
+finder!(GT, b"&gt;");
+finder!(LT_SLASH, b"&lt;/");
+finder!(COMMENT_END, b"--&gt;");
+finder!(RAW_COMMENT_END, b"-->");
+finder!(RAW_LT_SLASH, b"</");
 
 /// Namespace numbers with a meaning here.
 const NS_MEDIA: i32 = -2;
@@ -119,7 +137,7 @@ impl LinkRules {
         hidden_regions(escaped, &mut scratch.hidden);
         let mut next = 0;
         let mut from = 0;
-        while let Some(at) = memmem::find(&escaped[from..], b"[[") {
+        while let Some(at) = OPEN.find(&escaped[from..]) {
             let open = from + at;
             let start = open + 2;
             // `[[[A]]]`: the link opens at the second `[[`.
@@ -141,16 +159,16 @@ impl LinkRules {
             // (Searched only up to the next `[[`, so that a page of
             // unclosed links stays linear.)
             let rest = &escaped[target_end..];
-            let reopen = memmem::find(rest, b"[[");
+            let reopen = OPEN.find(rest);
             let bound = reopen.unwrap_or(rest.len());
-            let close = memmem::find(&rest[..bound], b"]]");
+            let close = CLOSE.find(&rest[..bound]);
             let window = target_end + close.unwrap_or(bound) + 2;
             if hidden_from < window {
                 // Up to the first `]]` outside the hidden text.
                 let mut end = target_end;
                 let hidden = &scratch.hidden[next..];
                 let mut h = 0;
-                while let Some(at) = memmem::find(&escaped[end..], b"]]") {
+                while let Some(at) = CLOSE.find(&escaped[end..]) {
                     end += at + 2;
                     while h < hidden.len() && hidden[h].end <= end - 2 {
                         h += 1;
@@ -185,7 +203,7 @@ impl LinkRules {
             && target.iter().all(plain)
             && target[0] != b' '
             && target[target.len() - 1] != b' '
-            && memmem::find(target, b"  ").is_none()
+            && TWO_SPACES.find(target).is_none()
             && target.len() <= MAX_TITLE_BYTES;
         if simple {
             let title = &mut scratch.title;
@@ -303,8 +321,8 @@ enum Link {
 /// MediaWiki's label is at least one character. Only the text up to the
 /// next `[[` is searched, so a page of unclosed links stays linear.
 fn label_closes(rest: &[u8]) -> bool {
-    let open = memmem::find(rest, b"[[").unwrap_or(rest.len());
-    memmem::find(&rest[..open], b"]]").is_some_and(|close| close >= 1)
+    let open = OPEN.find(rest).unwrap_or(rest.len());
+    CLOSE.find(&rest[..open]).is_some_and(|close| close >= 1)
 }
 
 /// A title part MediaWiki would accept: 1–255 bytes, none of the
@@ -417,11 +435,11 @@ fn hidden_regions(escaped: &[u8], out: &mut Vec<Range<usize>>) {
     let mut no_gt_after = usize::MAX;
     let mut no_close_after = [usize::MAX; HIDING_TAGS.len()];
     let mut from = 0;
-    while let Some(at) = memmem::find(&escaped[from..], b"&lt;") {
+    while let Some(at) = LT.find(&escaped[from..]) {
         let lt = from + at;
         let rest = &escaped[lt + 4..];
         if rest.starts_with(b"!--") {
-            let end = memmem::find(&rest[3..], b"--&gt;").map_or(escaped.len(), |n| lt + 4 + 3 + n + 6);
+            let end = COMMENT_END.find(&rest[3..]).map_or(escaped.len(), |n| lt + 4 + 3 + n + 6);
             out.push(lt..end);
             from = end;
             continue;
@@ -441,7 +459,7 @@ fn hidden_regions(escaped: &[u8], out: &mut Vec<Range<usize>>) {
             if lt >= no_gt_after {
                 return None;
             }
-            let Some(open_end) = memmem::find(rest, b"&gt;") else {
+            let Some(open_end) = GT.find(rest) else {
                 no_gt_after = lt;
                 return None;
             };
@@ -470,10 +488,10 @@ fn hidden_regions(escaped: &[u8], out: &mut Vec<Range<usize>>) {
 /// The end (just past `&gt;`) of the first `&lt;/tag&gt;` in `s`, any case.
 fn find_close_escaped(s: &[u8], tag: &[u8]) -> Option<usize> {
     let mut from = 0;
-    while let Some(at) = memmem::find(&s[from..], b"&lt;/") {
+    while let Some(at) = LT_SLASH.find(&s[from..]) {
         let name_at = from + at + 5;
         if s.get(name_at..name_at + tag.len()).is_some_and(|n| n.eq_ignore_ascii_case(tag)) {
-            let gt = memmem::find(&s[name_at..], b"&gt;")?;
+            let gt = GT.find(&s[name_at..])?;
             return Some(name_at + gt + 4);
         }
         from = name_at;
@@ -497,7 +515,7 @@ fn strip_hidden(text: &[u8], out: &mut Vec<u8>) {
         let rest = &text[lt + 1..];
         if rest.starts_with(b"!--") {
             out.extend_from_slice(&text[from..lt]);
-            match memmem::find(&rest[3..], b"-->") {
+            match RAW_COMMENT_END.find(&rest[3..]) {
                 Some(n) => from = lt + 1 + 3 + n + 3,
                 None => return,
             }
@@ -538,7 +556,7 @@ fn strip_hidden(text: &[u8], out: &mut Vec<u8>) {
 /// The end (just past `>`) of the first `</tag>` in `s`, any case.
 fn find_close(s: &[u8], tag: &[u8]) -> Option<usize> {
     let mut from = 0;
-    while let Some(at) = memmem::find(&s[from..], b"</") {
+    while let Some(at) = RAW_LT_SLASH.find(&s[from..]) {
         let name_at = from + at + 2;
         if s.get(name_at..name_at + tag.len()).is_some_and(|n| n.eq_ignore_ascii_case(tag)) {
             let gt = memchr::memchr(b'>', &s[name_at..])?;
