@@ -27,16 +27,29 @@
 //!   self-redirect and two redirects to titles that exist in no dump.
 //! - **Sizes**: most texts are 1–20 KB; one page in every 5,000 is 1–2.5 MB;
 //!   some pages have the empty `<text xml:space="preserve" />`.
+//! - **Links**: every few hundred bytes of text (and in each article's lead,
+//!   infobox and "See also"), links to pages of the dump, before or after
+//!   the linking page, drawn with a skewed popularity: a few pages are
+//!   linked from most pages, most pages from a few or none. They are
+//!   spelled every way MediaWiki reads as the same title and stand in prose,
+//!   `<ref>`s, template arguments, tables and file captions; some are not
+//!   links at all (inside `<nowiki>`, `<pre>`, `<math>`,
+//!   `<syntaxhighlight>` or a comment, nested, unclosed), and there are
+//!   category memberships, file embeds, self-links, repeated links, links
+//!   through redirects and links to titles no page has (see the `links`
+//!   module).
 //!
 //! # Determinism
 //!
 //! The output is a pure function of ([`SynthConfig::pages`],
-//! [`SynthConfig::seed`]): byte-identical on every run and platform. Every
-//! per-page property is a pure function of `(seed, index)` alone (a
-//! ChaCha8 stream keyed by both), so the dump of `n` pages is a byte prefix of
-//! the dump of `m > n` pages up to the closing `</mediawiki>` line, and a
-//! redirect's target title is computed from the target's index without
-//! storing any titles: memory use does not depend on the page count.
+//! [`SynthConfig::seed`]): byte-identical on every run and platform. A
+//! page's title, namespace, id and redirect target are a pure function of
+//! `(seed, index)` alone (a ChaCha8 stream keyed by both), so the dump of `n`
+//! pages has the first `n` pages of the dump of `m > n` pages; their text
+//! differs, as links reach over the whole dump. A redirect's or a link's
+//! target title is computed from the target's index without storing the
+//! titles, but those of the most linked pages: memory use is bounded
+//! whatever the page count.
 //!
 //! Article text is cut from a block of about 2 MiB of already-escaped wikitext
 //! generated once from the seed, so output runs at memory speed.
@@ -67,6 +80,10 @@ use std::io::{self, BufWriter, Write};
 
 use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+
+use links::{Passages, Popularity, push_link, push_red_link};
+
+mod links;
 
 /// What to generate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -121,7 +138,7 @@ pub struct SynthSummary {
 /// `on_page` for every page right after its `</page>` is written.
 ///
 /// `out` is wrapped in a buffer of its own, so pass a raw `File`. Memory use
-/// is constant (about 3 MiB) whatever the page count.
+/// is bounded (a few MiB) whatever the page count.
 ///
 /// # Errors
 ///
@@ -131,7 +148,7 @@ pub fn generate<W: Write>(
     out: W,
     mut on_page: impl FnMut(&SynthPage<'_>),
 ) -> io::Result<SynthSummary> {
-    let synth = Synth::new(cfg.seed, cfg.text_percent);
+    let synth = Synth::new(cfg.seed, cfg.text_percent, cfg.pages);
     let mut out = Out { w: BufWriter::with_capacity(1 << 20, out), pos: 0 };
     out.put(HEADER.as_bytes())?;
     let mut bufs = PageBufs::default();
@@ -207,6 +224,8 @@ const BLOCK: u64 = 500;
 const HUGE_BLOCK: u64 = 5_000;
 /// Core indices from here on are never page titles: targets of broken redirects.
 const MISSING_BASE: u64 = 1 << 40;
+/// Bytes of pre-generated text between two passages with links.
+const PASSAGE_GAP: std::ops::Range<u64> = 200..1_000;
 /// Size of the pre-generated escaped wikitext block.
 const CORPUS_BYTES: usize = 2 << 20;
 /// Longest title, in bytes of UTF-8, after its namespace prefix.
@@ -220,6 +239,7 @@ const EMPTY_SHA1: &str = "phoiac9h4m842xq45sp7s6u21eteeq1";
 const DOMAIN_META: u64 = 1;
 const DOMAIN_CONTENT: u64 = 2;
 const DOMAIN_CORPUS: u64 = 3;
+const DOMAIN_PASSAGES: u64 = 4;
 
 fn splitmix(mut x: u64) -> u64 {
     x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -236,6 +256,29 @@ fn stream(seed: u64, index: u64, domain: u64) -> ChaCha8Rng {
     key[16..24].copy_from_slice(&domain.to_le_bytes());
     key[24..].copy_from_slice(b"wikidex!");
     ChaCha8Rng::from_seed(key)
+}
+
+/// wyrand: a small, fast generator for the many draws of article text,
+/// seeded from a page's ChaCha stream. Integer arithmetic only, so its
+/// output is the same on every platform.
+struct Wyrand(u64);
+
+impl RngCore for Wyrand {
+    fn next_u32(&mut self) -> u32 {
+        self.next_u64() as u32
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0xA076_1D64_78BD_642F);
+        let t = u128::from(self.0) * u128::from(self.0 ^ 0xE703_7ED1_A0B4_28DB);
+        (t as u64) ^ ((t >> 64) as u64)
+    }
+
+    fn fill_bytes(&mut self, dst: &mut [u8]) {
+        for chunk in dst.chunks_mut(8) {
+            chunk.copy_from_slice(&self.next_u64().to_le_bytes()[..chunk.len()]);
+        }
+    }
 }
 
 fn pick<'a, R: Rng>(rng: &mut R, list: &[&'a str]) -> &'a str {
@@ -343,6 +386,9 @@ struct PageBufs {
     id: u64,
     /// Scratch for other titles (links) and escaped text pieces.
     other: String,
+    /// Title of the article's first link, linked again by some footers.
+    lead: String,
+    lead_ns: i32,
     esc: Vec<u8>,
     raw: String,
 }
@@ -390,16 +436,23 @@ struct Synth {
     text_percent: u32,
     scramble_add: u64,
     corpus: Corpus,
+    passages: Passages,
+    links: Popularity,
 }
 
 impl Synth {
-    fn new(seed: u64, text_percent: u32) -> Self {
-        Synth {
+    /// The generator of the dump of `pages` pages from `seed`.
+    fn new(seed: u64, text_percent: u32, pages: u64) -> Self {
+        let mut synth = Synth {
             seed,
             text_percent,
             scramble_add: splitmix(seed ^ 0x7469_746C_6573),
             corpus: Corpus::new(seed),
-        }
+            passages: Passages::new(seed),
+            links: Popularity::new_empty(),
+        };
+        synth.links = Popularity::new(&synth, pages);
+        synth
     }
 
     /// The title-determining properties of index `i`.
@@ -476,10 +529,15 @@ impl Synth {
 
     /// Whether page `i` is a redirect (page 0 is one only if forced).
     fn is_redirect(&self, i: u64) -> bool {
-        match self.special(i) {
+        self.redirect_with(i, &self.meta(i), self.special(i))
+    }
+
+    /// [`Synth::is_redirect`] from the index's meta and special already at hand.
+    fn redirect_with(&self, i: u64, meta: &Meta, special: Special) -> bool {
+        match special {
             Special::RedirectTo(_) | Special::Missing => true,
             Special::ChainEnd | Special::Empty | Special::Huge => false,
-            Special::None | Special::Exact255 => i > 0 && self.meta(i).redirect,
+            Special::None | Special::Exact255 => i > 0 && meta.redirect,
         }
     }
 
@@ -725,7 +783,7 @@ impl Synth {
             if bufs.redirect {
                 self.put_redirect_text(out, &mut rng, bufs, target_ns)?;
             } else {
-                self.put_article_text(i, out, &mut rng, bufs, special == Special::Huge)?;
+                self.put_article_text(out, &mut rng, bufs, special == Special::Huge)?;
             }
             out.put(b"</text>\n")?;
         }
@@ -780,12 +838,13 @@ impl Synth {
 
     fn put_article_text<W: Write>(
         &self,
-        i: u64,
         out: &mut Out<W>,
         rng: &mut ChaCha8Rng,
         bufs: &mut PageBufs,
         huge: bool,
     ) -> io::Result<()> {
+        // Text takes a hundred draws and more per page: a fast generator.
+        let rng = &mut Wyrand(rng.next_u64());
         let ns = bufs.ns;
         let name_at = ns_prefix(ns).len();
         let body = if huge {
@@ -829,9 +888,9 @@ impl Synth {
                     raw.push_str(name);
                     raw.push_str("\n| image = ");
                     raw.push_str(pick(rng, WORDS));
-                    raw.push_str(".jpg\n| country = [[");
-                    raw.push_str(pick(rng, WORDS));
-                    raw.push_str("]]\n| established = ");
+                    raw.push_str(".jpg\n| country = ");
+                    self.push_popular_link(rng, &mut bufs.other, raw);
+                    raw.push_str("\n| established = ");
                     push_num(rng.random_range(1000..2016u64), raw);
                     raw.push_str("\n}}\n");
                 }
@@ -839,9 +898,10 @@ impl Synth {
                 raw.push_str(name);
                 raw.push_str("''' is a ");
                 push_words(rng, 1, 4, raw);
-                raw.push_str(" in [[");
-                raw.push_str(pick(rng, WORDS));
-                raw.push_str("]].");
+                raw.push_str(" in ");
+                bufs.lead_ns = self.links.target(self, rng, &mut bufs.lead);
+                push_link(rng, &bufs.lead, bufs.lead_ns, raw);
+                raw.push('.');
             }
             1 => {
                 raw.push_str("{{WikiProject banner shell|1=\n{{WikiProject ");
@@ -878,13 +938,13 @@ impl Synth {
             10 => {
                 raw.push_str("{{Navbox\n| name = ");
                 raw.push_str(name);
-                raw.push_str("\n| title = [[");
-                raw.push_str(pick(rng, WORDS));
-                raw.push_str("]]\n| list1 = [[");
-                raw.push_str(pick(rng, WORDS));
-                raw.push_str("]] · [[");
-                raw.push_str(pick(rng, WORDS));
-                raw.push_str("]]\n}}<noinclude>\n{{Documentation}}");
+                raw.push_str("\n| title = ");
+                self.push_popular_link(rng, &mut bufs.other, raw);
+                raw.push_str("\n| list1 = ");
+                self.push_popular_link(rng, &mut bufs.other, raw);
+                raw.push_str(" · ");
+                self.push_popular_link(rng, &mut bufs.other, raw);
+                raw.push_str("\n}}<noinclude>\n{{Documentation}}");
             }
             14 => {
                 raw.push_str("{{Commons category|");
@@ -903,21 +963,49 @@ impl Synth {
         }
         put_escaped(out, raw, &mut bufs.esc)?;
 
-        self.corpus.put_slice(out, rng, body)?;
+        // Body: the pre-generated text, with a passage of links cut in
+        // between its units every few hundred bytes, counted in its length.
+        let mut unit = rng.random_range(0..self.corpus.bounds.len() as u32) as usize;
+        let mut left = body;
+        while left > 0 {
+            let gap = rng.random_range(PASSAGE_GAP).min(left);
+            let (next, wrote, last) = self.corpus.put_units(out, unit, gap)?;
+            unit = next;
+            left = left.saturating_sub(wrote);
+            if left == 0 {
+                break;
+            }
+            // After a heading or a template, a passage starts a line.
+            let wrote = self.put_passage(out, rng, last == b'=' || last == b'}', bufs)?;
+            left = left.saturating_sub(wrote);
+        }
 
         // Footer.
+        let raw = &mut bufs.raw;
         raw.clear();
         match ns {
             0 => {
-                if i > 0 && chance(rng, 500) {
+                if chance(rng, 500) {
                     raw.push_str("\n\n==See also==");
                     for _ in 0..rng.random_range(1..4u32) {
-                        let j = rng.random_range(0..i);
-                        let jns = self.title(j, &mut bufs.other);
-                        raw.push_str("\n* [[");
-                        push_link_target(&bufs.other, jns, raw);
-                        raw.push_str("]]");
+                        raw.push_str("\n* ");
+                        self.push_popular_link(rng, &mut bufs.other, raw);
                     }
+                    if chance(rng, 200) {
+                        // The lead's link again: a page counts once per target.
+                        raw.push_str("\n* ");
+                        push_link(rng, &bufs.lead, bufs.lead_ns, raw);
+                    }
+                    if let Some(c) = self.links.category(rng).filter(|_| chance(rng, 100)) {
+                        self.title(c, &mut bufs.other);
+                        raw.push_str("\n* ");
+                        push_link(rng, &bufs.other, 14, raw);
+                    }
+                }
+                if chance(rng, 20) {
+                    raw.push_str("\n\nThis article is about ");
+                    push_link(rng, &bufs.title, ns, raw);
+                    raw.push('.');
                 }
                 if chance(rng, 700) {
                     raw.push_str("\n\n==References==\n{{Reflist}}");
@@ -927,12 +1015,20 @@ impl Synth {
                     if k > 0 {
                         raw.push('\n');
                     }
-                    push_category(rng, raw);
+                    self.push_membership(rng, &mut bufs.other, raw);
                 }
                 if chance(rng, 100) {
                     raw.push_str("\n\n{{");
                     raw.push_str(pick(rng, WORDS));
                     raw.push_str("-stub}}");
+                }
+                if chance(rng, 100) {
+                    // Interlanguage links: `fr` is no namespace of the dump.
+                    raw.push_str("\n\n[[fr:");
+                    raw.push_str(pick(rng, WORDS));
+                    raw.push_str("]]\n[[de:");
+                    raw.push_str(pick(rng, WORDS));
+                    raw.push_str("]]");
                 }
             }
             1 => {
@@ -943,7 +1039,7 @@ impl Synth {
             10 => raw.push_str("\n</noinclude>"),
             14 => {
                 raw.push_str("\n\n");
-                push_category(rng, raw);
+                self.push_membership(rng, &mut bufs.other, raw);
             }
             _ => {}
         }
@@ -1121,9 +1217,9 @@ impl Corpus {
                 for _ in 0..rng.random_range(2..8u32) {
                     unit.push_str("\n|-\n| ");
                     push_num(rng.random_range(1900..2016u64), &mut unit);
-                    unit.push_str(" || ''[[");
-                    unit.push_str(pick(&mut rng, WORDS));
-                    unit.push_str("]]'' || ");
+                    unit.push_str(" || ''");
+                    push_red_link(&mut rng, &mut unit);
+                    unit.push_str("'' || ");
                     push_words(&mut rng, 1, 4, &mut unit);
                 }
                 unit.push_str("\n|}");
@@ -1144,25 +1240,21 @@ impl Corpus {
         Corpus { text, bounds }
     }
 
-    /// Writes about `len` bytes of whole units starting at a random unit,
-    /// wrapping around the block as often as needed.
-    fn put_slice<W: Write>(&self, out: &mut Out<W>, rng: &mut ChaCha8Rng, len: u64) -> io::Result<()> {
-        let mut a = rng.random_range(0..self.bounds.len() as u32) as usize;
-        let mut left = len;
-        while left > 0 {
-            let start = self.bounds[a] as usize;
-            let want = start as u64 + left;
-            if want >= self.text.len() as u64 {
-                out.put(&self.text[start..])?;
-                left -= (self.text.len() - start) as u64;
-                a = 0;
-                continue;
-            }
-            let b = self.bounds.partition_point(|&x| u64::from(x) < want);
-            let end = self.bounds.get(b).map_or(self.text.len(), |&x| x as usize);
-            return out.put(&self.text[start..end]);
-        }
-        Ok(())
+    /// Writes the whole units from unit `a` on that cover `len` bytes, or
+    /// up to the end of the block. Returns the unit that follows (the
+    /// block wraps around), the bytes written and the last of them.
+    fn put_units<W: Write>(&self, out: &mut Out<W>, a: usize, len: u64) -> io::Result<(usize, u64, u8)> {
+        let start = self.bounds[a] as usize;
+        let want = start as u64 + len;
+        // The units that cover `len` are a few: a scan beats a search.
+        let b =
+            a + self.bounds[a..].iter().position(|&x| u64::from(x) >= want).unwrap_or(self.bounds.len() - a);
+        let (end, next) = match self.bounds.get(b) {
+            Some(&x) => (x as usize, b),
+            None => (self.text.len(), 0),
+        };
+        out.put(&self.text[start..end])?;
+        Ok((next, (end - start) as u64, self.text[end - 1]))
     }
 }
 
@@ -1182,20 +1274,10 @@ fn sentence<R: Rng>(rng: &mut R, min: u32, max: u32, out: &mut String) {
         match rng.random_range(0..1000u32) {
             0..700 => out.push_str(pick(rng, COMMON)),
             700..780 => out.push_str(pick(rng, WORDS)),
-            780..860 => {
-                out.push_str("[[");
-                out.push_str(pick(rng, WORDS));
-                out.push_str("]]");
-            }
-            860..900 => {
-                out.push_str("[[");
-                out.push_str(pick(rng, WORDS));
-                out.push(' ');
-                out.push_str(pick(rng, WORDS));
-                out.push('|');
-                out.push_str(pick(rng, COMMON));
-                out.push_str("]]");
-            }
+            // Links to pages of the dump are cut in per page (links.rs): links
+            // in this shared block would give every page the same few targets.
+            780..785 => links::push_red_link(rng, out),
+            785..900 => out.push_str(pick(rng, COMMON)),
             900..920 => {
                 out.push_str("''");
                 out.push_str(pick(rng, WORDS));
@@ -1230,9 +1312,9 @@ fn sentence<R: Rng>(rng: &mut R, min: u32, max: u32, out: &mut String) {
             out.push_str(pick(rng, WORDS));
             out.push(' ');
             out.push_str(pick(rng, COMMON));
-            out.push_str(" |publisher=[[");
-            out.push_str(pick(rng, WORDS));
-            out.push_str("]] |accessdate=");
+            out.push_str(" |publisher=");
+            push_red_link(rng, out);
+            out.push_str(" |accessdate=");
             push_num(rng.random_range(1..29u64), out);
             out.push(' ');
             out.push_str(pick(rng, MONTHS));
@@ -1558,11 +1640,11 @@ mod tests {
         let same = run(300, 42);
         assert_ne!(other.bytes, same.bytes);
         assert_ne!(other.pages[0].title, same.pages[0].title);
-        // A shorter dump is a prefix of a longer one, up to the closing tag.
-        let tail = b"</mediawiki>\n".len();
-        let short = &same.bytes[..same.bytes.len() - tail];
-        assert!(d.bytes.starts_with(short));
-        assert_eq!(same.pages[..], d.pages[..300]);
+        // A shorter dump has the pages of a longer one, not its text: links
+        // reach every page of the dump they are in.
+        let head = |p: &Rec| (p.title.clone(), p.ns, p.id, p.redirect.clone());
+        assert!(same.pages.iter().map(head).eq(d.pages[..300].iter().map(head)));
+        assert_ne!(same.bytes[..same.bytes.len() - 13], d.bytes[..same.bytes.len() - 13]);
     }
 
     #[test]
@@ -1828,6 +1910,100 @@ mod tests {
         assert!(typical * 10 >= articles * 8, "{typical} of {articles} articles are 1-20 KB");
     }
 
+    fn unescape(text: &[u8]) -> String {
+        let s = std::str::from_utf8(text).unwrap();
+        s.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&amp;", "&")
+    }
+
+    /// The targets of `[[T]]`, `[[T|…]]` and `[[T#…]]` as written.
+    fn plain_targets(text: &str) -> impl Iterator<Item = &str> {
+        text.split("[[")
+            .skip(1)
+            .filter_map(|s| s.split("]]").next())
+            .map(|s| s.split(['|', '#']).next().unwrap())
+    }
+
+    #[test]
+    fn links_have_a_skewed_popularity_and_reach_over_the_dump() {
+        let d = dump();
+        let index: HashMap<&str, usize> =
+            d.pages.iter().enumerate().map(|(k, p)| (p.title.as_str(), k)).collect();
+        let mut linked_from: HashMap<usize, HashSet<usize>> = HashMap::new();
+        let (mut forward, mut backward, mut to_redirect, mut selfs, mut sources) = (0, 0, 0, 0, 0);
+        for (k, p) in d.pages.iter().enumerate() {
+            let Some(text) = text_of(&d.bytes[p.start as usize..=p.end as usize]) else { continue };
+            if p.redirect.is_some() {
+                continue;
+            }
+            sources += 1;
+            let text = unescape(text);
+            for t in plain_targets(&text) {
+                let Some(&j) = index.get(t.strip_prefix(':').unwrap_or(t)) else { continue };
+                linked_from.entry(j).or_default().insert(k);
+                match j.cmp(&k) {
+                    std::cmp::Ordering::Greater => forward += 1,
+                    std::cmp::Ordering::Less => backward += 1,
+                    std::cmp::Ordering::Equal => selfs += 1,
+                }
+                to_redirect += usize::from(d.pages[j].redirect.is_some());
+            }
+        }
+        let links = forward + backward + selfs;
+        assert!(links > 20 * sources, "{links} links from {sources} pages");
+        assert!(forward * 3 > links && backward * 3 > links, "{forward} forward, {backward} backward");
+        assert!(selfs >= 10, "{selfs} self-links");
+        assert!(
+            (links / 50..links / 5).contains(&to_redirect),
+            "{to_redirect} of {links} links to redirects"
+        );
+        let mut counts: Vec<usize> =
+            (0..d.pages.len()).map(|j| linked_from.get(&j).map_or(0, HashSet::len)).collect();
+        counts.sort_unstable_by(|a, b| b.cmp(a));
+        assert!(counts[0] * 2 > sources, "top page linked from {} of {sources}", counts[0]);
+        assert!(counts[9] * 4 > counts[0] && counts[9] < counts[0], "{:?}", &counts[..10]);
+        assert!(counts[counts.len() / 2] * 50 < counts[0], "median {}", counts[counts.len() / 2]);
+    }
+
+    #[test]
+    fn links_take_every_form_the_scores_must_read() {
+        let d = dump();
+        let titles: HashSet<&str> = d.pages.iter().map(|p| p.title.as_str()).collect();
+        let text = unescape(&d.bytes);
+        let has = |needle: &str, at_least: usize| {
+            let n = text.matches(needle).count();
+            assert!(n >= at_least, "{n} times {needle:?}");
+        };
+        for unlinked in ["<nowiki>[[", "<!-- [[", "<!--\n[[", "<pre>[[", "<math>x = [[", "\">[["] {
+            has(unlinked, 10);
+        }
+        has("</syntaxhighlight>", 10);
+        for form in
+            ["|thumb|", "[[Image:", "[[file:", "[[:Category:", "[[category:", "{{Efn|See [[", "|publisher=[["]
+        {
+            has(form, 10);
+        }
+        has("[[fr:", 10);
+        has("&#x", 10);
+        has("&amp;", 10);
+        has("{| class=\"wikitable\"\n! Name !! Notes\n|-\n| [[", 10);
+        // File captions hold links; the embeds name files of the dump.
+        let captions =
+            text.split("[[File:").skip(1).filter(|s| s.split("]]").next().unwrap().contains("[[")).count();
+        assert!(captions >= 10, "{captions} captions with links");
+        let embedded = plain_targets(&text).filter(|t| t.starts_with("File:") && titles.contains(t)).count();
+        assert!(embedded >= 10, "{embedded} embeds of existing files");
+        let members =
+            plain_targets(&text).filter(|t| t.starts_with("Category:") && titles.contains(t)).count();
+        assert!(members >= 100, "{members} memberships of existing categories");
+        let spelled = |f: &dyn Fn(&str) -> bool| plain_targets(&text).filter(|t| f(t)).count();
+        assert!(spelled(&|t| t.contains('_')) >= 100);
+        assert!(spelled(&|t| t.starts_with(|c: char| c.is_ascii_lowercase())) >= 100);
+        assert!(spelled(&|t| t.contains("  ") || t.contains(" _")) >= 20);
+        let missing =
+            plain_targets(&text).filter(|t| !titles.contains(t.strip_prefix(':').unwrap_or(t))).count();
+        assert!(missing >= 1000, "{missing} links to no page");
+    }
+
     #[test]
     fn word_list_invariants() {
         let words: HashSet<&str> = WORDS.iter().copied().collect();
@@ -1864,7 +2040,7 @@ mod tests {
     #[test]
     fn titles_decode_to_their_index() {
         let words: HashSet<&str> = WORDS.iter().copied().collect();
-        let synth = Synth::new(9, 100);
+        let synth = Synth::new(9, 100, 0);
         let mut seen = HashSet::new();
         let (mut title, mut core) = (String::new(), String::new());
         for i in (0..60_000).chain(1 << 20..(1 << 20) + 2_000) {
