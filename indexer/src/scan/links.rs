@@ -137,8 +137,16 @@ impl LinkRules {
         hidden_regions(escaped, &mut scratch.hidden);
         let mut next = 0;
         let mut from = 0;
-        while let Some(at) = OPEN.find(&escaped[from..]) {
-            let open = from + at;
+        let mut next_open = None;
+        loop {
+            let open = match next_open.take() {
+                Some(open) if open < escaped.len() => open,
+                Some(_) => break,
+                None => match OPEN.find(&escaped[from..]) {
+                    Some(at) => from + at,
+                    None => break,
+                },
+            };
             let start = open + 2;
             // `[[[A]]]`: the link opens at the second `[[`.
             from = start - 1;
@@ -157,9 +165,14 @@ impl LinkRules {
             };
             // Where the link closes, if it does before the next `[[`.
             // (Searched only up to the next `[[`, so that a page of
-            // unclosed links stays linear.)
+            // unclosed links stays linear; that search also finds where
+            // the next link opens.)
             let rest = &escaped[target_end..];
             let reopen = OPEN.find(rest);
+            if target_end > start {
+                // The target holds no `[`: no `[[` opens before it ends.
+                next_open = Some(reopen.map_or(escaped.len(), |r| target_end + r));
+            }
             let bound = reopen.unwrap_or(rest.len());
             let close = CLOSE.find(&rest[..bound]);
             let window = target_end + close.unwrap_or(bound) + 2;
