@@ -13,7 +13,9 @@
 # A and B: wikidex binaries, or `nginx` (the kit's baseline, nginx.conf.tmpl).
 # INDEX_B and DUMP_B (default INDEX and DUMP) give side B another index of
 # the same dump: e.g. the XML's index on A and the .bz2's (served from its
-# page store) on B, with the same binary on both sides.
+# page store) on B, with the same binary on both sides. For `offsets`,
+# LIMIT (default 10) and LIMIT_B (default LIMIT) end each side's query
+# string: LIMIT_B='10&order=rank' sets ranked against byte order.
 # TARGET: a request path (`/plaintext`), or `offsets`, `wiki` or `xml` for
 # the kit's scripts over inputs asked of the first wikidex (gen_inputs.py).
 # Each round starts both servers (which one first alternates), warms up for
@@ -79,7 +81,7 @@ start() {
   fi
   echo "duo.sh: $bin did not start: $(tail -2 "$WORK/$side.log")" >&2; return 1
 }
-WRK=(wrk -t1 -c64) ARGS=() PATH_=""
+WRK=(wrk -t1 -c64) ARGS=() ARGS_B=() PATH_=""
 case $TARGET in
   offsets|wiki|xml)
     first=""
@@ -89,13 +91,15 @@ case $TARGET in
     python3 "$HERE/gen_inputs.py" "http://127.0.0.1:$PORT_A" "$WORK" > /dev/null
     kill "$k"; wait "$k" 2>/dev/null || true
     case $TARGET in
-      offsets) WRK+=(-s "$HERE/offsets.lua"); ARGS=(-- "$WORK/prefixes.txt" 10) ;;
+      offsets) WRK+=(-s "$HERE/offsets.lua"); ARGS=(-- "$WORK/prefixes.txt" "${LIMIT:-10}")
+        ARGS_B=(-- "$WORK/prefixes.txt" "${LIMIT_B:-${LIMIT:-10}}") ;;
       wiki) WRK+=(-s "$HERE/wiki.lua"); ARGS=(-- "$WORK/titles.txt") ;;
       xml) WRK+=(-s "$HERE/xml.lua"); ARGS=(-- "$WORK/ranges.txt") ;;
     esac ;;
   /*) PATH_=$TARGET ;;
   *) echo "duo.sh: TARGET is a path (/plaintext) or offsets, wiki or xml, not '$TARGET'" >&2; exit 2 ;;
 esac
+[ ${#ARGS_B[@]} -gt 0 ] || ARGS_B=("${ARGS[@]}")
 EVENTS=task-clock,cycles,instructions,cycles:u,instructions:u${EXTRA_EVENTS:+,$EXTRA_EVENTS}
 echo "| round | server | req/s | CPU % | cycles/req | of them user space | instructions/req | of them user space | IPC | other events/req |"
 echo "|---|---|---|---|---|---|---|---|---|---|"
@@ -107,15 +111,13 @@ for round in $(seq "$ROUNDS"); do
   fi
   KILL=("$KA" "$KB")
   if [ -n "$CG" ]; then cg_join a "$KA"; cg_join b "$KB"; fi
-  for port in "$PORT_A" "$PORT_B"; do
-    taskset -c "${CLIENT_CPU:-1}" "${WRK[@]}" -d2s "http://127.0.0.1:$port$PATH_" "${ARGS[@]}" > /dev/null &
-  done
+  taskset -c "${CLIENT_CPU:-1}" "${WRK[@]}" -d2s "http://127.0.0.1:$PORT_A$PATH_" "${ARGS[@]}" > /dev/null &
+  taskset -c "${CLIENT_CPU:-1}" "${WRK[@]}" -d2s "http://127.0.0.1:$PORT_B$PATH_" "${ARGS_B[@]}" > /dev/null &
   wait
-  for side in a b; do
-    port=$([ $side = a ] && echo "$PORT_A" || echo "$PORT_B")
-    taskset -c "${CLIENT_CPU:-1}" "${WRK[@]}" -d$((SECS + 2))s "http://127.0.0.1:$port$PATH_" "${ARGS[@]}" \
-      > "$WORK/wrk-$side.out" &
-  done
+  taskset -c "${CLIENT_CPU:-1}" "${WRK[@]}" -d$((SECS + 2))s "http://127.0.0.1:$PORT_A$PATH_" "${ARGS[@]}" \
+    > "$WORK/wrk-a.out" &
+  taskset -c "${CLIENT_CPU:-1}" "${WRK[@]}" -d$((SECS + 2))s "http://127.0.0.1:$PORT_B$PATH_" "${ARGS_B[@]}" \
+    > "$WORK/wrk-b.out" &
   sleep 1
   perf stat -x, -e "$EVENTS" -p "$PA" -o "$WORK/perf-a.out" -- sleep "$SECS" &
   perf stat -x, -e "$EVENTS" -p "$PB" -o "$WORK/perf-b.out" -- sleep "$SECS"

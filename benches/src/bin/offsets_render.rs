@@ -10,7 +10,7 @@
 
 use std::time::Instant;
 use wikidex_server::config::{Config, VerifyMode};
-use wikidex_server::handlers::offsets::{MatchMode, OffsetsQuery, render};
+use wikidex_server::handlers::offsets::{MatchMode, OffsetsQuery, Order, render};
 use wikidex_server::state::AppState;
 
 fn main() {
@@ -32,8 +32,10 @@ fn main() {
             after: None,
             fields: Vec::new(),
             mode: MatchMode::Exact,
+            order: Order::Title,
             namespaces: None,
             resolve: false,
+            distinct: false,
         })
         .collect();
     let mut bytes = 0u64;
