@@ -1330,6 +1330,8 @@ fn verify_refuses_fst_rows_past_the_last_page() {
         (format::REDIRECTS, FileKind::Redirects, 4),
         (format::IDS, FileKind::Ids, 4),
         (format::REDIRECT_TARGETS, FileKind::RedirectTargets, 0),
+        (format::SCORES, FileKind::Scores, 2),
+        (format::RANKED_LISTS, FileKind::RankedLists, 0),
     ] {
         let bytes = std::fs::read(good.join(name)).unwrap();
         let payload = &bytes[..bytes.len() - FOOTER_LEN];
