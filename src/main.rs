@@ -249,6 +249,7 @@ fn serve(args: ServeArgs) -> Result<()> {
         drain: Duration::from_secs(args.drain_secs),
         verify: args.verify,
         store_cache_bytes: args.store_cache_mib << 20,
+        max_age: Duration::from_secs(args.max_age),
     };
     config.validate()?;
     wikidex_server::run(config, started)?;

@@ -37,7 +37,17 @@ pub struct Config {
     /// Bytes of decompressed page store frames kept in memory (an index
     /// built from a compressed dump).
     pub store_cache_bytes: u64,
+    /// `Cache-Control: public, max-age=…` of the answers about the dump's
+    /// content (`/offsets`, `/wiki`, `/xml`, `/opensearch`, `/suggest`).
+    pub max_age: Duration,
 }
+
+/// The default `max-age` of content answers. They never change while a
+/// dump is served; what bounds their freshness is how soon after a dump
+/// update a cache in front must stop answering from the old one. Offsets
+/// it hands out after that still cannot fetch the wrong bytes: `/xml`
+/// refuses them with 412 when they come with their `If-Match`.
+pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(3600);
 
 /// `s` as one of `choices` (name, value), or an error naming them all.
 fn one_of<T: Copy>(s: &str, choices: &[(&str, T)]) -> Result<T, String> {
@@ -109,6 +119,7 @@ impl Config {
             drain: DEFAULT_DRAIN,
             verify: VerifyMode::Auto,
             store_cache_bytes: 256 << 20,
+            max_age: DEFAULT_MAX_AGE,
         }
     }
 

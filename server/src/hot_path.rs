@@ -94,9 +94,9 @@ fn answer(req: &Request, state: &Arc<AppState>) -> Option<Response<BoxBody>> {
     let path = req.path();
     // The endpoint each answer is timed and counted as; `None`: untimed.
     let (endpoint, route): (Option<Endpoint>, Route) = if path.starts_with("/offsets/") {
-        (Some(Endpoint::Offsets), |req, state| handlers::offsets::answer(req.uri(), state))
+        (Some(Endpoint::Offsets), |req, state| handlers::offsets::answer(req.uri(), req.headers(), state))
     } else if path.starts_with("/wiki/") {
-        (Some(Endpoint::Wiki), |req, state| handlers::wiki::answer(req.uri(), state))
+        (Some(Endpoint::Wiki), |req, state| handlers::wiki::answer(req.uri(), req.headers(), state))
     } else if path == "/xml" {
         (Some(Endpoint::Xml), |req, state| handlers::xml::answer(req.headers(), state))
     } else if path == "/plaintext" {

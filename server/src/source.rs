@@ -7,7 +7,11 @@
 //! bounded cache), and the dump itself is not needed. Both answer for the
 //! same uncompressed byte space, with the same `ETag`: it is derived from
 //! the hash of the whole uncompressed content recorded at index time, so
-//! replicas serving the XML and replicas serving a store agree.
+//! replicas serving the XML and replicas serving a store agree, and from
+//! the index build (its files' lengths and checksums, which are the same
+//! for both), so that every answer about the content (`/offsets`, `/wiki`,
+//! `/xml`, `/opensearch`, `/suggest`) carries the one tag: offsets listed
+//! under it fetch the right bytes wherever the tag matches.
 
 use crate::dump::{DumpError, DumpFile};
 use actix_http::header::HeaderValue;
@@ -35,24 +39,29 @@ pub struct PageSource {
     bytes: Storage,
     size: u64,
     etag_header: HeaderValue,
+    cache_control_header: HeaderValue,
     last_modified: SystemTime,
     last_modified_header: HeaderValue,
 }
 
 impl PageSource {
     /// `bytes` for the index described by `manifest`, modified (for
-    /// `Last-Modified`) at `mtime_ns`.
-    pub fn new(bytes: Storage, manifest: &Manifest, mtime_ns: i64) -> PageSource {
+    /// `Last-Modified`) at `mtime_ns`; caches may keep content answers for
+    /// `max_age`.
+    pub fn new(bytes: Storage, manifest: &Manifest, mtime_ns: i64, max_age: Duration) -> PageSource {
         // Round down to whole seconds: HTTP dates have no finer resolution.
         let secs = Duration::from_nanos(mtime_ns.max(0) as u64).as_secs();
         let last_modified = UNIX_EPOCH + Duration::from_secs(secs);
-        let etag = format!("\"{}-{:x}\"", manifest.content.hex(), manifest.content.bytes);
+        let build = serde_json::to_vec(&(manifest.format_version, &manifest.files)).expect("serializable");
+        let build = xxhash_rust::xxh3::xxh3_64(&build);
+        let etag = format!("\"{}-{build:016x}\"", manifest.content.hex());
         // Both are ASCII we made (a quoted hex tag, an HTTP date).
         let header = |value: String| HeaderValue::try_from(value).expect("an ASCII header value");
         PageSource {
             bytes,
             size: manifest.content.bytes,
             etag_header: header(etag),
+            cache_control_header: header(format!("public, max-age={}", max_age.as_secs())),
             last_modified_header: header(httpdate::fmt_http_date(last_modified)),
             last_modified,
         }
@@ -81,6 +90,11 @@ impl PageSource {
     /// The `ETag` header value.
     pub fn etag_header(&self) -> HeaderValue {
         self.etag_header.clone()
+    }
+
+    /// The `Cache-Control` header value of content answers.
+    pub fn cache_control_header(&self) -> HeaderValue {
+        self.cache_control_header.clone()
     }
 
     /// The `Last-Modified` header value.

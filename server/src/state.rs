@@ -92,12 +92,17 @@ impl AppState {
             !full && matches!(config.verify, VerifyMode::Auto | VerifyMode::Background);
         let dump = match index.open_store(config.store_cache_bytes)? {
             Some(store) => {
-                PageSource::new(Storage::Store(store), index.manifest(), index.manifest().dump.mtime_ns)
+                PageSource::new(
+                Storage::Store(store),
+                index.manifest(),
+                index.manifest().dump.mtime_ns,
+                config.max_age,
+            )
             }
             None => {
                 let file = DumpFile::open(&config.dump, &index.manifest().dump)?;
                 let mtime_ns = file.mtime_ns();
-                PageSource::new(Storage::Dump(file), index.manifest(), mtime_ns)
+                PageSource::new(Storage::Dump(file), index.manifest(), mtime_ns, config.max_age)
             }
         };
         if !index.has_title_column() {

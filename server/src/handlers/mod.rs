@@ -13,7 +13,7 @@ use crate::error::ApiError;
 use crate::source::Storage;
 use crate::state::AppState;
 use actix_web::http::Uri;
-use actix_web::http::header::HeaderValue;
+use actix_web::http::header::{self, HeaderMap, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
 use bytes::Bytes;
 use std::pin::Pin;
@@ -35,6 +35,41 @@ pub(crate) mod mime {
 /// A `Content-Type` value made without an allocation.
 pub(crate) fn content_type(mime: &'static str) -> HeaderValue {
     HeaderValue::from_static(mime)
+}
+
+/// Whether `If-None-Match` field lines `values` name `etag` (RFC 9110
+/// §13.1.2): `*`, or a list with an entity-tag equal to it by weak
+/// comparison (`W/"x"` matches `"x"`). A malformed member matches nothing.
+pub(crate) fn none_match<'a>(values: impl IntoIterator<Item = &'a [u8]>, etag: &str) -> bool {
+    values.into_iter().any(|value| {
+        value
+            .split(|&b| b == b',')
+            .map(|t| t.trim_ascii())
+            .any(|tag| tag == b"*" || tag.strip_prefix(b"W/").unwrap_or(tag) == etag.as_bytes())
+    })
+}
+
+/// Adds the validators of an answer about the dump's content: the one
+/// strong `ETag` of this dump and index ([`crate::source`]) and
+/// `Cache-Control: public, max-age=…` (`--max-age`). Straight into the
+/// map, as pre-built values: no conversion or check per answer.
+pub(crate) fn content_validators(headers: &mut HeaderMap, state: &AppState) {
+    headers.insert(header::ETAG, state.dump.etag_header());
+    headers.insert(header::CACHE_CONTROL, state.dump.cache_control_header());
+}
+
+/// `304 Not Modified` (with the validators) when the request's
+/// `If-None-Match` names this content's tag: the client or cache already
+/// holds the answer it asks for.
+pub(crate) fn not_modified(request: &HeaderMap, state: &AppState) -> Option<HttpResponse> {
+    let mut values = request.get_all(header::IF_NONE_MATCH).map(|v| v.as_bytes()).peekable();
+    values.peek()?;
+    if !none_match(values, state.dump.etag()) {
+        return None;
+    }
+    let mut res = HttpResponse::NotModified().finish();
+    content_validators(res.headers_mut(), state);
+    Some(res)
 }
 
 /// Refuses methods other than GET and HEAD (for handlers routed by prefix).

@@ -9,6 +9,7 @@ use crate::error::ApiError;
 use crate::request::{decode_path_title, parse_query, single};
 use crate::state::AppState;
 use actix_web::http::Uri;
+use actix_web::http::header::HeaderMap;
 use actix_web::{HttpRequest, HttpResponse, web};
 use std::collections::HashSet;
 use std::ops::Range;
@@ -213,15 +214,20 @@ pub fn parse_namespaces(value: &str) -> Result<Vec<i32>, ApiError> {
 /// The handler.
 pub async fn offsets(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     super::get_or_head(&req)?;
-    answer(req.uri(), &state)
+    answer(req.uri(), req.headers(), &state)
 }
 
-/// The answer to a GET or HEAD of `uri`: the route's, and
-/// [`crate::hot_path`]'s below the App.
-pub(crate) fn answer(uri: &Uri, state: &AppState) -> Result<HttpResponse, ApiError> {
+/// The answer to a GET or HEAD of `uri` with these request `headers`: the
+/// route's, and [`crate::hot_path`]'s below the App.
+pub(crate) fn answer(uri: &Uri, headers: &HeaderMap, state: &AppState) -> Result<HttpResponse, ApiError> {
     let query = OffsetsQuery::parse(uri, state)?;
+    if let Some(res) = super::not_modified(headers, state) {
+        return Ok(res);
+    }
     let body = render(state, &query)?;
-    Ok(HttpResponse::Ok().content_type(super::content_type(super::mime::JSON)).body(body))
+    let mut res = HttpResponse::Ok().content_type(super::content_type(super::mime::JSON)).body(body);
+    super::content_validators(res.headers_mut(), state);
+    Ok(res)
 }
 
 /// Levenshtein automaton builders for distances 1 and 2 (transpositions

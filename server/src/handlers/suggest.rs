@@ -98,13 +98,18 @@ pub async fn opensearch(req: HttpRequest, state: web::Data<AppState>) -> Result<
         Some(v) => parse_namespaces(v)?,
     };
     let resolve = parse_redirects(single(&query, "redirects")?)?;
+    if let Some(res) = super::not_modified(req.headers(), &state) {
+        return Ok(res);
+    }
     let found = suggest(&state, &search, limit, &namespaces, resolve)?;
     let base = base_url(&req);
     let urls: Vec<String> =
         found.iter().map(|t| format!("{base}/wiki/{}", encode_title(&t.replace(' ', "_")))).collect();
     let descriptions = vec![""; found.len()];
     let body = serde_json::json!([search, found, descriptions, urls]).to_string();
-    Ok(HttpResponse::Ok().content_type("application/x-suggestions+json; charset=utf-8").body(body))
+    let mut res = HttpResponse::Ok().content_type("application/x-suggestions+json; charset=utf-8").body(body);
+    super::content_validators(res.headers_mut(), &state);
+    Ok(res)
 }
 
 /// `GET /suggest?q=…[&limit=…]`: `[query, [titles]]`.
@@ -112,10 +117,15 @@ pub async fn short(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
     let query = parse_query(req.query_string())?;
     let q = single(&query, "q")?.unwrap_or("").to_string();
     let limit = parse_limit(single(&query, "limit")?, 10, 100)?;
+    if let Some(res) = super::not_modified(req.headers(), &state) {
+        return Ok(res);
+    }
     let found = suggest(&state, &q, limit, &[0], false)?;
-    Ok(HttpResponse::Ok()
+    let mut res = HttpResponse::Ok()
         .content_type(super::content_type(super::mime::JSON))
-        .body(serde_json::json!([q, found]).to_string()))
+        .body(serde_json::json!([q, found]).to_string());
+    super::content_validators(res.headers_mut(), &state);
+    Ok(res)
 }
 
 /// `GET /opensearch.xml`: the OpenSearch 1.1 description document.

@@ -7,6 +7,7 @@
 //! whose `If-None-Match` names the current tag gets `304 Not Modified`: a
 //! reload costs one round trip per file and no bytes.
 
+use super::none_match;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse};
 
@@ -69,18 +70,6 @@ pub const STYLE_CSS: Asset = asset!("/style.css", "style.css", "text/css; charse
 
 /// Every file of the page; `routes.rs` serves each at its path.
 pub const ASSETS: [&Asset; 4] = [&INDEX_HTML, &APP_JS, &WIKITEXT_JS, &STYLE_CSS];
-
-/// Whether `If-None-Match` field lines `values` name `etag` (RFC 9110
-/// §13.1.2): `*`, or a list with an entity-tag equal to it by weak
-/// comparison (`W/"x"` matches `"x"`). A malformed member matches nothing.
-fn none_match<'a>(values: impl IntoIterator<Item = &'a [u8]>, etag: &str) -> bool {
-    values.into_iter().any(|value| {
-        value
-            .split(|&b| b == b',')
-            .map(|t| t.trim_ascii())
-            .any(|tag| tag == b"*" || tag.strip_prefix(b"W/").unwrap_or(tag) == etag.as_bytes())
-    })
-}
 
 impl Asset {
     /// The answer to a GET or HEAD of it: the file, or 304 when the client

@@ -6,6 +6,7 @@ use crate::error::ApiError;
 use crate::request::{decode_path_title, encode_title, parse_query, single};
 use crate::state::AppState;
 use crate::title::first_letter_variant;
+use actix_web::http::header::HeaderMap;
 use actix_web::http::{Uri, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use std::sync::Arc;
@@ -71,12 +72,12 @@ pub fn resolve(index: &Index, title: &str, follow: bool) -> Result<Resolved, Api
 /// The handler.
 pub async fn wiki(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     super::get_or_head(&req)?;
-    answer(req.uri(), &state.into_inner())
+    answer(req.uri(), req.headers(), &state.into_inner())
 }
 
 /// The answer to a GET or HEAD of `uri` (`/wiki/{title}[?redirect=no]`): the
 /// route's, and [`crate::hot_path`]'s below the App.
-pub(crate) fn answer(uri: &Uri, state: &Arc<AppState>) -> Result<HttpResponse, ApiError> {
+pub(crate) fn answer(uri: &Uri, headers: &HeaderMap, state: &Arc<AppState>) -> Result<HttpResponse, ApiError> {
     let title = decode_path_title(path_rest(uri, "/wiki"))?;
     if title.is_empty() {
         return Err(ApiError::BadRequest("empty title: ask for /wiki/{title}, e.g. /wiki/Anarchism".into()));
@@ -84,12 +85,16 @@ pub(crate) fn answer(uri: &Uri, state: &Arc<AppState>) -> Result<HttpResponse, A
     let query = parse_query(uri.query().unwrap_or(""))?;
     let follow = single(&query, "redirect")? != Some("no");
     let resolved = resolve(&state.index, &title, follow)?;
+    if let Some(res) = super::not_modified(headers, state) {
+        return Ok(res);
+    }
     let page = resolved.page;
     let mut res = HttpResponse::Ok();
     res.insert_header((header::CONTENT_TYPE, content_type(mime::XML)));
     if let Some(from) = resolved.redirected_from {
         res.insert_header(("X-Redirected-From", encode_title(&from)));
     }
-    res.insert_header((header::ETAG, state.dump.etag_header()));
-    with_page(res, state, page.start, page.len())
+    let mut res = with_page(res, state, page.start, page.len())?;
+    super::content_validators(res.headers_mut(), state);
+    Ok(res)
 }

@@ -36,6 +36,11 @@ pub(crate) fn answer(headers: &HeaderMap, state: &Arc<AppState>) -> Result<HttpR
             Err(message) => return Err(ApiError::BadRequest(message)),
         }
     }
+    // §13.2.2 again: If-None-Match next, and a GET it matches is a 304
+    // whatever its Range.
+    if let Some(res) = super::not_modified(headers, state) {
+        return Ok(res);
+    }
     let mut ranges = headers.get_all(header::RANGE);
     let range = ranges.next();
     if ranges.next().is_some() {
@@ -62,7 +67,7 @@ pub(crate) fn answer(headers: &HeaderMap, state: &Arc<AppState>) -> Result<HttpR
     let content_range = HeaderValue::try_from(r.content_range(size)).expect("digits and ASCII punctuation");
     headers.insert(header::CONTENT_RANGE, content_range);
     headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    headers.insert(header::ETAG, dump.etag_header());
+    super::content_validators(headers, state);
     headers.insert(header::LAST_MODIFIED, dump.last_modified_header());
     Ok(res)
 }
