@@ -63,13 +63,14 @@ fn operator() -> actix_web::HttpResponseBuilder {
 
 /// `GET /stats`: counters, latency percentiles, index facts, RSS.
 pub async fn stats(state: web::Data<AppState>) -> HttpResponse {
-    let doc = stats_json(
+    let mut doc = stats_json(
         &state.metrics,
         state.started.elapsed().as_secs_f64(),
         &state.facts,
         state.config.workers,
         &state.storage_facts(),
     );
+    doc["top_pages"] = state.top_pages().clone();
     operator().content_type(content_type(mime::JSON)).body(doc.to_string())
 }
 
