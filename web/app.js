@@ -82,15 +82,18 @@ class ApiError extends Error {
 }
 
 /**
- * GETs `url` and returns the body (JSON or text) with timings. Network
- * failures and 4xx/5xx become `ApiError`s carrying the server's message;
- * aborts propagate as `AbortError`.
+ * GETs `url` and returns the body (JSON or text) with timings and the
+ * answer's `ETag`. Network failures and 4xx/5xx become `ApiError`s carrying
+ * the server's message; aborts propagate as `AbortError`. Answers about the
+ * dump may come from the browser's cache (they carry a max-age and an
+ * ETag); `fresh` revalidates every cache on the way (`no-cache`).
  */
-async function request(url, { signal, headers, as = 'json' } = {}) {
+async function request(url, { signal, headers = {}, as = 'json', fresh = false } = {}) {
   const t0 = performance.now();
   let res;
   try {
-    res = await fetch(url, { signal, headers, cache: 'no-store' });
+    const sent = fresh ? { ...headers, 'Cache-Control': 'no-cache' } : headers;
+    res = await fetch(url, { signal, headers: sent, cache: fresh ? 'no-cache' : 'default' });
   } catch (e) {
     if (e && e.name === 'AbortError') throw e;
     throw new ApiError("Can't reach the wikidex server. Is it running?", 0);
@@ -120,17 +123,20 @@ async function request(url, { signal, headers, as = 'json' } = {}) {
       throw new ApiError('The server sent something that is not JSON.', res.status);
     }
   }
-  return { body, res, rtt, server };
+  return { body, res, rtt, server, etag: res.headers.get('ETag') };
 }
 
 /**
- * `/offsets` for `prefix`. Exact mode pages with `after=`; fuzzy results
- * are ranked, so fuzzy mode pages by asking again with a larger `limit`.
+ * `/offsets` for `prefix`, the most linked pages first (`order=rank`) unless
+ * `rank` is false (an exact title lookup: the title itself sorts first).
+ * Exact mode pages with `after=`; fuzzy mode (no `after=`) by asking again
+ * with a larger `limit`.
  */
-function offsetsUrl(prefix, { limit = PAGE_SIZE, after = null, mode = 'exact' } = {}) {
+function offsetsUrl(prefix, { limit = PAGE_SIZE, after = null, mode = 'exact', rank = true } = {}) {
   const path = `/offsets/${encodeURIComponent(prefix)}`;
-  if (mode === 'fuzzy') return `${path}?match=fuzzy&limit=${limit}&fields=ns,redirect`;
-  return `${path}?limit=${limit}&fields=ns,redirect${after != null ? `&after=${encodeURIComponent(after)}` : ''}`;
+  const order = rank ? '&order=rank' : '';
+  if (mode === 'fuzzy') return `${path}?match=fuzzy&limit=${limit}&fields=ns,redirect${order}`;
+  return `${path}?limit=${limit}&fields=ns,redirect${order}${after != null ? `&after=${encodeURIComponent(after)}` : ''}`;
 }
 
 /**
@@ -156,9 +162,14 @@ function foldedPrefixLength(title, folded) {
 }
 
 /** One row of `/offsets`, as an object. */
-function toRow(r) {
+/**
+ * One row of `/offsets`, as an object, with the `ETag` of the answer it came
+ * in: its offsets are only good for the dump that tag names, so the page
+ * sends it back as `If-Match` when it fetches those bytes.
+ */
+function toRow(r, etag = null) {
   if (!Array.isArray(r) || typeof r[0] !== 'string') throw new ApiError('Unexpected answer from /offsets.', 200);
-  return { title: r[0], start: Number(r[1]), end: Number(r[2]), ns: r[3] == null ? 0 : Number(r[3]), redirect: r[4] ?? null };
+  return { title: r[0], start: Number(r[1]), end: Number(r[2]), ns: r[3] == null ? 0 : Number(r[3]), redirect: r[4] ?? null, etag };
 }
 const rowSize = (row) => row.end - row.start + 1;
 
@@ -248,12 +259,12 @@ async function runSearch(q) {
   setBusy(true);
   els.results.dataset.state = 'loading';
   try {
-    const { body, rtt, server } = await request(offsetsUrl(q, { mode }), { signal: ctrl.signal });
+    const { body, rtt, server, etag } = await request(offsetsUrl(q, { mode }), { signal: ctrl.signal });
     if (seq !== searchSeq) return;
     if (!Array.isArray(body)) throw new ApiError('Unexpected answer from /offsets.', 200);
     state.searchTiming = { rtt, server };
     renderTiming();
-    showResults(q, mode, body.map(toRow), { append: false, limit: PAGE_SIZE });
+    showResults(q, mode, body.map((r) => toRow(r, etag)), { append: false, limit: PAGE_SIZE });
     if (openWhenReady) {
       openWhenReady = false;
       openDefault();
@@ -287,12 +298,12 @@ async function loadMore() {
   els.loadMore.textContent = 'Loading…';
   setBusy(true);
   try {
-    const { body, rtt, server } = await request(offsetsUrl(q, opts), { signal: ctrl.signal });
+    const { body, rtt, server, etag } = await request(offsetsUrl(q, opts), { signal: ctrl.signal });
     if (seq !== searchSeq || q !== state.query || mode !== state.mode) return;
     if (!Array.isArray(body)) throw new ApiError('Unexpected answer from /offsets.', 200);
     state.searchTiming = { rtt, server };
     renderTiming();
-    showResults(q, mode, body.map(toRow), { append: true, limit: opts.limit ?? PAGE_SIZE });
+    showResults(q, mode, body.map((r) => toRow(r, etag)), { append: true, limit: opts.limit ?? PAGE_SIZE });
   } catch (e) {
     if (e && e.name === 'AbortError') return;
     if (seq !== searchSeq) return;
@@ -594,10 +605,34 @@ function setRaw(on) {
 }
 
 /** Finds the row of exactly `title` (the first title with that prefix is itself). */
-async function lookupExact(title, signal) {
-  const { body } = await request(offsetsUrl(title, { limit: 1 }), { signal });
-  const row = Array.isArray(body) && body.length ? toRow(body[0]) : null;
+async function lookupExact(title, signal, fresh = false) {
+  const { body, etag } = await request(offsetsUrl(title, { limit: 1, rank: false }), { signal, fresh });
+  const row = Array.isArray(body) && body.length ? toRow(body[0], etag) : null;
   return row && row.title === title ? row : null;
+}
+
+/**
+ * The bytes of `row` from `/xml`, sent with the ETag its offsets came with.
+ * A 412 means the server now serves another dump (updated since the row was
+ * listed, or another replica): the title is looked up again and fetched at
+ * its new offsets, both revalidated through every cache (`no-cache`), so a
+ * tab left open across an update keeps working and a stale answer cannot
+ * loop. Returns the answer and the row it was fetched for (null: the title
+ * is gone).
+ */
+async function fetchPageBytes(title, row, signal) {
+  const get = (r, fresh) => request('/xml', {
+    signal, as: 'text', fresh,
+    headers: { Range: `bytes=${r.start}-${r.end}`, ...(r.etag ? { 'If-Match': r.etag } : {}) },
+  });
+  try {
+    return { answer: await get(row, false), row };
+  } catch (e) {
+    if (!(e instanceof ApiError) || e.status !== 412) throw e;
+  }
+  const fresh = await lookupExact(title, signal, true);
+  if (!fresh) return { answer: null, row: null };
+  return { answer: await get(fresh, true), row: fresh };
 }
 
 /** Shows page `title`, reading its bytes with a Range request. */
@@ -635,10 +670,15 @@ async function openPage(title, row) {
       }
       state.pageRow = row;
     }
-    const { body: xml, res, rtt, server } = await request('/xml', {
-      signal: ctrl.signal, as: 'text', headers: { Range: `bytes=${row.start}-${row.end}` },
-    });
+    const fetched = await fetchPageBytes(title, row, ctrl.signal);
     if (seq !== pageSeq) return;
+    if (!fetched.answer) {
+      showMissing(title);
+      return;
+    }
+    row = fetched.row;
+    state.pageRow = row;
+    const { body: xml, res, rtt, server } = fetched.answer;
     if (res.status !== 206) throw new ApiError(`expected 206 Partial Content, got ${res.status}`, res.status);
     state.pageTiming = { rtt, server, bytes: rowSize(row) };
     renderTiming();

@@ -48,17 +48,19 @@ async function apiJson(p) {
 }
 
 /**
- * The `/offsets` request the page makes for `prefix` in a matching mode: fuzzy
- * (the page's default) pages by asking for a larger `limit`, exact by `after=`.
+ * The `/offsets` request the page makes for `prefix` in a matching mode, the
+ * most linked first (`order=rank`): fuzzy (the page's default) pages by
+ * asking for a larger `limit`, exact by `after=`.
  */
-function offsetsPath(prefix, { limit = PAGE_SIZE, after, match = 'fuzzy' } = {}) {
+function offsetsPath(prefix, { limit = PAGE_SIZE, after, match = 'fuzzy', rank = true } = {}) {
   const p = `/offsets/${encodeURIComponent(prefix)}`;
+  const order = rank ? '&order=rank' : '';
   if (match === 'fuzzy') {
     assert.equal(after, undefined, 'fuzzy results page by limit, not after=');
-    return `${p}?match=fuzzy&limit=${limit}&fields=ns,redirect`;
+    return `${p}?match=fuzzy&limit=${limit}&fields=ns,redirect${order}`;
   }
   assert.equal(match, 'exact');
-  return `${p}?limit=${limit}&fields=ns,redirect${after != null ? `&after=${encodeURIComponent(after)}` : ''}`;
+  return `${p}?limit=${limit}&fields=ns,redirect${order}${after != null ? `&after=${encodeURIComponent(after)}` : ''}`;
 }
 
 /** The page's folding, for telling prefix hits from typo hits. */
@@ -310,6 +312,42 @@ test('clicking a title opens it with a Range request for exactly its bytes', asy
     assert.equal(urlState(page).page, open.title);
     assert.ok(await page.$eval(`#results li.result[data-title=${attr(open.title)}]`, (li) => li.classList.contains('is-open')), 'the open title is marked in the list');
     assert.match(await page.title(), new RegExp(open.title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+  });
+});
+
+test('a page fetch names the dump its offsets came from; on 412 it looks the title up again, revalidated', async () => {
+  const { open } = EXPECT;
+  const tag = (await fetch(BASE + offsetsPath(open.title))).headers.get('etag');
+  assert.ok(tag, '/offsets carries an ETag');
+  await withPage({}, async (page) => {
+    const sent = [];
+    page.on('request', (req) => {
+      const u = new URL(req.url());
+      if (u.pathname === '/xml' || u.pathname.startsWith('/offsets/')) sent.push(req.allHeaders().then((h) => ({ path: u.pathname, h })));
+    });
+    // The first ranged fetch meets a server that has moved to another dump.
+    let refused = 0;
+    await page.route('**/xml', async (route) => {
+      if (refused++ === 0) {
+        await route.fulfill({ status: 412, contentType: 'application/json', body: JSON.stringify({ error: 'If-Match names another dump' }) });
+      } else {
+        await route.continue();
+      }
+    });
+    await page.goto('/');
+    await search(page, open.title);
+    await page.click(`#results li.result[data-title=${attr(open.title)}]`);
+    await waitOpen(page, open.title);
+    const body = norm(await page.innerText('#page-body'));
+    assert.ok(body.includes(norm(open.text_snippet)), 'the page shows after the retry');
+    const requests = await Promise.all(sent);
+    const xml = requests.filter((r) => r.path === '/xml');
+    assert.equal(xml.length, 2, 'fetched, refused, fetched again');
+    assert.equal(xml[0].h['if-match'], tag, 'the first fetch names the tag its offsets came with');
+    assert.equal(xml[1].h['if-match'], tag, 'the retry names the tag of the fresh lookup');
+    assert.equal(xml[1].h['cache-control'], 'no-cache', 'the retry revalidates every cache');
+    const lookups = requests.filter((r) => r.path.startsWith('/offsets/'));
+    assert.equal(lookups[lookups.length - 1].h['cache-control'], 'no-cache', 'so does the lookup again');
   });
 });
 
@@ -629,7 +667,8 @@ test('a redirect is badged in the list and its page links to the target', async 
     if (row) break;
   }
   if (!row) return t.skip('no redirects in this dump');
-  const target = (await offsets(row.redirect, { limit: 1, match: 'exact' }))[0];
+  // An exact title lookup: in title order the title itself comes first.
+  const target = (await offsets(row.redirect, { limit: 1, match: 'exact', rank: false }))[0];
   const targetExists = target && target.title === row.redirect;
   await withPage({}, async (page) => {
     await page.goto('/');
