@@ -9,6 +9,8 @@ use crate::error::{Error, Result};
 use crate::format::{self, FileKind, IndexWriter};
 use crate::rank::{self, LIST_ROWS, SCAN_ROWS};
 use rayon::prelude::*;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::io::Write;
 
 /// One prefix's list: its span in the domain and its best rows, best first.
@@ -88,13 +90,22 @@ impl Domain<'_> {
         out
     }
 
+    /// The best [`LIST_ROWS`] of `lo..hi`, through a bounded heap: a span
+    /// can be most of the index, and its keys all at once would be as large.
     fn list(&self, lo: usize, hi: usize) -> RankList {
-        let mut keys: Vec<u64> = (lo..hi).map(|i| (self.rank)(i)).collect();
-        let keep = LIST_ROWS.min(keys.len());
-        keys.select_nth_unstable_by(keep - 1, |a, b| b.cmp(a));
-        keys.truncate(keep);
-        keys.sort_unstable_by(|a, b| b.cmp(a));
-        RankList { lo: lo as u32, hi: hi as u32, rows: keys.into_iter().map(rank::row_of_key).collect() }
+        let mut best: BinaryHeap<Reverse<u64>> = BinaryHeap::with_capacity(LIST_ROWS + 1);
+        for i in lo..hi {
+            let key = (self.rank)(i);
+            if best.len() < LIST_ROWS {
+                best.push(Reverse(key));
+            } else if best.peek().is_some_and(|&Reverse(min)| key > min) {
+                best.pop();
+                best.push(Reverse(key));
+            }
+        }
+        // Ascending `Reverse` is descending keys: best first.
+        let rows = best.into_sorted_vec().into_iter().map(|Reverse(key)| rank::row_of_key(key)).collect();
+        RankList { lo: lo as u32, hi: hi as u32, rows }
     }
 }
 

@@ -44,7 +44,7 @@ pub(super) fn scores(
     redirects: &[u32],
     texts: &Texts<'_>,
 ) -> Result<Vec<u32>> {
-    let titles = TitleTable::new(scanned, rows);
+    let titles = TitleTable::new(scanned, rows, redirects);
     // Linking pages in dump order, so each batch reads one stretch.
     let mut sources: Vec<u32> =
         (0..rows.len() as u32).filter(|&r| rows[r as usize].redirect_len == 0).collect();
@@ -74,11 +74,11 @@ pub(super) fn scores(
                 let Some(text) = page_text(&bytes[at..at + page.len as usize]) else { continue };
                 targets.clear();
                 rules.for_each_link(text, scratch, |title| {
-                    if let Some(target) = titles.row_of(title) {
+                    if let Some(target) = titles.credited(title) {
                         targets.push(target);
                     }
                 });
-                credit(targets, row, rows, redirects, &counts);
+                credit(targets, row, &counts);
             }
             if let Texts::Xml { release, .. } = texts {
                 release(batch.bytes.start as usize, batch.bytes.end as usize);
@@ -92,22 +92,13 @@ pub(super) fn scores(
     Ok(counts.into_iter().map(AtomicU32::into_inner).collect())
 }
 
-/// Adds one linking page's targets (first rows of linked titles) to the
-/// counts: through one redirect, once each, never itself.
-fn credit(targets: &mut Vec<u32>, source: u32, rows: &[RawPage], redirects: &[u32], counts: &[AtomicU32]) {
-    for t in targets.iter_mut() {
-        let r = redirects[*t as usize];
-        *t = match r {
-            NOT_REDIRECT => *t,
-            TARGET_MISSING => u32::MAX,
-            r if rows[r as usize].redirect_len > 0 => u32::MAX,
-            r => r,
-        };
-    }
+/// Adds one linking page's targets (the rows its links credit) to the
+/// counts: once each, never itself.
+fn credit(targets: &mut Vec<u32>, source: u32, counts: &[AtomicU32]) {
     targets.sort_unstable();
     targets.dedup();
     for &t in targets.iter() {
-        if t != u32::MAX && t != source {
+        if t != source {
             counts[t as usize].fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -164,11 +155,18 @@ fn batches(sources: &[u32], rows: &[RawPage]) -> Vec<Batch> {
 /// hash (about one dump in 10^5 at enwiki's size), every lookup compares
 /// titles too.
 struct TitleTable<'a> {
+    /// `hash bits << 32 | first row`.
     table: HashTable<u64>,
+    /// Per row, the row a link to it credits ([`NOT_CREDITED`]: none).
+    credits: Vec<u32>,
     verify: bool,
     scanned: &'a ScanResult,
     rows: &'a [RawPage],
 }
+
+/// A link to this row credits nothing: a redirect to a page not in the
+/// dump, or to another redirect (one hop only).
+const NOT_CREDITED: u32 = u32::MAX;
 
 /// The hash bits an entry keeps: those above the bucket index (at most
 /// 2^25 buckets at enwiki's size) and below hashbrown's tag (the top 7).
@@ -177,30 +175,41 @@ fn hash_bits(hash: u64) -> u64 {
 }
 
 impl<'a> TitleTable<'a> {
-    fn new(scanned: &'a ScanResult, rows: &'a [RawPage]) -> TitleTable<'a> {
+    fn new(scanned: &'a ScanResult, rows: &'a [RawPage], redirects: &[u32]) -> TitleTable<'a> {
         let title = |r: u32| scanned.title(&rows[r as usize]);
-        let firsts: Vec<(u64, u32)> = (0..rows.len() as u32)
-            .into_par_iter()
-            .filter(|&r| r == 0 || title(r) != title(r - 1))
-            .map(|r| (xxh3_64(title(r)), r))
-            .collect();
-        let mut table = HashTable::with_capacity(firsts.len());
+        let firsts = (0..rows.len() as u32).filter(|&r| r == 0 || title(r) != title(r - 1)).count();
+        let mut table = HashTable::with_capacity(firsts);
         let mut verify = false;
-        for (hash, row) in firsts {
+        for row in (0..rows.len() as u32).filter(|&r| r == 0 || title(r) != title(r - 1)) {
+            let hash = xxh3_64(title(row));
             let bits = hash_bits(hash);
             verify |= table.find(hash, |&e: &u64| e >> 32 == bits).is_some();
             table.insert_unique(hash, bits << 32 | u64::from(row), |&e| xxh3_64(title(e as u32)));
         }
-        TitleTable { table, verify, scanned, rows }
+        // A link to a redirect counts for its target, one hop: resolved
+        // here once per row, not once per link.
+        let credits = redirects
+            .par_iter()
+            .enumerate()
+            .map(|(row, &target)| match target {
+                NOT_REDIRECT => row as u32,
+                TARGET_MISSING => NOT_CREDITED,
+                t if redirects[t as usize] != NOT_REDIRECT => NOT_CREDITED,
+                t => t,
+            })
+            .collect();
+        TitleTable { table, credits, verify, scanned, rows }
     }
 
-    fn row_of(&self, title: &[u8]) -> Option<u32> {
+    /// The row a link to `title` credits, if any.
+    fn credited(&self, title: &[u8]) -> Option<u32> {
         let hash = xxh3_64(title);
         let bits = hash_bits(hash);
         let same = |&e: &u64| {
             e >> 32 == bits && (!self.verify || self.scanned.title(&self.rows[e as u32 as usize]) == title)
         };
-        self.table.find(hash, same).map(|&e| e as u32)
+        let row = self.table.find(hash, same)? & 0xFFFF_FFFF;
+        Some(self.credits[row as usize]).filter(|&c| c != NOT_CREDITED)
     }
 }
 
