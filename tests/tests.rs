@@ -11,6 +11,7 @@ mod drain;
 mod hardening;
 mod hot_path;
 mod index;
+mod link_reference;
 mod search;
 mod server;
 mod titles;
