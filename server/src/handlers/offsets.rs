@@ -376,7 +376,11 @@ fn select_ranked(state: &AppState, q: &OffsetsQuery, out: &mut Rows<'_>) -> Resu
         None => None,
     };
     let mut title = Vec::with_capacity(64);
+    let copy = out.copies_rows();
     let mut take = |row: u32, out: &mut Rows<'_>| -> Result<bool, ApiError> {
+        if copy {
+            return out.copy_row(row);
+        }
         if !index.title_of(row, &mut title) {
             return Err(damaged_title_column());
         }
@@ -472,6 +476,30 @@ impl<'a> Rows<'a> {
 
     fn full(&self) -> bool {
         self.n >= self.q.limit || self.examined >= SCAN_BUDGET
+    }
+
+    /// Whether rows go out as the index wrote them (`rows.jsf`): JSON
+    /// wanted, and nothing that changes or drops a row.
+    fn copies_rows(&self) -> bool {
+        matches!(self.out, Output::Json(_))
+            && self.q.fields.is_empty()
+            && self.q.namespaces.is_none()
+            && !self.q.resolve
+            && self.state.index.has_json_rows()
+    }
+
+    /// Adds `row` as `rows.jsf` holds it (see [`Rows::copies_rows`]);
+    /// false once no more rows are wanted.
+    fn copy_row(&mut self, row: u32) -> Result<bool, ApiError> {
+        let Output::Json(out) = &mut self.out else { unreachable!("copies_rows checked the output") };
+        let fragment = self.state.index.json_rows(row..row + 1).ok_or_else(damaged_title_column)?;
+        if self.n > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(fragment.strip_suffix(b",").unwrap_or(fragment));
+        self.n += 1;
+        self.examined += 1;
+        Ok(!self.full())
     }
 
     /// Adds the rows of one title; false once no more rows are wanted.
