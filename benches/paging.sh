@@ -10,6 +10,8 @@
 #
 # Server on core $SERVER_CPU (0), client on $CLIENT_CPU (1); page cache warm.
 set -euo pipefail
+# Servers started here stop at once when killed (no drain: `--drain-secs`).
+export WIKIDEX_DRAIN_SECS=${WIKIDEX_DRAIN_SECS:-0}
 cd "$(dirname "$0")/.."
 INDEX=${1:?index dir}; DUMP=${2:?dump}; PAGE=${3:-10000}; ROUNDS=${4:-5}; PREFIX=${5:-}
 cargo build --release -q

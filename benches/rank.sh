@@ -18,6 +18,8 @@
 # and what duo.sh needs (wrk, perf, root for its cgroups).
 # Results: docs/BENCHMARKS.md, "Ranked suggestions".
 set -euo pipefail
+# Servers started here stop at once when killed (no drain: `--drain-secs`).
+export WIKIDEX_DRAIN_SECS=${WIKIDEX_DRAIN_SECS:-0}
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN=${BIN:-$ROOT/target/release/wikidex}
 DIR=${BENCH_DIR:-/tmp/bench}

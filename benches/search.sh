@@ -8,6 +8,8 @@
 # one worker, load generator to core 1.
 # Usage: benches/search.sh INDEX DUMP [RATE]
 set -euo pipefail
+# Servers started here stop at once when killed (no drain: `--drain-secs`).
+export WIKIDEX_DRAIN_SECS=${WIKIDEX_DRAIN_SECS:-0}
 cd "$(dirname "$0")/.."
 INDEX=${1:?index dir}; DUMP=${2:?dump}; RATE=${RATE:-${3:-2000}}
 WORK=${WORK:-/tmp/wikidex-search}; mkdir -p "$WORK"

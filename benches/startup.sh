@@ -3,6 +3,8 @@
 # of any size, with the full checksum pass before serving (--verify full) and without (--verify off).
 # Usage: benches/startup.sh INDEX_DIR DUMP [RUNS]
 set -euo pipefail
+# Servers started here stop at once when killed (no drain: `--drain-secs`).
+export WIKIDEX_DRAIN_SECS=${WIKIDEX_DRAIN_SECS:-0}
 cd "$(dirname "$0")/.."
 INDEX=${1:?index dir}; DUMP=${2:?dump}; RUNS=${3:-5}
 cargo build --release -q

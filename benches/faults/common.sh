@@ -1,5 +1,8 @@
 # Helpers shared by the fault drills in benches/faults/ (sourced, not run).
 # Every server listens on 127.0.0.1 with an ephemeral port; every loop is bounded.
+# Servers started here stop at once when killed: the drain before stopping
+# (`--drain-secs`, for balancers) would hold the port into the next start.
+export WIKIDEX_DRAIN_SECS=${WIKIDEX_DRAIN_SECS:-0}
 
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)

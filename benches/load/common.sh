@@ -11,6 +11,9 @@
 #                              1 ms, so PCT is 0 for none or 10-99)
 #   cg_join CHILD PID          the process and its children (nginx's workers)
 #   cg_remove                  the cgroup, once its processes have exited
+# Servers started here stop at once when killed: the drain before stopping
+# (`--drain-secs`, for balancers) would hold the port into the next start.
+export WIKIDEX_DRAIN_SECS=${WIKIDEX_DRAIN_SECS:-0}
 
 COMMON_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 

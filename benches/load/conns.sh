@@ -15,6 +15,8 @@
 # counts, and the active connections' latency percentiles without and with the
 # idle crowd (measured from the scheduled send time).
 set -euo pipefail
+# Servers started here stop at once when killed (no drain: `--drain-secs`).
+export WIKIDEX_DRAIN_SECS=${WIKIDEX_DRAIN_SECS:-0}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 BIN=${WIKIDEX_BIN:-$ROOT/target/release/wikidex}

@@ -13,6 +13,8 @@
 #
 # Prints a Markdown report; raw data stays in $SOAK_DIR (default: a temp dir).
 set -euo pipefail
+# Servers started here stop at once when killed (no drain: `--drain-secs`).
+export WIKIDEX_DRAIN_SECS=${WIKIDEX_DRAIN_SECS:-0}
 duration=${1:-600}
 rate=${2:-2000}
 conns=${3:-32}
