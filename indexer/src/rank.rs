@@ -229,6 +229,11 @@ impl<'a, D: AsRef<[u8]>> RankedRows<'a, D> {
         }
     }
 
+    /// The span ranked.
+    pub fn span(&self) -> Range<u32> {
+        self.span.clone()
+    }
+
     fn element(&self, i: u32) -> u32 {
         match self.postings {
             Some(p) => u32_at(p, i as usize),
@@ -284,20 +289,53 @@ impl<'a, D: AsRef<[u8]>> RankedRows<'a, D> {
         // are small and most elements lose to its smallest at once.
         let mut best: Vec<u64> = Vec::with_capacity(self.batch + 1);
         let mut floor = 0u64;
-        for i in self.span.clone() {
-            let row = self.element(i);
-            let key = self.ranking.key(row);
-            if key >= self.below || (best.len() == self.batch && key <= floor) || self.exclude.contains(&row)
-            {
-                continue;
-            }
+        let batch = self.batch;
+        let offer = |key: u64, best: &mut Vec<u64>, floor: &mut u64| {
             let at = best.partition_point(|&k| k > key);
             best.insert(at, key);
-            if best.len() > self.batch {
+            if best.len() > batch {
                 best.pop();
             }
-            if best.len() == self.batch {
-                floor = best[self.batch - 1];
+            if best.len() == batch {
+                *floor = best[batch - 1];
+            }
+        };
+        match self.postings {
+            None => {
+                // Rows: the span of the score column, read in place; an
+                // element whose short score is below the floor's is
+                // passed over on one comparison.
+                let scores = self.ranking.scores.as_ref();
+                let column = &scores[self.span.start as usize * 2..self.span.end as usize * 2];
+                for (j, pair) in column.chunks_exact(2).enumerate() {
+                    let short = u16::from_le_bytes([pair[0], pair[1]]);
+                    if best.len() == batch && short != u16::MAX && u64::from(short) < floor >> 32 {
+                        continue;
+                    }
+                    let row = self.span.start + j as u32;
+                    let score = if short == u16::MAX { self.ranking.score(row) } else { u32::from(short) };
+                    let key = rank_key(score, row);
+                    if key >= self.below
+                        || (best.len() == batch && key <= floor)
+                        || self.exclude.contains(&row)
+                    {
+                        continue;
+                    }
+                    offer(key, &mut best, &mut floor);
+                }
+            }
+            Some(_) => {
+                for i in self.span.clone() {
+                    let row = self.element(i);
+                    let key = self.ranking.key(row);
+                    if key >= self.below
+                        || (best.len() == batch && key <= floor)
+                        || self.exclude.contains(&row)
+                    {
+                        continue;
+                    }
+                    offer(key, &mut best, &mut floor);
+                }
             }
         }
         if best.len() < self.batch {

@@ -986,6 +986,13 @@ impl Groups<'_> {
 /// Rows in rank order; see [`Index::ranked_prefix`].
 pub struct Ranked<'a>(RankedRows<'a, Payload>);
 
+impl Ranked<'_> {
+    /// The span ranked: rows (title prefixes) or `folded.u32` positions.
+    pub fn span(&self) -> Range<u32> {
+        self.0.span()
+    }
+}
+
 impl Iterator for Ranked<'_> {
     type Item = u32;
 

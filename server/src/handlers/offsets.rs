@@ -386,10 +386,15 @@ fn select_ranked(state: &AppState, q: &OffsetsQuery, out: &mut Rows<'_>) -> Resu
         }
         out.title(&title, row..row + 1)
     };
-    let exact = index.prefix_span(q.prefix.as_bytes());
+    // The exact group; its span (rows) is what the folded group leaves out.
+    let mut ranked = index.ranked_prefix(q.prefix.as_bytes(), None, q.limit);
+    let exact = ranked.span();
     let after_exact = after.filter(|r| exact.contains(r));
+    if after_exact.is_some() {
+        ranked = index.ranked_prefix(q.prefix.as_bytes(), after_exact, q.limit);
+    }
     if after.is_none() || after_exact.is_some() {
-        for row in index.ranked_prefix(q.prefix.as_bytes(), after_exact, q.limit) {
+        for row in ranked {
             if !take(row, out)? {
                 return Ok(());
             }
