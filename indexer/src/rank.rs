@@ -247,7 +247,9 @@ impl<'a, D: AsRef<[u8]>> RankedRows<'a, D> {
         if !self.list_read {
             self.list_read = true;
             if let Some((rows, complete)) = ranking.list(self.domain, &self.span) {
-                let (mut lo, mut hi) = (0, rows.len() / 4);
+                // Where rows rank below `below`: the whole list on a first
+                // page, without reading any score.
+                let (mut lo, mut hi) = (0, if self.below == u64::MAX { 0 } else { rows.len() / 4 });
                 while lo < hi {
                     let mid = (lo + hi) / 2;
                     if ranking.key(u32_at(rows, mid)) >= self.below { lo = mid + 1 } else { hi = mid }
