@@ -6,17 +6,25 @@
 //! [`rank_key`] packs that order into one `u64`, larger = earlier. The
 //! rows under a prefix form a span, of rows (title prefixes) or of
 //! `folded.u32` positions (folded prefixes). A span of up to [`SCAN_ROWS`]
-//! elements is ranked by scanning it; a larger one has a list of its
-//! [`LIST_ROWS`] best rows written at index time, and is scanned only by a
+//! elements is ranked by scanning it; a larger one has a list of its best
+//! rows ([`list_rows`]) written at index time, and is scanned only by a
 //! query that reads past its list's end.
 
 use std::ops::Range;
 
 /// Spans of at most this many elements are scanned, larger ones have a
 /// list (docs/BENCHMARKS.md, "Ranked suggestions").
-pub const SCAN_ROWS: usize = 4096;
-/// Rows in the list of a large span.
+pub const SCAN_ROWS: usize = 1024;
+/// Rows in the list of the largest spans.
 pub const LIST_ROWS: usize = 1024;
+
+/// Rows in the list of a span of `span` elements: an eighth of it, up to
+/// [`LIST_ROWS`]. Most spans with lists are just above [`SCAN_ROWS`]; an
+/// eighth keeps all the lists within two bytes a row, and a query past
+/// a list's end scans a span that is small, or rarely paged so deep.
+pub fn list_rows(span: usize) -> usize {
+    (span / 8).clamp(1, LIST_ROWS)
+}
 
 /// The sort key of a row of score `score`: larger ranks first; equal
 /// scores rank by row.

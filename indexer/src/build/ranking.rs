@@ -1,13 +1,13 @@
 //! Writing `scores.u16` and `ranked.u32` (docs/FORMAT.md, "Ranking"):
 //! the score column, and for every prefix holding more than
-//! [`rank::SCAN_ROWS`] rows its [`rank::LIST_ROWS`] highest-ranked rows,
+//! [`rank::SCAN_ROWS`] rows its highest-ranked rows ([`rank::list_rows`]),
 //! in two domains: title prefixes over rows, folded prefixes over the
 //! postings of `folded.u32`. A query under a smaller prefix scans its
 //! span; one under a larger prefix reads its list.
 
 use crate::error::{Error, Result};
 use crate::format::{self, FileKind, IndexWriter};
-use crate::rank::{self, LIST_ROWS, SCAN_ROWS};
+use crate::rank::{self, SCAN_ROWS};
 use rayon::prelude::*;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -90,13 +90,15 @@ impl Domain<'_> {
         out
     }
 
-    /// The best [`LIST_ROWS`] of `lo..hi`, through a bounded heap: a span
-    /// can be most of the index, and its keys all at once would be as large.
+    /// The best rows of `lo..hi` ([`rank::list_rows`] of them), through a
+    /// bounded heap: a span can be most of the index, and its keys all at
+    /// once would be as large.
     fn list(&self, lo: usize, hi: usize) -> RankList {
-        let mut best: BinaryHeap<Reverse<u64>> = BinaryHeap::with_capacity(LIST_ROWS + 1);
+        let keep = rank::list_rows(hi - lo);
+        let mut best: BinaryHeap<Reverse<u64>> = BinaryHeap::with_capacity(keep + 1);
         for i in lo..hi {
             let key = (self.rank)(i);
-            if best.len() < LIST_ROWS {
+            if best.len() < keep {
                 best.push(Reverse(key));
             } else if best.peek().is_some_and(|&Reverse(min)| key > min) {
                 best.pop();
