@@ -5,6 +5,7 @@ mod raw_http;
 mod util;
 
 mod browser;
+mod caching;
 mod compressed;
 mod deploy;
 mod drain;
@@ -12,6 +13,7 @@ mod hardening;
 mod hot_path;
 mod index;
 mod link_reference;
+mod ranking;
 mod search;
 mod server;
 mod titles;
