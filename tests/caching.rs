@@ -117,5 +117,9 @@ fn a_bad_max_age_is_refused() {
     let (_dir, store, _, _) = both_storages();
     let out = wikidex(&["serve", "--index", store.to_str().unwrap(), "--max-age", "soon"]);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("max-age"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("max-age"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

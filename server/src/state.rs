@@ -91,14 +91,12 @@ impl AppState {
         let verify_in_background =
             !full && matches!(config.verify, VerifyMode::Auto | VerifyMode::Background);
         let dump = match index.open_store(config.store_cache_bytes)? {
-            Some(store) => {
-                PageSource::new(
+            Some(store) => PageSource::new(
                 Storage::Store(store),
                 index.manifest(),
                 index.manifest().dump.mtime_ns,
                 config.max_age,
-            )
-            }
+            ),
             None => {
                 let file = DumpFile::open(&config.dump, &index.manifest().dump)?;
                 let mtime_ns = file.mtime_ns();

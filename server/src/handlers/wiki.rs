@@ -77,7 +77,11 @@ pub async fn wiki(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
 
 /// The answer to a GET or HEAD of `uri` (`/wiki/{title}[?redirect=no]`): the
 /// route's, and [`crate::hot_path`]'s below the App.
-pub(crate) fn answer(uri: &Uri, headers: &HeaderMap, state: &Arc<AppState>) -> Result<HttpResponse, ApiError> {
+pub(crate) fn answer(
+    uri: &Uri,
+    headers: &HeaderMap,
+    state: &Arc<AppState>,
+) -> Result<HttpResponse, ApiError> {
     let title = decode_path_title(path_rest(uri, "/wiki"))?;
     if title.is_empty() {
         return Err(ApiError::BadRequest("empty title: ask for /wiki/{title}, e.g. /wiki/Anarchism".into()));
