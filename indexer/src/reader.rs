@@ -604,10 +604,7 @@ impl Index {
     /// # Ok::<(), wikidex_indexer::Error>(())
     /// ```
     pub fn ranked_prefix(&self, prefix: &[u8], after: Option<u32>, want: usize) -> Ranked<'_> {
-        let span = match prefix_span(self.titles.as_fst(), prefix) {
-            Some((first, next)) => first as u32..next.map_or(self.pages() as u32, |n| n as u32),
-            None => 0..0,
-        };
+        let span = self.span_of(self.titles.as_fst(), prefix);
         let after = after.map(|row| self.ranking.key(row));
         Ranked(RankedRows::new(&self.ranking, None, Domain::Rows, span, 0..0, after, want))
     }
@@ -624,10 +621,7 @@ impl Index {
         want: usize,
     ) -> Option<Ranked<'_>> {
         let (map, postings) = self.folded.as_ref()?;
-        let span = match prefix_span(map.as_fst(), folded_prefix.as_bytes()) {
-            Some((first, next)) => first as u32..next.map_or(self.pages() as u32, |n| n as u32),
-            None => 0..0,
-        };
+        let span = self.span_of(map.as_fst(), folded_prefix.as_bytes());
         let after = after.map(|row| self.ranking.key(row));
         let rows = RankedRows::new(
             &self.ranking,
@@ -641,9 +635,10 @@ impl Index {
         Some(Ranked(rows))
     }
 
-    /// The rows a title prefix spans (in title order).
-    pub fn prefix_span(&self, prefix: &[u8]) -> Range<u32> {
-        match prefix_span(self.titles.as_fst(), prefix) {
+    /// The values (rows, or `folded.u32` positions) that the keys of `fst`
+    /// starting with `prefix` span; the last key's run to the page count.
+    fn span_of(&self, fst: &fst::raw::Fst<Payload>, prefix: &[u8]) -> Range<u32> {
+        match prefix_span(fst, prefix) {
             Some((first, next)) => first as u32..next.map_or(self.pages() as u32, |n| n as u32),
             None => 0..0,
         }

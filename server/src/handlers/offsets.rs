@@ -337,21 +337,37 @@ fn select(state: &AppState, q: &OffsetsQuery, out: &mut Rows<'_>) -> Result<(), 
             }
             let typos = typo_budget(folded.chars().count());
             if q.mode == MatchMode::Fuzzy && !out.full() && typos > 0 && folded.len() <= FUZZY_MAX_BYTES {
-                let started = Instant::now();
-                'distances: for distance in 1..=typos {
-                    let dfa = dfa_builder(distance).build_prefix_dfa(&folded);
-                    let mut rows = index.fuzzy(&dfa).expect("checked has_folded");
-                    let mut checked = 0u32;
-                    while let Some((range, _)) = rows.next_title(&mut title) {
-                        checked += 1;
-                        if checked.is_multiple_of(32) && started.elapsed() > FUZZY_BUDGET {
-                            break 'distances;
-                        }
-                        if seen.insert(range.start) && !out.title(&title, range)? {
-                            break 'distances;
-                        }
-                    }
-                }
+                each_typo_match(index, &folded, typos, &mut seen, |title, range| out.title(title, range))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Hands `each` the titles whose folded form has a prefix within `typos`
+/// edits of `folded`, nearest first (distance 1, then 2), each title once
+/// (`seen` holds the first rows of those already listed), until `each`
+/// says it wants no more or [`FUZZY_BUDGET`] has passed.
+fn each_typo_match(
+    index: &wikidex_indexer::Index,
+    folded: &str,
+    typos: u8,
+    seen: &mut HashSet<u32>,
+    mut each: impl FnMut(&[u8], Range<u32>) -> Result<bool, ApiError>,
+) -> Result<(), ApiError> {
+    let started = Instant::now();
+    let mut title = Vec::with_capacity(64);
+    for distance in 1..=typos {
+        let dfa = dfa_builder(distance).build_prefix_dfa(folded);
+        let mut rows = index.fuzzy(&dfa).expect("checked has_folded");
+        let mut checked = 0u32;
+        while let Some((range, _)) = rows.next_title(&mut title) {
+            checked += 1;
+            if checked.is_multiple_of(32) && started.elapsed() > FUZZY_BUDGET {
+                return Ok(());
+            }
+            if seen.insert(range.start) && !each(&title, range)? {
+                return Ok(());
             }
         }
     }
@@ -420,28 +436,13 @@ fn select_ranked(state: &AppState, q: &OffsetsQuery, out: &mut Rows<'_>) -> Resu
     // the time budget), then sorted. A typo of a short common prefix
     // matches a good part of the index; ranking all of it would take the
     // whole budget on every keystroke.
-    let started = Instant::now();
     let mut found: Vec<u64> = Vec::new();
-    let mut seen = HashSet::new();
-    let mut name = Vec::new();
-    'distances: for distance in 1..=typos {
-        let dfa = dfa_builder(distance).build_prefix_dfa(&folded);
-        let mut rows = index.fuzzy(&dfa).expect("checked has_folded");
-        let mut checked = 0u32;
-        while let Some((range, _)) = rows.next_title(&mut name) {
-            checked += 1;
-            if checked.is_multiple_of(32) && started.elapsed() > FUZZY_BUDGET {
-                break 'distances;
-            }
-            if !seen.insert(range.start) || fold(&String::from_utf8_lossy(&name)).starts_with(&folded) {
-                continue;
-            }
+    each_typo_match(index, &folded, typos, &mut HashSet::new(), |name, range| {
+        if !fold(&String::from_utf8_lossy(name)).starts_with(&folded) {
             found.extend(range.map(|row| wikidex_indexer::rank::rank_key(index.score(row), row)));
-            if found.len() >= FUZZY_RANKED {
-                break 'distances;
-            }
         }
-    }
+        Ok(found.len() < FUZZY_RANKED)
+    })?;
     found.sort_unstable_by(|a, b| b.cmp(a));
     for key in found {
         if !take(wikidex_indexer::rank::row_of_key(key), out)? {
