@@ -4,7 +4,7 @@
 //! its connection; then it stops as before. See: issue 22 (a drain that
 //! balancers can see).
 
-use crate::hardening::{big_dump_server, own_server, xml_request};
+use crate::hardening::{assert_answer_in_flight_completes, big_dump_server, own_server, xml_request};
 use crate::raw_http::{Reply, read_reply};
 use crate::util::{Server, indexed_copy, repo, wikidex};
 use std::io::{BufReader, Read, Write};
@@ -131,13 +131,7 @@ fn an_answer_in_flight_finishes_across_the_drain() {
     assert!(signalled.elapsed() >= Duration::from_secs(2), "the listener closed before the drain ended");
     // … the answer begun before the signal waits for its reader, and
     // arrives whole and exact.
-    assert!(server.alive(), "the server waits for the answer in flight");
-    r.read_to_end(&mut body).expect("the rest of the body");
-    assert_eq!(body.len(), 16 << 20);
-    assert!(body == xml[range], "the body differs from the dump's bytes");
-    let status =
-        server.wait_exit(Duration::from_secs(10)).expect("the server exits once its answers are sent");
-    assert!(status.success(), "{status:?}");
+    assert_answer_in_flight_completes(&mut server, &mut r, body, &xml[range]);
 }
 
 #[test]

@@ -718,6 +718,24 @@ pub(crate) fn xml_request(
     (r, head)
 }
 
+/// Asserts that a server told to stop still sends the answer in flight on
+/// `r` whole (`body` holds what was read of it so far) and equal to
+/// `expected`, and then exits successfully.
+pub(crate) fn assert_answer_in_flight_completes(
+    server: &mut Server,
+    r: &mut impl Read,
+    mut body: Vec<u8>,
+    expected: &[u8],
+) {
+    assert!(server.alive(), "the server waits for the answer in flight");
+    r.read_to_end(&mut body).expect("the rest of the body");
+    assert_eq!(body.len(), expected.len());
+    assert!(body == expected, "the body differs from the dump's bytes");
+    let status =
+        server.wait_exit(Duration::from_secs(10)).expect("the server exits once its answers are sent");
+    assert!(status.success(), "{status:?}");
+}
+
 #[test]
 fn a_slow_reader_gets_a_range_larger_than_the_socket_buffers_whole_and_exact() {
     let (_dir, _dump, xml, server) = big_dump_server();

@@ -2,7 +2,7 @@
 //! per-worker connection limit, each worker's own descriptor table, and a
 //! port already in use.
 
-use crate::hardening::{big_dump_server, own_server, xml_request};
+use crate::hardening::{assert_answer_in_flight_completes, big_dump_server, own_server, xml_request};
 use crate::raw_http::read_reply;
 use std::io::{BufReader, Read, Write};
 use std::net::TcpStream;
@@ -55,15 +55,9 @@ fn sigterm_finishes_the_answers_in_flight_and_closes_idle_connections() {
         assert!(Instant::now() < deadline, "still accepting connections 5 s after SIGTERM");
         std::thread::sleep(Duration::from_millis(20));
     }
-    // … but the answer in flight arrives whole and exact,
-    assert!(server.alive(), "the server waits for the answer in flight");
-    r.read_to_end(&mut body).expect("the rest of the body");
-    assert_eq!(body.len(), 16 << 20);
-    assert!(body == xml[range], "the body differs from the dump's bytes");
-    // and then the server exits, successfully.
-    let status =
-        server.wait_exit(Duration::from_secs(10)).expect("the server exits once its answers are sent");
-    assert!(status.success(), "{status:?}");
+    // … but the answer in flight arrives whole and exact, and then the
+    // server exits, successfully.
+    assert_answer_in_flight_completes(&mut server, &mut r, body, &xml[range]);
 }
 
 #[test]
