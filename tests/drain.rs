@@ -54,8 +54,8 @@ fn sigterm_turns_healthz_503_at_once_and_closes_the_listener_after_the_grace_per
     let (_dir, _dump, _index, mut server) = own_server(&["--drain-secs", "4"]);
     let addr = server.addr.clone();
     assert_eq!(healthz_status(&addr), Some(200));
-    // Connections a balancer keeps open: /offsets is answered by the hot
-    // path, /stats by the App; both must learn to close.
+    // Connections a balancer keeps open, to a lookup and to an operator
+    // endpoint: both must learn to close.
     let hot = kept_alive(&addr, "/offsets/A?limit=1");
     let app = kept_alive(&addr, "/stats");
 
@@ -78,7 +78,7 @@ fn sigterm_turns_healthz_503_at_once_and_closes_the_listener_after_the_grace_per
     assert_eq!(body["status"], "draining", "{body}");
 
     // Answers on connections opened before the signal say `Connection:
-    // close`, from the hot path and from the App, and the server closes them.
+    // close`, whichever route wrote them, and the server closes them.
     for (stream, path) in [(&hot, "/offsets/A?limit=1"), (&app, "/stats")] {
         let reply = get_on(stream, path).expect("an answer during the drain");
         assert_eq!(reply.status, 200, "{path}: {}", reply.text());

@@ -629,3 +629,31 @@ fn xml_if_match_with_the_dump_tag_refuses_another_dump() {
         assert_eq!(new.get(path).header("cache-control"), Some("no-store"), "{path}");
     }
 }
+
+#[test]
+fn the_access_log_has_one_line_per_request_and_changes_no_answer() {
+    let (_dir, dump, index) = indexed_copy(&repo().join("data/sample.xml"));
+    let args = ["--index", index.to_str().unwrap(), "--dump", dump.to_str().unwrap()];
+    let plain_server = Server::start(&args);
+    let logged = Server::start(&[&args[..], &["--access-log"]].concat());
+    for path in ["/offsets/A?limit=2", "/wiki/Nope_at_all", "/plaintext", "/nope"] {
+        let (plain, with_log) = (plain_server.get(path), logged.get(path));
+        assert_eq!(with_log.status, plain.status, "{path}");
+        assert_eq!(with_log.body, plain.body, "{path}");
+    }
+    // The log arrives through the server's stderr, a moment after the answer.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !logged.log.lock().unwrap().contains("GET /nope") && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let log = logged.log.lock().unwrap().clone();
+    for (line, status) in [
+        ("GET /offsets/A?limit=2 HTTP/1.1", 200),
+        ("GET /wiki/Nope_at_all HTTP/1.1", 404),
+        ("GET /nope HTTP/1.1", 404),
+    ] {
+        let want = format!("\"{line}\" {status} ");
+        assert!(log.lines().any(|l| l.contains(&want)), "no {want:?} in:\n{log}");
+    }
+    assert!(!plain_server.log.lock().unwrap().contains("\"GET /"), "no access log without the flag");
+}

@@ -10,7 +10,6 @@ mod compressed;
 mod deploy;
 mod drain;
 mod hardening;
-mod hot_path;
 mod index;
 mod link_reference;
 mod ranking;

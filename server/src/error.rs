@@ -96,7 +96,7 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         let mut res = HttpResponse::build(self.status_code());
-        res.content_type(crate::handlers::content_type(crate::handlers::mime::JSON));
+        res.content_type(crate::mime::content_type(crate::mime::JSON));
         match self {
             ApiError::RangeNotSatisfiable { size, .. } => {
                 res.insert_header((header::CONTENT_RANGE, format!("bytes */{size}")));

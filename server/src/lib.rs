@@ -21,8 +21,8 @@ pub mod config;
 pub mod dump;
 pub mod error;
 pub mod handlers;
-mod hot_path;
 pub mod metrics;
+pub mod mime;
 pub mod range;
 pub mod request;
 pub mod routes;
@@ -33,15 +33,12 @@ pub mod title;
 pub mod workers;
 
 pub use config::{Config, VerifyMode};
-pub use routes::configure;
 pub use state::{AppState, StartupError};
 
-use actix_http::HttpService;
-use actix_service::{IntoServiceFactory, ServiceFactoryExt, map_config};
-use actix_web::dev::{AppConfig, Service};
-use actix_web::http::KeepAlive;
-use actix_web::{App, middleware, web};
-use metrics::Endpoint;
+use actix_http::{HttpService, KeepAlive, Request};
+use actix_service::fn_service;
+use futures_util::future::ready;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use workers::{Closing, Drain, Stop, Workers};
@@ -53,19 +50,21 @@ use workers::{Closing, Drain, Stop, Workers};
 /// idle connections close and in-flight requests finish (up to 30 s). A
 /// second signal stops at once. `started` is when the process began, for
 /// the "ready in" log line.
-pub fn run(config: Config, started: Instant) -> Result<(), StartupError> {
+pub fn run(mut config: Config, started: Instant) -> Result<(), StartupError> {
     let settings = workers::Settings { workers: config.workers, max_connections: config.max_connections };
-    let (bind, access_log) = (config.bind, config.access_log);
     let (keep_alive, request_timeout) = (config.keep_alive, config.request_timeout);
     let grace = config.drain;
-    let drain = Drain::default();
-    let state = web::Data::new(AppState::load(config)?);
-    let pages = state.index.pages();
-    let listener = workers::bind(bind, 4096)
-        .map_err(|source| StartupError::Io { context: format!("cannot listen on {bind}"), source })?;
+    let listener = workers::bind(config.bind, 4096).map_err(|source| StartupError::Io {
+        context: format!("cannot listen on {}", config.bind),
+        source,
+    })?;
     let addr = listener
         .local_addr()
         .map_err(|source| StartupError::Io { context: "cannot listen".into(), source })?;
+    // The port the system chose for `:0`, for answers that name this server.
+    config.bind = addr;
+    let state = Arc::new(AppState::load(config)?);
+    let pages = state.index.pages();
     actix_web::rt::System::new().block_on(async move {
         let io = |context: &str| {
             let context = context.to_string();
@@ -75,42 +74,14 @@ pub fn run(config: Config, started: Instant) -> Result<(), StartupError> {
         // is in every worker's descriptor table (see `workers`).
         let mut terminate = signal(SignalKind::terminate()).map_err(io("cannot handle SIGTERM"))?;
         let mut interrupt = signal(SignalKind::interrupt()).map_err(io("cannot handle SIGINT"))?;
-        let app_state = state.clone();
-        let app_drain = drain.clone();
-        let app = move || {
-            App::new()
-                .app_data(app_state.clone())
-                .app_data(app_drain.clone())
-                .wrap(middleware::Condition::new(access_log, middleware::Logger::default()))
-                .wrap_fn({
-                    let state = app_state.clone();
-                    move |req, srv| {
-                        // The baselines skip the clock: see metrics::Endpoint.
-                        let timed = Endpoint::of_path(req.path()).map(|e| (e, state.clone(), Instant::now()));
-                        let fut = srv.call(req);
-                        async move {
-                            let mut res = fut.await?;
-                            if let Some((endpoint, state, t0)) = timed {
-                                let status = res.status();
-                                timing::finish(&state.metrics, endpoint, t0, status, res.headers_mut());
-                            }
-                            Ok(res)
-                        }
-                    }
-                })
-                .configure(configure)
-        };
-        // The hot path skips the App, and with it the access log.
-        let hot_path_state = (!access_log).then(|| state.clone().into_inner());
-        // One worker's HTTP service: actix-http over the App, as actix-web's
-        // HttpServer builds it, behind the hot path.
-        let http_drain = drain.clone();
+        // One worker's HTTP service: actix-http's HTTP/1 dispatcher over
+        // the route table.
+        let service_state = state.clone();
         let http = move |closing: Closing| {
-            // `__priv_test_new` is `AppConfig::new` made public: the host and
-            // address that URLs fall back to when a request names no `Host`,
-            // as HttpServer sets them.
-            let config = move |()| AppConfig::__priv_test_new(false, addr.to_string(), addr);
-            let app = map_config(app().into_factory().map_err(|err| err.error_response()), config);
+            let state = service_state.clone();
+            let routes = fn_service(move |req: Request| {
+                ready(Ok::<_, actix_http::Error>(routes::serve(&req, &state)))
+            });
             HttpService::build()
                 .keep_alive(KeepAlive::Timeout(keep_alive))
                 .client_request_timeout(request_timeout)
@@ -125,7 +96,7 @@ pub fn run(config: Config, started: Instant) -> Result<(), StartupError> {
                 .tcp_nodelay(true)
                 .local_addr(addr)
                 .graceful_shutdown_signal(move || closing.clone().wait())
-                .finish(hot_path::wrap(app, hot_path_state.clone(), http_drain.clone()))
+                .finish(routes)
                 .tcp()
         };
         let mut workers =
@@ -152,7 +123,7 @@ pub fn run(config: Config, started: Instant) -> Result<(), StartupError> {
                 }
             });
         }
-        until_stopped(&mut workers, &mut terminate, &mut interrupt, &drain, grace).await;
+        until_stopped(&mut workers, &mut terminate, &mut interrupt, &state.drain, grace).await;
         workers.join();
         match state.damaged.get() {
             Some(damage) => Err(StartupError::Damaged(damage.clone())),

@@ -1,5 +1,5 @@
-//! Request metrics: per-endpoint counters and HdrHistogram latencies (the
-//! middleware in `lib.rs` records them and sets `Server-Timing`), and their
+//! Request metrics: per-endpoint counters and HdrHistogram latencies
+//! ([`crate::timing`] records them for each answer), and their
 //! rendering for `/stats` (JSON) and `/metrics` (Prometheus text).
 //!
 //! Histograms are striped per worker thread so recording never contends:
@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 /// The endpoints metrics are kept for. The baselines `/json` and
 /// `/plaintext` are not among them: they measure the HTTP stack alone, as
 /// nginx's `return 200` does, so no clock is read and nothing is recorded
-/// for them (see [`Endpoint::of_path`]).
+/// for them. [`crate::routes::Route::endpoint`] says which a request is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Endpoint {
     /// `/offsets/…`
@@ -44,23 +44,6 @@ impl Endpoint {
         Endpoint::Page,
         Endpoint::Other,
     ];
-
-    /// The endpoint a request path belongs to; `None` for the untimed
-    /// baselines `/json` and `/plaintext`.
-    pub fn of_path(path: &str) -> Option<Endpoint> {
-        let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
-        Some(match first {
-            "offsets" => Endpoint::Offsets,
-            "wiki" => Endpoint::Wiki,
-            "xml" => Endpoint::Xml,
-            "json" | "plaintext" if path.len() == first.len() + 1 => return None,
-            "suggest" | "opensearch" | "opensearch.xml" => Endpoint::Suggest,
-            "stats" | "metrics" | "healthz" => Endpoint::Operator,
-            // The files of `handlers::web::ASSETS` (its tests check this arm).
-            "" | "app.js" | "wikitext.js" | "style.css" => Endpoint::Page,
-            _ => Endpoint::Other,
-        })
-    }
 
     /// Its name in reports.
     pub fn name(self) -> &'static str {
@@ -336,18 +319,6 @@ mod tests {
         assert_eq!((r, e, p.count), (4000, 400, 4000));
         assert!((10..=13).contains(&p.p50) && p.max == 13, "{p:?}");
         assert_eq!(m.snapshot(Endpoint::Wiki).0, 0);
-    }
-
-    #[test]
-    fn endpoints_from_paths() {
-        assert_eq!(Endpoint::of_path("/offsets/Foo"), Some(Endpoint::Offsets));
-        assert_eq!(Endpoint::of_path("/wiki/AC/DC"), Some(Endpoint::Wiki));
-        assert_eq!(Endpoint::of_path("/"), Some(Endpoint::Page));
-        assert_eq!(Endpoint::of_path("/nope"), Some(Endpoint::Other));
-        assert_eq!(Endpoint::of_path("/plaintext"), None);
-        assert_eq!(Endpoint::of_path("/json"), None);
-        assert_eq!(Endpoint::of_path("/json/x"), Some(Endpoint::Other));
-        assert_eq!(Endpoint::of_path("//plaintext"), Some(Endpoint::Other));
     }
 
     #[test]

@@ -5,6 +5,7 @@ use crate::config::{AUTO_FULL_BYTES, Config, VerifyMode};
 use crate::dump::DumpFile;
 use crate::metrics::{IndexFacts, Metrics, StorageFacts};
 use crate::source::{PageSource, Storage};
+use crate::workers::Drain;
 use std::time::Instant;
 use wikidex_indexer::Index;
 
@@ -30,6 +31,8 @@ pub struct AppState {
     /// The highest-scored pages for `/stats`, found on its first request
     /// (a pass over the score column: kept out of startup).
     pub top_pages: std::sync::OnceLock<serde_json::Value>,
+    /// Set once the server drains before stopping ([`Drain`]).
+    pub drain: Drain,
 }
 
 /// Why the server cannot start.
@@ -136,6 +139,7 @@ impl AppState {
             damaged: std::sync::OnceLock::new(),
             verify_in_background,
             top_pages: std::sync::OnceLock::new(),
+            drain: Drain::default(),
         })
     }
 

@@ -1,7 +1,7 @@
 //! What a timed request does once its answer is ready: count it in
 //! [`crate::metrics`] and tell the client how long the server took, in a
-//! `Server-Timing` header (the web page shows it). Used by the App's timing
-//! middleware and by [`crate::hot_path`].
+//! `Server-Timing` header (the web page shows it). Called for every timed
+//! route by [`crate::routes::serve`].
 
 use crate::metrics::{Endpoint, Metrics};
 use actix_web::http::StatusCode;

@@ -13,29 +13,12 @@ use crate::error::ApiError;
 use crate::source::Storage;
 use crate::state::AppState;
 use actix_web::http::Uri;
-use actix_web::http::header::{self, HeaderMap, HeaderValue};
-use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
+use actix_web::http::header::{self, HeaderMap};
+use actix_web::{HttpResponse, HttpResponseBuilder};
 use bytes::Bytes;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-
-/// `Content-Type` values. Responses take them as
-/// `HeaderValue::from_static(…)`: given a `&str`, actix checks the value and
-/// copies it into a new allocation on every response.
-pub(crate) mod mime {
-    /// JSON answers.
-    pub const JSON: &str = "application/json";
-    /// Page fragments and dump ranges.
-    pub const XML: &str = "text/xml; charset=utf-8";
-    /// `/plaintext`.
-    pub const TEXT: &str = "text/plain";
-}
-
-/// A `Content-Type` value made without an allocation.
-pub(crate) fn content_type(mime: &'static str) -> HeaderValue {
-    HeaderValue::from_static(mime)
-}
 
 /// Whether `If-None-Match` field lines `values` name `etag` (RFC 9110
 /// §13.1.2): `*`, or a list with an entity-tag equal to it by weak
@@ -70,16 +53,6 @@ pub(crate) fn not_modified(request: &HeaderMap, state: &AppState) -> Option<Http
     let mut res = HttpResponse::NotModified().finish();
     content_validators(res.headers_mut(), state);
     Some(res)
-}
-
-/// Refuses methods other than GET and HEAD (for handlers routed by prefix).
-pub(crate) fn get_or_head(req: &HttpRequest) -> Result<(), ApiError> {
-    use actix_web::http::Method;
-    if req.method() == Method::GET || req.method() == Method::HEAD {
-        Ok(())
-    } else {
-        Err(ApiError::MethodNotAllowed)
-    }
 }
 
 /// The raw (still percent-encoded) rest of the path after `/{segment}`,
@@ -199,8 +172,11 @@ impl futures_core::Stream for DumpStream {
 
 #[cfg(test)]
 mod tests {
-    use crate::{AppState, Config, configure};
-    use actix_web::{App, http::header, test as actix_test, web};
+    use crate::routes::serve;
+    use crate::{AppState, Config};
+    use actix_http::test::TestRequest;
+    use actix_web::http::header;
+    use std::sync::Arc;
 
     /// The `(title, start, end)` of every page of `xml` whose title has no
     /// XML escapes.
@@ -232,7 +208,7 @@ mod tests {
         let index = dir.path().join("d.xml.wikidex");
         wikidex_indexer::Builder::new(&dump, &index).build().unwrap();
         let xml = std::fs::read(&dump).unwrap();
-        let state = AppState::load(Config::new(&index, &dump)).unwrap();
+        let state = Arc::new(AppState::load(Config::new(&index, &dump)).unwrap());
         let mut cases = Vec::new();
         // One read's worth, and a range spanning several reads.
         for (start, end) in [(5usize, 4100usize), (1000, 1000 + 600_000)] {
@@ -250,20 +226,17 @@ mod tests {
             cases.push((format!("/wiki/{path}?redirect=no"), None, *start, *end, end - start + 1 >= line));
         }
         actix_web::rt::System::new().block_on(async move {
-            let app =
-                actix_test::init_service(App::new().app_data(web::Data::new(state)).configure(configure))
-                    .await;
             for (uri, range, start, end, by_sendfile) in cases {
-                let mut req = actix_test::TestRequest::get().uri(&uri);
+                let mut req = TestRequest::with_uri(&uri);
                 if let Some(range) = range {
-                    req = req.insert_header((header::RANGE, range));
+                    req.insert_header((header::RANGE, range));
                 }
-                let res = actix_test::call_service(&app, req.to_request()).await;
+                let res = serve(&req.finish(), &state);
                 assert!(res.status().is_success(), "{uri}: {}", res.status());
-                let sent = res.response().head().send_file.clone().map(|sent| (sent.offset, sent.len));
+                let sent = res.head().send_file.clone().map(|sent| (sent.offset, sent.len));
                 let range = (start as u64, (end - start + 1) as u64);
                 assert_eq!(sent, by_sendfile.then_some(range), "{uri}: the file range for sendfile");
-                let body = actix_test::read_body(res).await;
+                let body = actix_http::body::to_bytes(res.into_body()).await.unwrap();
                 assert!(body[..] == xml[start..=end], "{uri} {start}-{end}: the streamed body differs");
             }
         });

@@ -6,11 +6,12 @@
 
 use super::path_rest;
 use crate::error::ApiError;
+use crate::mime;
 use crate::request::{decode_path_title, parse_query, single};
 use crate::state::AppState;
+use actix_web::HttpResponse;
 use actix_web::http::Uri;
 use actix_web::http::header::HeaderMap;
-use actix_web::{HttpRequest, HttpResponse, web};
 use std::collections::HashSet;
 use std::ops::Range;
 use std::sync::OnceLock;
@@ -211,21 +212,14 @@ pub fn parse_namespaces(value: &str) -> Result<Vec<i32>, ApiError> {
         .collect()
 }
 
-/// The handler.
-pub async fn offsets(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    super::get_or_head(&req)?;
-    answer(req.uri(), req.headers(), &state)
-}
-
-/// The answer to a GET or HEAD of `uri` with these request `headers`: the
-/// route's, and [`crate::hot_path`]'s below the App.
+/// The answer to a GET or HEAD of `uri` with these request `headers`.
 pub(crate) fn answer(uri: &Uri, headers: &HeaderMap, state: &AppState) -> Result<HttpResponse, ApiError> {
     let query = OffsetsQuery::parse(uri, state)?;
     if let Some(res) = super::not_modified(headers, state) {
         return Ok(res);
     }
     let body = render(state, &query)?;
-    let mut res = HttpResponse::Ok().content_type(super::content_type(super::mime::JSON)).body(body);
+    let mut res = HttpResponse::Ok().content_type(mime::content_type(mime::JSON)).body(body);
     super::content_validators(res.headers_mut(), state);
     Ok(res)
 }

@@ -8,8 +8,9 @@ use crate::handlers::offsets::{MatchMode, OffsetsQuery, Order, parse_namespaces,
 use crate::request::{encode_title, parse_query, single};
 use crate::state::AppState;
 use crate::title::first_letter_variant;
-use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_http::{HttpMessage, Request};
+use actix_web::HttpResponse;
+use actix_web::http::header::{self, HeaderMap};
 
 /// Titles for a suggestion query, most linked first, one per page (a
 /// redirect and its target are one suggestion): exact-prefix matches,
@@ -89,8 +90,8 @@ fn parse_limit(value: Option<&str>, default: usize, max: usize) -> Result<usize,
 /// `GET /opensearch?search=…&limit=…&namespace=…`:
 /// `[query, [titles], [descriptions], [urls]]` exactly like MediaWiki's
 /// `action=opensearch&format=json` (descriptions are empty strings there too).
-pub async fn opensearch(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let query = parse_query(req.query_string())?;
+pub fn opensearch(req: &Request, state: &AppState) -> Result<HttpResponse, ApiError> {
+    let query = parse_query(req.uri().query().unwrap_or(""))?;
     let search = single(&query, "search")?.unwrap_or("").to_string();
     let limit = parse_limit(single(&query, "limit")?, 10, 100)?;
     let namespaces = match single(&query, "namespace")? {
@@ -98,39 +99,39 @@ pub async fn opensearch(req: HttpRequest, state: web::Data<AppState>) -> Result<
         Some(v) => parse_namespaces(v)?,
     };
     let resolve = parse_redirects(single(&query, "redirects")?)?;
-    if let Some(res) = super::not_modified(req.headers(), &state) {
+    if let Some(res) = super::not_modified(req.headers(), state) {
         return Ok(res);
     }
-    let found = suggest(&state, &search, limit, &namespaces, resolve)?;
-    let base = base_url(&req);
+    let found = suggest(state, &search, limit, &namespaces, resolve)?;
+    let base = base_url(req.headers(), state);
     let urls: Vec<String> =
         found.iter().map(|t| format!("{base}/wiki/{}", encode_title(&t.replace(' ', "_")))).collect();
     let descriptions = vec![""; found.len()];
     let body = serde_json::json!([search, found, descriptions, urls]).to_string();
     let mut res = HttpResponse::Ok().content_type("application/x-suggestions+json; charset=utf-8").body(body);
-    super::content_validators(res.headers_mut(), &state);
+    super::content_validators(res.headers_mut(), state);
     Ok(res)
 }
 
 /// `GET /suggest?q=…[&limit=…]`: `[query, [titles]]`.
-pub async fn short(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let query = parse_query(req.query_string())?;
+pub fn short(req: &Request, state: &AppState) -> Result<HttpResponse, ApiError> {
+    let query = parse_query(req.uri().query().unwrap_or(""))?;
     let q = single(&query, "q")?.unwrap_or("").to_string();
     let limit = parse_limit(single(&query, "limit")?, 10, 100)?;
-    if let Some(res) = super::not_modified(req.headers(), &state) {
+    if let Some(res) = super::not_modified(req.headers(), state) {
         return Ok(res);
     }
-    let found = suggest(&state, &q, limit, &[0], false)?;
+    let found = suggest(state, &q, limit, &[0], false)?;
     let mut res = HttpResponse::Ok()
-        .content_type(super::content_type(super::mime::JSON))
+        .content_type(crate::mime::content_type(crate::mime::JSON))
         .body(serde_json::json!([q, found]).to_string());
-    super::content_validators(res.headers_mut(), &state);
+    super::content_validators(res.headers_mut(), state);
     Ok(res)
 }
 
 /// `GET /opensearch.xml`: the OpenSearch 1.1 description document.
-pub async fn description(req: HttpRequest) -> HttpResponse {
-    let base = xml_escape(&base_url(&req));
+pub fn description(req: &Request, state: &AppState) -> HttpResponse {
+    let base = xml_escape(&base_url(req.headers(), state));
     let body = format!(
         r#"<?xml version="1.0" encoding="UTF-8"?>
 <OpenSearchDescription xmlns="http://a9.com/-/spec/opensearch/1.1/" xmlns:moz="http://www.mozilla.org/2006/browser/search/">
@@ -148,10 +149,33 @@ pub async fn description(req: HttpRequest) -> HttpResponse {
         .body(body)
 }
 
-/// `scheme://host` of this request, as the client addressed us.
-fn base_url(req: &HttpRequest) -> String {
-    let info = req.connection_info();
-    format!("{}://{}", info.scheme(), info.host())
+/// `scheme://host` of this request as the client addressed us: behind a
+/// proxy, as it says (`Forwarded`, then `X-Forwarded-Proto`/`-Host`), else
+/// the `Host` header, else the address the server listens on.
+fn base_url(headers: &HeaderMap, state: &AppState) -> String {
+    let text = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    // `Forwarded: for=…;proto=https;host=example.org` (RFC 7239), first hop.
+    let forwarded = |key: &str| {
+        let first = text(header::FORWARDED)?.split(',').next()?;
+        first.split(';').find_map(|pair| {
+            let (k, v) = pair.trim().split_once('=')?;
+            k.eq_ignore_ascii_case(key).then(|| v.trim_matches('"'))
+        })
+    };
+    let first = |name| text(name).and_then(|v| v.split(',').next()).map(str::trim);
+    let scheme = forwarded("proto").or_else(|| first(header::HeaderName::from_static("x-forwarded-proto")));
+    let host = forwarded("host")
+        .or_else(|| first(header::HeaderName::from_static("x-forwarded-host")))
+        .or_else(|| text(header::HOST));
+    let listening;
+    let host = match host {
+        Some(host) => host,
+        None => {
+            listening = state.config.bind.to_string();
+            &listening
+        }
+    };
+    format!("{}://{host}", scheme.unwrap_or("http"))
 }
 
 fn xml_escape(s: &str) -> String {

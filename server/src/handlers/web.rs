@@ -8,8 +8,8 @@
 //! reload costs one round trip per file and no bytes.
 
 use super::none_match;
-use actix_web::http::header::{self, HeaderValue};
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::HttpResponse;
+use actix_web::http::header::{self, HeaderMap, HeaderValue};
 
 /// One embedded file.
 pub struct Asset {
@@ -21,6 +21,12 @@ pub struct Asset {
     pub content_type: &'static str,
     /// Its strong entity tag, quotes included: a hash of `body`.
     pub etag: &'static str,
+}
+
+impl std::fmt::Debug for Asset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Asset").field("path", &self.path).finish_non_exhaustive()
+    }
 }
 
 /// 128-bit FNV-1a of `bytes` as a quoted entity tag: 32 hex digits. Not a
@@ -68,16 +74,16 @@ pub const WIKITEXT_JS: Asset = asset!("/wikitext.js", "wikitext.js", "text/javas
 /// `web/style.css`.
 pub const STYLE_CSS: Asset = asset!("/style.css", "style.css", "text/css; charset=utf-8");
 
-/// Every file of the page; `routes.rs` serves each at its path.
+/// Every file of the page; [`crate::routes::Route::of`] serves each at its path.
 pub const ASSETS: [&Asset; 4] = [&INDEX_HTML, &APP_JS, &WIKITEXT_JS, &STYLE_CSS];
 
 impl Asset {
-    /// The answer to a GET or HEAD of it: the file, or 304 when the client
-    /// already has this version.
-    pub fn respond(&self, req: &HttpRequest) -> HttpResponse {
+    /// The answer to a GET or HEAD of it with these request `headers`: the
+    /// file, or 304 when the client already has this version.
+    pub fn respond(&self, headers: &HeaderMap) -> HttpResponse {
         let etag = HeaderValue::from_static(self.etag);
         let cache = HeaderValue::from_static("no-cache");
-        let values = req.headers().get_all(header::IF_NONE_MATCH).map(HeaderValue::as_bytes);
+        let values = headers.get_all(header::IF_NONE_MATCH).map(HeaderValue::as_bytes);
         if none_match(values, self.etag) {
             return HttpResponse::NotModified()
                 .insert_header((header::ETAG, etag))
@@ -92,32 +98,9 @@ impl Asset {
     }
 }
 
-/// `GET /`.
-pub async fn index(req: HttpRequest) -> HttpResponse {
-    INDEX_HTML.respond(&req)
-}
-
-/// `GET /app.js`.
-pub async fn app_js(req: HttpRequest) -> HttpResponse {
-    APP_JS.respond(&req)
-}
-
-/// `GET /wikitext.js`.
-pub async fn wikitext_js(req: HttpRequest) -> HttpResponse {
-    WIKITEXT_JS.respond(&req)
-}
-
-/// `GET /style.css`.
-pub async fn style_css(req: HttpRequest) -> HttpResponse {
-    STYLE_CSS.respond(&req)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::Endpoint;
-    use crate::routes::configure;
-    use actix_web::{App, test as actix_test};
 
     #[test]
     fn etags_are_quoted_hex_distinct_and_follow_the_bytes() {
@@ -174,38 +157,6 @@ mod tests {
         }
         for url in &asked {
             assert!(served.contains(&url.as_str()), "the page loads {url}, which is not served");
-        }
-    }
-
-    #[test]
-    fn metrics_count_every_asset_as_the_page() {
-        for asset in ASSETS {
-            assert_eq!(Endpoint::of_path(asset.path), Some(Endpoint::Page), "{}", asset.path);
-        }
-    }
-
-    #[actix_web::test]
-    async fn the_route_table_serves_every_asset_with_its_tag_and_304() {
-        let app = actix_test::init_service(App::new().configure(configure)).await;
-        for asset in ASSETS {
-            let res =
-                actix_test::call_service(&app, actix_test::TestRequest::get().uri(asset.path).to_request())
-                    .await;
-            assert_eq!(res.status(), 200, "{}", asset.path);
-            let headers = res.headers().clone();
-            assert_eq!(headers.get(header::ETAG).unwrap(), asset.etag);
-            assert_eq!(headers.get(header::CACHE_CONTROL).unwrap(), "no-cache");
-            assert_eq!(headers.get(header::CONTENT_TYPE).unwrap(), asset.content_type);
-            assert_eq!(actix_test::read_body(res).await, asset.body, "{}", asset.path);
-
-            let req = actix_test::TestRequest::get()
-                .uri(asset.path)
-                .insert_header((header::IF_NONE_MATCH, asset.etag))
-                .to_request();
-            let res = actix_test::call_service(&app, req).await;
-            assert_eq!(res.status(), 304, "{}", asset.path);
-            assert_eq!(res.headers().get(header::ETAG).unwrap(), asset.etag);
-            assert!(actix_test::read_body(res).await.is_empty());
         }
     }
 }

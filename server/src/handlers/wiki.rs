@@ -1,14 +1,15 @@
 //! `GET /wiki/{title}[?redirect=no]`: one page's XML fragment, by exact
 //! title, following redirects.
 
-use super::{content_type, mime, path_rest, with_page};
+use super::{path_rest, with_page};
 use crate::error::ApiError;
+use crate::mime::{self, content_type};
 use crate::request::{decode_path_title, encode_title, parse_query, single};
 use crate::state::AppState;
 use crate::title::first_letter_variant;
+use actix_web::HttpResponse;
 use actix_web::http::header::HeaderMap;
 use actix_web::http::{Uri, header};
-use actix_web::{HttpRequest, HttpResponse, web};
 use std::sync::Arc;
 use wikidex_indexer::{Index, Page, Redirect};
 
@@ -69,14 +70,7 @@ pub fn resolve(index: &Index, title: &str, follow: bool) -> Result<Resolved, Api
     }
 }
 
-/// The handler.
-pub async fn wiki(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    super::get_or_head(&req)?;
-    answer(req.uri(), req.headers(), &state.into_inner())
-}
-
-/// The answer to a GET or HEAD of `uri` (`/wiki/{title}[?redirect=no]`): the
-/// route's, and [`crate::hot_path`]'s below the App.
+/// The answer to a GET or HEAD of `uri` (`/wiki/{title}[?redirect=no]`).
 pub(crate) fn answer(
     uri: &Uri,
     headers: &HeaderMap,

@@ -4,21 +4,16 @@
 //! every `/wiki` and `/xml` answer) as `If-Match`: a server on another dump
 //! answers 412 instead of another page's bytes.
 
-use super::{content_type, mime, with_dump_bytes};
+use super::with_dump_bytes;
 use crate::error::ApiError;
+use crate::mime::{self, content_type};
 use crate::range::{RangeError, if_match, if_range_matches, parse_range};
 use crate::state::AppState;
+use actix_web::HttpResponse;
 use actix_web::http::header::{self, HeaderMap, HeaderValue};
-use actix_web::{HttpRequest, HttpResponse, web};
 use std::sync::Arc;
 
-/// The handler.
-pub async fn xml(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    answer(req.headers(), &state.into_inner())
-}
-
-/// The answer to a GET or HEAD of `/xml` with these request `headers`: the
-/// route's, and [`crate::hot_path`]'s below the App.
+/// The answer to a GET or HEAD of `/xml` with these request `headers`.
 pub(crate) fn answer(headers: &HeaderMap, state: &Arc<AppState>) -> Result<HttpResponse, ApiError> {
     let dump = &state.dump;
     let size = dump.size();
