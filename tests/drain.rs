@@ -1,4 +1,4 @@
-//! The drain (`--drain-secs`, `server/src/workers.rs` `Drain`): after the
+//! The drain (`--drain-secs`, `server/src/stop.rs` `Drain`): after the
 //! first SIGTERM the server keeps its listener open for the grace period,
 //! `/healthz` says 503 so balancers stop sending, and every answer closes
 //! its connection; then it stops as before. See: issue 22 (a drain that

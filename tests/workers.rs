@@ -1,6 +1,6 @@
-//! The worker threads (`server/src/workers.rs`): stopping on a signal, the
-//! per-worker connection limit, each worker's own descriptor table, and a
-//! port already in use.
+//! The server's workers (actix-server, started by `server/src/lib.rs`;
+//! `server/src/stop.rs` stops them): stopping on a signal, the per-worker
+//! connection limit, and a port already in use.
 
 use crate::hardening::{assert_answer_in_flight_completes, big_dump_server, own_server, xml_request};
 use crate::raw_http::read_reply;
@@ -98,55 +98,6 @@ fn a_worker_at_its_connection_limit_leaves_new_connections_waiting() {
     waiting.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     let reply = read_reply(&mut BufReader::new(&waiting), false).expect("answered once a slot is free");
     assert_eq!(reply.status, 200);
-}
-
-/// The kernel's socket inode of the server's side of `client`'s connection,
-/// from /proc/net/tcp (ports in hex, the inode in the tenth column).
-fn server_socket_inode(client: &TcpStream) -> String {
-    let (ours, theirs) = (client.local_addr().unwrap().port(), client.peer_addr().unwrap().port());
-    let table = std::fs::read_to_string("/proc/net/tcp").expect("/proc/net/tcp");
-    let port = |addr: &str| u16::from_str_radix(addr.rsplit(':').next().unwrap(), 16).unwrap();
-    table
-        .lines()
-        .skip(1)
-        .map(|line| line.split_whitespace().collect::<Vec<_>>())
-        .find(|cols| port(cols[1]) == theirs && port(cols[2]) == ours)
-        .map(|cols| cols[9].to_string())
-        .expect("the server's side of the connection in /proc/net/tcp")
-}
-
-/// Which of `pid`'s threads have descriptor `socket:[inode]` in their table.
-fn threads_holding(pid: u32, inode: &str) -> Vec<String> {
-    let target = format!("socket:[{inode}]");
-    let mut holders = Vec::new();
-    for task in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap().map_while(Result::ok) {
-        let name = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default().trim().to_string();
-        let Ok(fds) = std::fs::read_dir(task.path().join("fd")) else { continue };
-        if fds
-            .map_while(Result::ok)
-            .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|l| l.as_os_str() == target.as_str()))
-        {
-            holders.push(name);
-        }
-    }
-    holders
-}
-
-/// Each worker accepts its own connections into a descriptor table of its
-/// own, so the kernel looks up its descriptors without taking a reference
-/// (the point of `unshare(CLONE_FILES)`; docs/BENCHMARKS.md). Where the
-/// kernel refuses, the server says so and shares the table.
-#[test]
-fn a_connection_lives_in_its_worker_s_descriptor_table_alone() {
-    let (_dir, _dump, _index, server) = own_server(&[]);
-    let client = answered_connection(&server.addr);
-    let holders = threads_holding(server.pid(), &server_socket_inode(&client));
-    if server.log.lock().unwrap().contains("shares the process's descriptor table") {
-        eprintln!("warning: this kernel refused unshare(CLONE_FILES); the workers share one table");
-        return;
-    }
-    assert_eq!(holders.len(), 1, "the connection's socket is in the tables of {holders:?}");
-    assert!(holders[0].starts_with("wikidex-worker"), "held by {holders:?}");
 }
 
 #[test]

@@ -30,7 +30,7 @@ pub struct Config {
     pub keep_alive: Duration,
     /// The drain: how long, after the first SIGTERM/SIGINT, the server
     /// keeps accepting while `/healthz` answers 503 and every answer closes
-    /// its connection, before it stops accepting ([`crate::workers::Drain`]).
+    /// its connection, before it stops accepting ([`crate::stop::Drain`]).
     pub drain: Duration,
     /// When to recompute the index checksums.
     pub verify: VerifyMode,
@@ -109,7 +109,7 @@ impl Config {
             index_dir: index_dir.into(),
             dump: dump.into(),
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            workers: std::thread::available_parallelism().map_or(1, |n| n.get().min(512)),
             access_log: false,
             max_limit: 10_000,
             max_range_bytes: 64 << 20,
@@ -127,8 +127,8 @@ impl Config {
     /// positive range cap and timeouts, a drain of at most an hour.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let bad = |m: &str| Err(ConfigError(m.to_string()));
-        if self.workers == 0 || self.workers > 1024 {
-            return bad("workers must be between 1 and 1024");
+        if self.workers == 0 || self.workers > 512 {
+            return bad("workers must be between 1 and 512");
         }
         if self.max_limit == 0 {
             return bad("max-limit must be at least 1");

@@ -28,9 +28,9 @@ pub mod request;
 pub mod routes;
 pub mod source;
 pub mod state;
+pub mod stop;
 mod timing;
 pub mod title;
-pub mod workers;
 
 pub use config::{Config, VerifyMode};
 pub use state::{AppState, StartupError};
@@ -38,23 +38,27 @@ pub use state::{AppState, StartupError};
 use actix_http::{HttpService, KeepAlive, Request};
 use actix_service::fn_service;
 use futures_util::future::ready;
+use std::io;
+use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::signal::unix::{Signal, SignalKind, signal};
-use workers::{Closing, Drain, Stop, Workers};
+use tokio::signal::unix::{SignalKind, signal};
+
+/// How long a graceful stop waits for answers in flight.
+const SHUTDOWN_TIMEOUT_SECS: u64 = 30;
 
 /// Opens the index and dump named by `config`, binds, and serves until
 /// SIGINT/SIGTERM. The first signal starts the drain (`config.drain`,
-/// [`workers::Drain`]): `/healthz` answers 503 and every answer closes its
+/// [`stop::Drain`]): `/healthz` answers 503 and every answer closes its
 /// connection, so balancers stop sending here; then the listener closes,
 /// idle connections close and in-flight requests finish (up to 30 s). A
 /// second signal stops at once. `started` is when the process began, for
 /// the "ready in" log line.
 pub fn run(mut config: Config, started: Instant) -> Result<(), StartupError> {
-    let settings = workers::Settings { workers: config.workers, max_connections: config.max_connections };
+    let (workers, max_connections) = (config.workers, config.max_connections);
     let (keep_alive, request_timeout) = (config.keep_alive, config.request_timeout);
     let grace = config.drain;
-    let listener = workers::bind(config.bind, 4096).map_err(|source| StartupError::Io {
+    let listener = bind(config.bind, 4096).map_err(|source| StartupError::Io {
         context: format!("cannot listen on {}", config.bind),
         source,
     })?;
@@ -70,18 +74,24 @@ pub fn run(mut config: Config, started: Instant) -> Result<(), StartupError> {
             let context = context.to_string();
             move |source| StartupError::Io { context, source }
         };
-        // Installed before the workers start, so that tokio's signal pipe
-        // is in every worker's descriptor table (see `workers`).
         let mut terminate = signal(SignalKind::terminate()).map_err(io("cannot handle SIGTERM"))?;
         let mut interrupt = signal(SignalKind::interrupt()).map_err(io("cannot handle SIGINT"))?;
-        // One worker's HTTP service: actix-http's HTTP/1 dispatcher over
-        // the route table.
+        // actix-server: one accept thread, `workers` threads with an
+        // actix-http HTTP/1 dispatcher each, over the route table. Its
+        // own signal handling is off: `stop::until_stopped` drains first.
+        let builder = actix_server::Server::build()
+            .workers(workers)
+            .max_concurrent_connections(max_connections)
+            .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
+            .disable_signals();
+        let closing = builder.graceful_shutdown_signal();
         let service_state = state.clone();
-        let http = move |closing: Closing| {
+        let http = move || {
             let state = service_state.clone();
             let routes = fn_service(move |req: Request| {
                 ready(Ok::<_, actix_http::Error>(routes::serve(&req, &state)))
             });
+            let closing = closing.clone();
             HttpService::build()
                 .keep_alive(KeepAlive::Timeout(keep_alive))
                 .client_request_timeout(request_timeout)
@@ -95,22 +105,24 @@ pub fn run(mut config: Config, started: Instant) -> Result<(), StartupError> {
                 // sends them with MSG_MORE.
                 .tcp_nodelay(true)
                 .local_addr(addr)
-                .graceful_shutdown_signal(move || closing.clone().wait())
+                // Idle keep-alive connections close when a graceful stop
+                // begins; busy ones finish their answer first.
+                .graceful_shutdown_signal(move || {
+                    let closing = closing.clone();
+                    async move { closing.notified().await }
+                })
                 .finish(routes)
                 .tcp()
         };
-        let mut workers =
-            Workers::start(&listener, settings, http).map_err(io("cannot start the workers"))?;
-        drop(listener);
+        let server = builder.listen("wikidex", listener, http).map_err(io("cannot start the workers"))?.run();
+        let handle = server.handle();
         tracing::info!(
-            "serving {pages} pages on http://{addr} with {} workers (ready in {} ms)",
-            settings.workers,
+            "serving {pages} pages on http://{addr} with {workers} workers (ready in {} ms)",
             started.elapsed().as_millis()
         );
         sd_notify(&format!("READY=1\nSTATUS=serving {pages} pages on http://{addr}"));
-        let stop = workers.stop_handle();
         if state.verify_in_background {
-            let (state, stop) = (state.clone(), stop.clone());
+            let (state, handle) = (state.clone(), handle.clone());
             std::thread::spawn(move || {
                 let t0 = Instant::now();
                 match state.index.verify_checksums() {
@@ -118,13 +130,14 @@ pub fn run(mut config: Config, started: Instant) -> Result<(), StartupError> {
                     Err(e) => {
                         tracing::error!("{e}; stopping the server");
                         let _ = state.damaged.set(e.to_string());
-                        stop.stop(Stop::Graceful);
+                        // Sent at once; the server's future resolves when done.
+                        drop(handle.stop(true));
                     }
                 }
             });
         }
-        until_stopped(&mut workers, &mut terminate, &mut interrupt, &state.drain, grace).await;
-        workers.join();
+        let signals = (&mut terminate, &mut interrupt);
+        stop::until_stopped(server, handle, signals, &state.drain, grace, sd_notify).await;
         match state.damaged.get() {
             Some(damage) => Err(StartupError::Damaged(damage.clone())),
             None => Ok(()),
@@ -132,61 +145,19 @@ pub fn run(mut config: Config, started: Instant) -> Result<(), StartupError> {
     })
 }
 
-/// Waits until the workers have stopped: by themselves (the background
-/// checksum pass found damage) or on SIGTERM/SIGINT. The first signal
-/// starts the drain and, `grace` later, the graceful stop; a second signal,
-/// during the drain or after it, stops at once.
-async fn until_stopped(
-    workers: &mut Workers,
-    terminate: &mut Signal,
-    interrupt: &mut Signal,
-    drain: &Drain,
-    grace: Duration,
-) {
-    let stop = workers.stop_handle();
-    let mut signals = 0;
-    // The end of the drain, once a signal has begun it.
-    let mut drain_ends: Option<std::pin::Pin<Box<tokio::time::Sleep>>> = None;
-    loop {
-        let drained = async {
-            match drain_ends.as_mut() {
-                Some(end) => end.await,
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            () = workers.finished() => return,
-            () = drained => {
-                drain_ends = None;
-                tracing::info!("drained: no longer accepting; finishing requests in flight");
-                stop.stop(Stop::Graceful);
-                continue;
-            }
-            _ = terminate.recv() => signals += 1,
-            _ = interrupt.recv() => signals += 1,
-        }
-        if signals > 1 {
-            stop.stop(Stop::Now);
-        } else if grace.is_zero() {
-            drain.start();
-            sd_notify("STOPPING=1\nSTATUS=finishing requests in flight");
-            tracing::info!("stopping: finishing requests in flight (signal again to stop now)");
-            stop.stop(Stop::Graceful);
-        } else {
-            drain.start();
-            sd_notify("STOPPING=1\nSTATUS=draining: /healthz answers 503");
-            tracing::info!(
-                "draining for {} s: /healthz answers 503 and every answer closes its connection; \
-                 then finishing requests in flight (signal again to stop now)",
-                grace.as_secs_f64()
-            );
-            drain_ends = Some(Box::pin(tokio::time::sleep(grace)));
-        }
-    }
+/// Binds `addr` with `SO_REUSEADDR` and the given accept backlog.
+pub fn bind(addr: SocketAddr, backlog: i32) -> io::Result<TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(backlog)?;
+    socket.set_nonblocking(true)?;
+    Ok(socket.into())
 }
 
 /// Tells systemd how the service stands, for a `Type=notify` unit
-/// (`deploy/wikidex.service`): `READY=1` once every worker accepts, so
+/// (`deploy/wikidex.service`): `READY=1` once the server listens, so
 /// that units ordered after this one start when it answers, not when it
 /// was exec'd; `STOPPING=1` when the drain begins. The protocol is one
 /// datagram to the socket `$NOTIFY_SOCKET` names (sd_notify(3): a path, or

@@ -5,7 +5,7 @@ use crate::config::{AUTO_FULL_BYTES, Config, VerifyMode};
 use crate::dump::DumpFile;
 use crate::metrics::{IndexFacts, Metrics, StorageFacts};
 use crate::source::{PageSource, Storage};
-use crate::workers::Drain;
+use crate::stop::Drain;
 use std::time::Instant;
 use wikidex_indexer::Index;
 

@@ -24,7 +24,7 @@ pub fn plaintext() -> HttpResponse {
 
 /// `GET /healthz`: 200 while the dump is as indexed and the index sound,
 /// 503 otherwise, and 503 `{"status":"draining",…}` once the server drains
-/// before stopping ([`crate::workers::Drain`]), so that balancers stop
+/// before stopping ([`crate::stop::Drain`]), so that balancers stop
 /// sending here while the listener is still open.
 pub fn healthz(state: &AppState) -> Result<HttpResponse, ApiError> {
     if state.drain.is_on() {
