@@ -51,9 +51,16 @@ pub struct IndexArgs {
     /// alone: slower per title; the index is ~13 bytes/page smaller).
     #[arg(long)]
     pub no_title_column: bool,
-    /// Skip the rows written as JSON (`/offsets` writes each answer's JSON
-    /// itself: slower per row; the index is ~45-60 bytes/page smaller).
+    /// Also write every row's /offsets JSON (`rows.jsf`), for listings
+    /// that copy it instead of writing it: /offsets takes ~1.2x the
+    /// requests a core serves, for ~60 more bytes/page of index
+    /// (docs/BENCHMARKS.md, "Rows written once").
     #[arg(long)]
+    pub json_rows: bool,
+    /// Removed: rows.jsf is no longer written by default (`--json-rows`
+    /// writes it). Kept hidden so that scripts still passing it get a
+    /// clear error.
+    #[arg(long, hide = true)]
     pub no_json_rows: bool,
     /// Index the rest when a page is invalid (a title MediaWiki would not
     /// allow, no <ns>, …) instead of refusing the dump; every skipped page

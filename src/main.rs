@@ -50,12 +50,18 @@ fn index(args: IndexArgs) -> Result<()> {
     if let Some(n) = args.threads {
         rayon::ThreadPoolBuilder::new().num_threads(n).build_global().context("configure threads")?;
     }
+    if args.no_json_rows {
+        bail!(
+            "--no-json-rows was removed: rows.jsf is no longer written unless asked for, so this is \
+             what `wikidex index` does now. Drop the flag (--json-rows writes the rows)."
+        );
+    }
     let out = args.output.unwrap_or_else(|| Builder::default_out(&args.dump));
     let builder = Builder::new(&args.dump, out)
         .chunk_size((args.chunk_mib << 20) as usize)
         .folded(!args.no_folded)
         .title_column(!args.no_title_column)
-        .json_rows(!args.no_json_rows)
+        .json_rows(args.json_rows)
         .skip_invalid(args.skip_invalid)
         .store_level(args.store_level)
         .store_frame_bytes((args.store_frame_kib << 10) as usize);

@@ -325,7 +325,7 @@ fn index_with_file_from_another_dump(
     let index_of = |titles: [&str; 3]| {
         let (dir, dump) = dump_file(&dump_with(&titles.map(page).concat()));
         let out = dir.path().join("d.wikidex");
-        Builder::new(&dump, &out).title_column(title_column).build().unwrap();
+        Builder::new(&dump, &out).title_column(title_column).json_rows(true).build().unwrap();
         (dir, dump, out)
     };
     let (a, dump, ours) = index_of(ours);
@@ -377,9 +377,9 @@ fn verify_catches_json_rows_from_another_dump() {
     }
 }
 
-/// `/offsets` copies the rows of plain prefix listings from `rows.jsf`; an
-/// index built with `--no-json-rows` makes the server write every row
-/// itself. Served side by side, both give the same bytes for every 1–3 byte
+/// `/offsets` copies the rows of plain prefix listings from `rows.jsf`
+/// (`--json-rows`); an index built without it, the default, makes the
+/// server write every row itself. Served side by side, both give the same bytes for every 1–3 byte
 /// prefix, with limits inside and across 16-row blocks, with `after=`, and
 /// with the options that always write rows (`fields=`, `ns=`, `redirects=`).
 #[test]
@@ -403,7 +403,7 @@ fn listings_copied_from_json_rows_are_the_rows_the_server_writes() {
     let (dir, dump) = dump_file(&dump_with(&pages));
     let full = dir.path().join("full.wikidex");
     let lean = dir.path().join("lean.wikidex");
-    for (out, extra) in [(&full, None), (&lean, Some("--no-json-rows"))] {
+    for (out, extra) in [(&full, Some("--json-rows")), (&lean, None)] {
         let mut args = vec!["index", dump.to_str().unwrap(), "-o", out.to_str().unwrap()];
         args.extend(extra);
         let run = wikidex(&args);
@@ -452,9 +452,8 @@ fn listings_copied_from_json_rows_are_the_rows_the_server_writes() {
         }
     }
     assert!(compared > 500, "{compared} requests compared");
-    // The server without the file says at startup what it lacks.
-    assert!(written.log.lock().unwrap().contains("has no rows.jsf"));
-    assert!(!copied.log.lock().unwrap().contains("has no rows.jsf"));
+    // Without the file, the default, the server has nothing to warn about.
+    assert!(!written.log.lock().unwrap().contains("rows.jsf"));
     let body = copied.get("/offsets/Say?limit=5").body;
     assert_eq!(
         serde_json::from_slice::<serde_json::Value>(&body).unwrap()[1][0],
@@ -492,4 +491,20 @@ fn an_index_without_the_title_column_lists_the_same_rows() {
     let log = lean.log.lock().unwrap().clone();
     assert!(log.contains("has no titles.fc"), "{log}");
     assert!(!full.log.lock().unwrap().contains("has no titles.fc"));
+}
+
+/// `--no-json-rows` went away when leaving the rows out became the default:
+/// a script that still passes it is told so, and nothing is written.
+#[test]
+fn the_removed_no_json_rows_flag_says_what_replaced_it() {
+    let (dir, dump) = dump_file(&dump_with(&page("Alpha")));
+    let out = dir.path().join("d.wikidex");
+    let run = wikidex(&["index", dump.to_str().unwrap(), "-o", out.to_str().unwrap(), "--no-json-rows"]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success(), "{stderr}");
+    assert!(stderr.contains("--no-json-rows was removed") && stderr.contains("--json-rows"), "{stderr}");
+    assert!(!out.exists(), "nothing written");
+    let run = wikidex(&["index", dump.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(out.join("titles.fc").is_file() && !out.join("rows.jsf").exists(), "the default: no rows.jsf");
 }

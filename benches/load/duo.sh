@@ -15,7 +15,9 @@
 # the same dump: e.g. the XML's index on A and the .bz2's (served from its
 # page store) on B, with the same binary on both sides. For `offsets`,
 # LIMIT (default 10) and LIMIT_B (default LIMIT) end each side's query
-# string: LIMIT_B='10&order=rank' sets ranked against byte order.
+# string: LIMIT_B='10&order=rank' sets ranked against byte order. TARGET_B
+# (a path) gives side B another target: TARGET_B=/plaintext with A = B
+# sets /offsets against the server's own floor.
 # TARGET: a request path (`/plaintext`), or `offsets`, `wiki` or `xml` for
 # the kit's scripts over inputs asked of the first wikidex (gen_inputs.py).
 # Each round starts both servers (which one first alternates), warms up for
@@ -100,6 +102,13 @@ case $TARGET in
   *) echo "duo.sh: TARGET is a path (/plaintext) or offsets, wiki or xml, not '$TARGET'" >&2; exit 2 ;;
 esac
 [ ${#ARGS_B[@]} -gt 0 ] || ARGS_B=("${ARGS[@]}")
+# TARGET_B (a path): side B asks for it instead, e.g. `offsets` on A against
+# `/plaintext` on B, both from one binary, in the same phase of the host.
+WRK_B=("${WRK[@]}") PATH_B=$PATH_
+if [ -n "${TARGET_B:-}" ]; then
+  [[ $TARGET_B == /* ]] || { echo "duo.sh: TARGET_B is a path (/plaintext), not '$TARGET_B'" >&2; exit 2; }
+  WRK_B=(wrk -t1 -c64) ARGS_B=() PATH_B=$TARGET_B
+fi
 EVENTS=task-clock,cycles,instructions,cycles:u,instructions:u${EXTRA_EVENTS:+,$EXTRA_EVENTS}
 echo "| round | server | req/s | CPU % | cycles/req | of them user space | instructions/req | of them user space | IPC | other events/req |"
 echo "|---|---|---|---|---|---|---|---|---|---|"
@@ -112,11 +121,11 @@ for round in $(seq "$ROUNDS"); do
   KILL=("$KA" "$KB")
   if [ -n "$CG" ]; then cg_join a "$KA"; cg_join b "$KB"; fi
   taskset -c "${CLIENT_CPU:-1}" "${WRK[@]}" -d2s "http://127.0.0.1:$PORT_A$PATH_" "${ARGS[@]}" > /dev/null &
-  taskset -c "${CLIENT_CPU:-1}" "${WRK[@]}" -d2s "http://127.0.0.1:$PORT_B$PATH_" "${ARGS_B[@]}" > /dev/null &
+  taskset -c "${CLIENT_CPU:-1}" "${WRK_B[@]}" -d2s "http://127.0.0.1:$PORT_B$PATH_B" "${ARGS_B[@]}" > /dev/null &
   wait
   taskset -c "${CLIENT_CPU:-1}" "${WRK[@]}" -d$((SECS + 2))s "http://127.0.0.1:$PORT_A$PATH_" "${ARGS[@]}" \
     > "$WORK/wrk-a.out" &
-  taskset -c "${CLIENT_CPU:-1}" "${WRK[@]}" -d$((SECS + 2))s "http://127.0.0.1:$PORT_B$PATH_" "${ARGS_B[@]}" \
+  taskset -c "${CLIENT_CPU:-1}" "${WRK_B[@]}" -d$((SECS + 2))s "http://127.0.0.1:$PORT_B$PATH_B" "${ARGS_B[@]}" \
     > "$WORK/wrk-b.out" &
   sleep 1
   perf stat -x, -e "$EVENTS" -p "$PA" -o "$WORK/perf-a.out" -- sleep "$SECS" &

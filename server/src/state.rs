@@ -113,13 +113,6 @@ impl AppState {
                  rebuilds it with the column",
                 config.index_dir.display()
             );
-        } else if !index.has_json_rows() {
-            tracing::warn!(
-                "{} has no rows.jsf (built before it, or with --no-json-rows): /offsets writes the \
-                 JSON of every row itself instead of copying it, about twice the work per request; \
-                 `wikidex index` rebuilds it with the rows",
-                config.index_dir.display()
-            );
         }
         let m = index.manifest();
         let facts = IndexFacts {

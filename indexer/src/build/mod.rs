@@ -147,7 +147,7 @@ impl Builder {
             cancel: Arc::new(AtomicBool::new(false)),
             folded: true,
             title_column: true,
-            json_rows: true,
+            json_rows: false,
             skip_invalid: false,
             store_level: 3,
             store_frame_bytes: 64 << 10,
@@ -183,7 +183,9 @@ impl Builder {
 
     /// Whether to write `rows.jsf`, every row's `/offsets` row already
     /// written as JSON, so listings copy bytes instead of writing JSON
-    /// (default true; listings use it together with `titles.fc`).
+    /// (default false: it doubles the index for ~1.2x on /offsets,
+    /// docs/BENCHMARKS.md, "Rows written once"; listings use it together
+    /// with `titles.fc`).
     pub fn json_rows(mut self, yes: bool) -> Builder {
         self.json_rows = yes;
         self
