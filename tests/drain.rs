@@ -4,9 +4,11 @@
 //! its connection; then it stops as before. See: issue 22 (a drain that
 //! balancers can see).
 
-use crate::hardening::{assert_answer_in_flight_completes, big_dump_server, own_server, xml_request};
 use crate::raw_http::{Reply, read_reply};
-use crate::util::{Server, indexed_copy, repo, wikidex};
+use crate::util::{
+    Server, assert_answer_in_flight_completes, big_dump_server, indexed_copy, own_server, repo, wikidex,
+    xml_request,
+};
 use std::io::{BufReader, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+use crate::raw_http::{Reply, get, one, read_reply};
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -383,4 +384,88 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+// ---------------------------------------------------------------------------
+// Servers for the raw-socket tests (`http_input`, `connections`,
+// `dump_changes`, `drain`, `workers`)
+
+/// `/healthz` answers 200 on a fresh connection.
+pub fn assert_healthy(addr: &str, after: &str) {
+    let r = one(addr, &get("/healthz"));
+    assert_eq!((r.status, r.text().as_str()), (200, r#"{"status":"ok"}"#), "after {after}");
+}
+
+/// A server over the real excerpt for the read-only request tests. Each test
+/// starts its own (milliseconds): a server kept in a `static` would outlive
+/// the test process, as statics are never dropped.
+pub struct Fixture {
+    pub server: Server,
+    pub xml: Vec<u8>,
+    pub titles: Vec<String>,
+    _dir: tempfile::TempDir,
+}
+
+pub fn fixture() -> Fixture {
+    let (dir, dump, index) = indexed_copy(&real_excerpt());
+    let server = Server::start(&["--index", index.to_str().unwrap(), "--dump", dump.to_str().unwrap()]);
+    let xml = std::fs::read(&dump).unwrap();
+    let titles = extract_pages(&xml).into_iter().map(|p| p.title).collect();
+    Fixture { server, xml, titles, _dir: dir }
+}
+
+/// A server of its own (for tests that load it or change its dump).
+pub fn own_server(extra: &[&str]) -> (tempfile::TempDir, PathBuf, PathBuf, Server) {
+    let (dir, dump, index) = indexed_copy(&real_excerpt());
+    let mut args = vec!["--index", index.to_str().unwrap(), "--dump", dump.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let server = Server::start(&args);
+    (dir, dump, index, server)
+}
+
+/// A generated dump of about 20 MB, larger than a loopback connection's
+/// socket buffers, indexed and served.
+pub fn big_dump_server() -> (tempfile::TempDir, PathBuf, Vec<u8>, Server) {
+    let dir = tempfile::tempdir().unwrap();
+    let dump = dir.path().join("big.xml");
+    let out = wikidex(&["gen", "--pages", "3000", "--seed", "5", "-o", dump.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let index = dir.path().join("big.xml.wikidex");
+    let out = wikidex(&["index", dump.to_str().unwrap(), "-o", index.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let xml = std::fs::read(&dump).unwrap();
+    assert!(xml.len() > 16 << 20, "the generated dump is only {} bytes", xml.len());
+    let server = Server::start(&["--index", index.to_str().unwrap(), "--dump", dump.to_str().unwrap()]);
+    (dir, dump, xml, server)
+}
+
+/// Sends a GET for `range` of /xml and reads the response head; the
+/// stream is left at the start of the body.
+pub fn xml_request(addr: &str, range: std::ops::RangeInclusive<usize>) -> (BufReader<TcpStream>, Reply) {
+    let stream = TcpStream::connect(addr).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let request =
+        format!("GET /xml HTTP/1.1\r\nHost: x\r\nRange: bytes={}-{}\r\n\r\n", range.start(), range.end());
+    (&stream).write_all(request.as_bytes()).unwrap();
+    let mut r = BufReader::new(stream);
+    let head = read_reply(&mut r, true).expect("a response head");
+    (r, head)
+}
+
+/// Asserts that a server told to stop still sends the answer in flight on
+/// `r` whole (`body` holds what was read of it so far) and equal to
+/// `expected`, and then exits successfully.
+pub fn assert_answer_in_flight_completes(
+    server: &mut Server,
+    r: &mut impl Read,
+    mut body: Vec<u8>,
+    expected: &[u8],
+) {
+    assert!(server.alive(), "the server waits for the answer in flight");
+    r.read_to_end(&mut body).expect("the rest of the body");
+    assert_eq!(body.len(), expected.len());
+    assert!(body == expected, "the body differs from the dump's bytes");
+    let status =
+        server.wait_exit(Duration::from_secs(10)).expect("the server exits once its answers are sent");
+    assert!(status.success(), "{status:?}");
 }

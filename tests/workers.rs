@@ -2,8 +2,8 @@
 //! `server/src/stop.rs` stops them): stopping on a signal, the per-worker
 //! connection limit, and a port already in use.
 
-use crate::hardening::{assert_answer_in_flight_completes, big_dump_server, own_server, xml_request};
 use crate::raw_http::read_reply;
+use crate::util::{assert_answer_in_flight_completes, big_dump_server, own_server, xml_request};
 use std::io::{BufReader, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};

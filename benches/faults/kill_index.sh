@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SIGKILL `wikidex index` at many random moments (the quick version with 12
-# kills is tests/hardening.rs, sigkill_while_indexing_leaves_the_previous_index_or_none).
+# kills is tests/index_faults.rs, sigkill_while_indexing_leaves_the_previous_index_or_none).
 # After every kill the output path must hold the previous index or the new
 # one — whole (`wikidex verify` passes) — or nothing; a temporary directory a
 # kill leaves behind must never be accepted by `wikidex serve`; the next
