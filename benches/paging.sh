@@ -10,19 +10,18 @@
 #
 # Server on core $SERVER_CPU (0), client on $CLIENT_CPU (1); page cache warm.
 set -euo pipefail
-# Servers started here stop at once when killed (no drain: `--drain-secs`).
-export WIKIDEX_DRAIN_SECS=${WIKIDEX_DRAIN_SECS:-0}
 cd "$(dirname "$0")/.."
+# shellcheck source=lib/server.sh
+source benches/lib/server.sh
 INDEX=${1:?index dir}; DUMP=${2:?dump}; PAGE=${3:-10000}; ROUNDS=${4:-5}; PREFIX=${5:-}
 cargo build --release -q
 BIN=$PWD/target/release/wikidex
 PORT=$((20000 + RANDOM % 20000))
 cat "$INDEX"/* > /dev/null
-taskset -c "${SERVER_CPU:-0}" "$BIN" serve --index "$INDEX" --dump "$DUMP" --bind "127.0.0.1:$PORT" \
-  --workers 1 2>/dev/null &
-PID=$!
-trap 'kill $PID 2>/dev/null || true' EXIT
-for _ in $(seq 600); do curl -sf -o /dev/null "http://127.0.0.1:$PORT/healthz" && break; sleep 0.1; done
+SERVER_CPU=${SERVER_CPU:-0}
+trap 'stop_server || true' EXIT
+start_wikidex "$BIN" /dev/null --index "$INDEX" --dump "$DUMP" --bind "127.0.0.1:$PORT" --workers 1 \
+  || { echo "paging.sh: the server did not start" >&2; exit 1; }
 taskset -c "${CLIENT_CPU:-1}" python3 - "$PORT" "$PAGE" "$ROUNDS" "$PREFIX" <<'PY'
 import http.client, json, statistics, string, sys, time, urllib.parse
 

@@ -18,9 +18,9 @@
 # and what duo.sh needs (wrk, perf, root for its cgroups).
 # Results: docs/BENCHMARKS.md, "Ranked suggestions".
 set -euo pipefail
-# Servers started here stop at once when killed (no drain: `--drain-secs`).
-export WIKIDEX_DRAIN_SECS=${WIKIDEX_DRAIN_SECS:-0}
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=lib/server.sh
+source "$ROOT/benches/lib/server.sh"
 BIN=${BIN:-$ROOT/target/release/wikidex}
 DIR=${BENCH_DIR:-/tmp/bench}
 PAGES=${1:-20000000} TEXT=${2:-3} ROUNDS=${3:-3}
@@ -32,7 +32,7 @@ DUMP=$DIR/gen-$PAGES-$TEXT.xml
 [ -f "$DUMP" ] || "$BIN" gen --pages "$PAGES" --seed 1 --text-percent "$TEXT" -o "$DUMP"
 INDEX=$DIR/gen-$PAGES-$TEXT.rank.wikidex
 WORK=$(mktemp -d "$DIR/rank.XXXXXX")
-trap 'rm -rf "$WORK"; [ -n "${SERVER:-}" ] && kill "$SERVER" 2>/dev/null; true' EXIT
+trap 'rm -rf "$WORK"; stop_server || true' EXIT
 cat "$DUMP" > /dev/null
 
 echo "## 1. Indexing: with scores vs without ($PAGES pages, $(du -h "$DUMP" | cut -f1))"
@@ -82,13 +82,13 @@ LIMIT='10&match=folded' LIMIT_B='10&match=folded&order=rank' \
 
 echo "## 4. Tail at half the ranked maximum (loadgen, -c 64, 10 s)"
 PORT=28494
-taskset -c 0 "$BIN" serve --index "$INDEX" --dump "$DUMP" --bind 127.0.0.1:$PORT --workers 1 > "$WORK/serve.log" 2>&1 &
-SERVER=$!
-for _ in $(seq 400); do curl -sf -o /dev/null http://127.0.0.1:$PORT/healthz && break; sleep 0.05; done
+SERVER_CPU=0
+start_wikidex "$BIN" "$WORK/serve.log" --index "$INDEX" --dump "$DUMP" --bind 127.0.0.1:$PORT --workers 1 \
+  || { echo "rank.sh: the server did not start: $(tail -2 "$WORK/serve.log")" >&2; exit 1; }
 python3 "$ROOT/benches/load/gen_inputs.py" http://127.0.0.1:$PORT "$WORK" > /dev/null
 sed 's|^|/offsets/|; s|$|?limit=10|' "$WORK/prefixes.txt" > "$WORK/title.req"
 sed 's|^|/offsets/|; s|$|?limit=10\&order=rank|' "$WORK/prefixes.txt" > "$WORK/rank.req"
-max=$(taskset -c 1 "$LOADGEN" --addr 127.0.0.1:$PORT --requests "$WORK/rank.req" -c 64 -d 5 | sed -n 's/.*rps=\([0-9.]*\).*/\1/p')
+max=$(taskset -c 1 "$LOADGEN" --addr 127.0.0.1:$PORT --requests "$WORK/rank.req" -c 64 -d 5 | sed -n 's/.* rps=\([0-9.]*\).*/\1/p')
 rate=$(python3 -c "print(int(float('$max') / 2))")
 echo "ranked maximum ${max%.*}/s; constant rate $rate/s"
 for round in $(seq "$ROUNDS"); do

@@ -8,9 +8,9 @@
 # one worker, load generator to core 1.
 # Usage: benches/search.sh INDEX DUMP [RATE]
 set -euo pipefail
-# Servers started here stop at once when killed (no drain: `--drain-secs`).
-export WIKIDEX_DRAIN_SECS=${WIKIDEX_DRAIN_SECS:-0}
 cd "$(dirname "$0")/.."
+# shellcheck source=lib/server.sh
+source benches/lib/server.sh
 INDEX=${1:?index dir}; DUMP=${2:?dump}; RATE=${RATE:-${3:-2000}}
 WORK=${WORK:-/tmp/wikidex-search}; mkdir -p "$WORK"
 cargo build --release -q
@@ -39,10 +39,10 @@ with open(f"{work}/exact.txt", "w") as ex, open(f"{work}/folded.txt", "w") as fo
         fz.write(f"/offsets/{q(f)}?match=fuzzy&limit=10\n")
 PY
 PORT=$((20000 + RANDOM % 20000))
-taskset -c 0 target/release/wikidex serve --index "$INDEX" --dump "$DUMP" --bind "127.0.0.1:$PORT" --workers 1 2>/dev/null &
-SERVER=$!
-trap 'kill $SERVER 2>/dev/null' EXIT
-until curl -sf -o /dev/null "http://127.0.0.1:$PORT/healthz"; do sleep 0.05; done
+trap 'stop_server || true' EXIT
+SERVER_CPU=0
+start_wikidex target/release/wikidex /dev/null --index "$INDEX" --dump "$DUMP" \
+  --bind "127.0.0.1:$PORT" --workers 1 || { echo "search.sh: the server did not start" >&2; exit 1; }
 run() {  # mode rate
     taskset -c 1 "$LOADGEN" --addr "127.0.0.1:$PORT" --requests "$WORK/$1.txt" -c 32 -d 10 -R "$2" | grep '^RESULT' \
         | python3 -c '

@@ -3,9 +3,10 @@
 # of any size, with the full checksum pass before serving (--verify full) and without (--verify off).
 # Usage: benches/startup.sh INDEX_DIR DUMP [RUNS]
 set -euo pipefail
-# Servers started here stop at once when killed (no drain: `--drain-secs`).
-export WIKIDEX_DRAIN_SECS=${WIKIDEX_DRAIN_SECS:-0}
 cd "$(dirname "$0")/.."
+# shellcheck source=lib/server.sh
+source benches/lib/server.sh
+WAIT_POLL=0.001   # the first answer is timed to the millisecond
 INDEX=${1:?index dir}; DUMP=${2:?dump}; RUNS=${3:-5}
 cargo build --release -q
 BIN=$PWD/target/release/wikidex
@@ -15,11 +16,10 @@ measure() {
     for _ in $(seq "$RUNS"); do
         cat "$INDEX"/* > /dev/null   # page cache warm: we measure our work, not the disk
         local t0; t0=$(date +%s%N)
-        "$BIN" serve --index "$INDEX" --dump "$DUMP" --bind "127.0.0.1:$PORT" "$@" 2>/dev/null &
-        local pid=$!
-        until curl -sf -o /dev/null "http://127.0.0.1:$PORT/healthz"; do sleep 0.001; done
+        start_wikidex "$BIN" /dev/null --index "$INDEX" --dump "$DUMP" --bind "127.0.0.1:$PORT" "$@" \
+            || { echo "startup.sh: the server did not start" >&2; exit 1; }
         local t1; t1=$(date +%s%N)
-        kill "$pid"; wait "$pid" 2>/dev/null || true
+        stop_server || true
         local ms=$(( (t1 - t0) / 1000000 ))
         (( ms < best )) && best=$ms
     done

@@ -1,11 +1,12 @@
+# shellcheck shell=bash
 # Helpers shared by the fault drills in benches/faults/ (sourced, not run).
 # Every server listens on 127.0.0.1 with an ephemeral port; every loop is bounded.
-# Servers started here stop at once when killed: the drain before stopping
-# (`--drain-secs`, for balancers) would hold the port into the next start.
-export WIKIDEX_DRAIN_SECS=${WIKIDEX_DRAIN_SECS:-0}
+# Servers start and stop through benches/lib/server.sh (start_wikidex, stop_server).
 
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=../lib/server.sh
+source "$ROOT/benches/lib/server.sh"
 
 # The binary under test: $WIKIDEX, else a release build of this checkout.
 if [ -z "${WIKIDEX:-}" ]; then
@@ -32,38 +33,12 @@ record() {
     printf '%-4s %s: %s\n' "$mark" "$1" "$(printf '%s' "$3" | tr '\n' ' ' | cut -c1-200)" >&2
 }
 
-# start_server ARGS... — runs `wikidex serve` on an ephemeral port. Returns 0
-# once it listens (sets SERVER_PID, SERVER_ADDR), 1 if it exits first (its
-# stderr is in SERVER_LOG), 2 after 30 s.
+# start_server ARGS... — `wikidex serve --workers 2 ARGS` on an ephemeral
+# port, its log in SERVER_LOG: start_wikidex's return codes (0 answering,
+# SERVER_PID and SERVER_ADDR set; 1 exited first; 2 no answer in 30 s).
 start_server() {
     SERVER_LOG=$(mktemp -p "$work" serve.XXXXXX)
-    "$WIKIDEX" serve --bind 127.0.0.1:0 --workers 2 "$@" >/dev/null 2>"$SERVER_LOG" &
-    SERVER_PID=$!
-    local i
-    for i in $(seq 300); do
-        if grep -q "on http://" "$SERVER_LOG"; then
-            SERVER_ADDR=$(strip <"$SERVER_LOG" | grep -o 'on http://[0-9.:]*' | head -1 | cut -c11-)
-            return 0
-        fi
-        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-            wait "$SERVER_PID" 2>/dev/null || true
-            return 1
-        fi
-        sleep 0.1
-    done
-    kill "$SERVER_PID" 2>/dev/null || true
-    return 2
-}
-
-stop_server() {
-    if [ -n "${SERVER_PID:-}" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill -TERM "$SERVER_PID"
-        local rc=0
-        wait "$SERVER_PID" || rc=$?
-        SERVER_PID=
-        return $rc
-    fi
-    SERVER_PID=
+    WAIT_SECS=30 start_wikidex "$WIKIDEX" "$SERVER_LOG" --workers 2 "$@"
 }
 
 # http PATH [curl args...] — prints "STATUS BODY" (body cut to 200 bytes).

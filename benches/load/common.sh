@@ -1,7 +1,7 @@
-# Shared by the load kit's scripts (run.sh, ab.sh, duo.sh); source it.
+# shellcheck shell=bash
+# The cgroups that hold the load kit's servers to a CPU cap (run.sh,
+# duo.sh); source it. Starting and stopping servers: benches/lib/server.sh.
 #
-#   nginx_conf DIR PORT DUMP   the kit's nginx baseline (nginx.conf.tmpl, one
-#                              worker) as DIR/nginx.conf, its prefix DIR
 #   cg_make NAME CHILD...      a cgroup NAME for CPU caps, one child per
 #                              server: sets CG and CG_KIND (v1's cpu
 #                              controller, or v2 with cpu enabled for the
@@ -11,18 +11,6 @@
 #                              1 ms, so PCT is 0 for none or 10-99)
 #   cg_join CHILD PID          the process and its children (nginx's workers)
 #   cg_remove                  the cgroup, once its processes have exited
-# Servers started here stop at once when killed: the drain before stopping
-# (`--drain-secs`, for balancers) would hold the port into the next start.
-export WIKIDEX_DRAIN_SECS=${WIKIDEX_DRAIN_SECS:-0}
-
-COMMON_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-
-nginx_conf() {
-  mkdir -p "$1"
-  sed -e "s#@PREFIX@#$1#g" -e "s#@PORT@#$2#g" -e "s#@DUMP@#$3#g" -e "s#@WORKERS@#1#g" \
-    "$COMMON_DIR/nginx.conf.tmpl" > "$1/nginx.conf"
-}
-
 CG="" CG_KIND="" CG_CHILDREN=()
 cg_make() {
   local name=$1 c

@@ -15,9 +15,9 @@
 # counts, and the active connections' latency percentiles without and with the
 # idle crowd (measured from the scheduled send time).
 set -euo pipefail
-# Servers started here stop at once when killed (no drain: `--drain-secs`).
-export WIKIDEX_DRAIN_SECS=${WIKIDEX_DRAIN_SECS:-0}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=../lib/server.sh
+source "$HERE/../lib/server.sh"
 ROOT=$(cd "$HERE/../.." && pwd)
 BIN=${WIKIDEX_BIN:-$ROOT/target/release/wikidex}
 BENCH_DIR=${BENCH_DIR:-/tmp/bench}
@@ -62,12 +62,10 @@ if ss -ltn "sport = :$PORT" | grep -q LISTEN; then
   echo "conns.sh: port $PORT is taken (set PORT_CONNS)" >&2; exit 2
 fi
 SERVER_PID=""
-trap '[ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null; true' EXIT INT TERM
+trap 'stop_server || true' EXIT INT TERM
 # shellcheck disable=SC2086
-taskset -c "$SERVER_CPU" "$BIN" serve --index "$DUMP.wikidex" --dump "$DUMP" --bind "127.0.0.1:$PORT" \
-  --workers "$WORKERS" $SERVER_ARGS > "$OUT/wikidex.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 600); do curl -sf -o /dev/null "http://127.0.0.1:$PORT/healthz" && break; sleep 0.1; done
+start_wikidex "$BIN" "$OUT/wikidex.log" --index "$DUMP.wikidex" --dump "$DUMP" --bind "127.0.0.1:$PORT" \
+  --workers "$WORKERS" $SERVER_ARGS || { echo "conns.sh: wikidex did not start; see $OUT/wikidex.log" >&2; exit 1; }
 python3 "$HERE/gen_inputs.py" "http://127.0.0.1:$PORT" "$OUT/inputs" --wiki-titles 10 > /dev/null
 echo "== wikidex $DUMP on core $SERVER_CPU (--workers $WORKERS $SERVER_ARGS), open-file limit $(ulimit -n)"
 echo "== $CONNS idle connections, $ACTIVE active at $RATE req/s for ${DURATION}s, client on core $CLIENT_CPU"

@@ -20,8 +20,7 @@ NAMES = {
     "w-offsets": "wikidex /offsets/{1-8 chars}?limit=10", "w-wiki": "wikidex /wiki/{title}",
     "w-xml": "wikidex /xml Range 4-64 KB", "n-xml": "nginx same file, same ranges",
 }
-BASE = {"w-plain": "n-plain", "w-offsets": "w-plain", "w-wiki": "w-plain", "w-xml": "n-xml",
-        "b-plain": "w-plain", "b-offsets": "w-offsets", "b-wiki": "w-wiki", "b-xml": "w-xml"}
+BASE = {"w-plain": "n-plain", "w-offsets": "w-plain", "w-wiki": "w-plain", "w-xml": "n-xml"}
 
 
 def main():
@@ -35,14 +34,6 @@ def main():
     p(f"- machine: {meta['nproc']} cores, {meta['cpu']}, kernel {meta['kernel']}; servers on core 0, load on core 1")
     p(f"- load: {meta['conns']} keep-alive connections, {meta['duration_s']} s per run; max throughput: "
       f"`{meta['max_tool']}`; constant rate: `{meta['rate_tool']}` (/xml: `{meta['xml_rate_tool']}`)")
-    if meta.get("b_bin"):
-        for k in ("plain", "offsets", "wiki", "xml"):
-            NAMES[f"b-{k}"] = f"B ({meta['b_label']}) " + NAMES[f"w-{k}"].split(" ", 1)[1]
-        order = ["w-plain", "b-plain", "n-plain", "w-offsets", "b-offsets", "w-wiki", "b-wiki", "w-xml", "b-xml", "n-xml"]
-        NAMES.update({k: NAMES.pop(k) for k in order if k in NAMES})
-        wk = "" if "--workers" in meta["b_args"] else f"--workers {meta['workers']} "
-        p(f"- B = `{meta['b_bin']} serve {wk}{meta['b_args']}` ({meta['b_label']}); "
-          f"A = `{meta['bin']}`; B rows are compared with A's")
     p(f"- wikidex RSS after the run: {meta['wikidex_rss_kib'] / 1024:.1f} MiB\n")
 
     # Maximum throughput, uncapped (max:TARGET:ROUND) and with the servers

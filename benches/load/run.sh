@@ -6,7 +6,6 @@
 #                       [--workers N] [--conns N]
 #                       [--tool auto|wrk2|oha|loadgen|wrk] [--server-args "..."]
 #                       [--only "plaintext offsets wiki xml"] [--out DIR]
-#                       [--b-bin BIN] [--b-args "..."] [--b-label NAME]
 #
 # 1. Data: --quick serves a copy of data/sample.xml; otherwise a generated dump
 #    of --pages pages (default 2,000,000, ~13.5 GB; 500k if the disk is short)
@@ -51,10 +50,7 @@
 #    oha cannot vary a header per request, so /xml (a different Range each
 #    time) uses loadgen with `--tool oha` too. --tool forces one tool for
 #    everything that supports it (wrk: closed loop only, no sweep).
-#    With --b-bin and/or --b-args a second wikidex, "B" (another binary, e.g. a
-#    patched build, and/or other serve flags, e.g. --workers 2), runs on the
-#    same core and port $PORT_B (28483) and every wikidex target is measured
-#    for B too, interleaved with A, in the same run: the A/B for tuning.
+#    An A/B of two builds or of serve flags is duo.sh's (side by side).
 # 6. Prints and writes $OUT/report.md (tables, ratios, targets) and keeps
 #    every raw output in $OUT (results.jsonl, load.log, server logs).
 #
@@ -67,6 +63,8 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=common.sh
 source "$HERE/common.sh"
+# shellcheck source=../lib/server.sh
+source "$HERE/../lib/server.sh"
 ROOT=$(cd "$HERE/../.." && pwd)
 BIN=${WIKIDEX_BIN:-$ROOT/target/release/wikidex}
 BENCH_DIR=${BENCH_DIR:-/tmp/bench}
@@ -74,8 +72,6 @@ SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 PORT_W=${PORT_WIKIDEX:-28480}
 PORT_N=${PORT_NGINX:-28481}
-PORT_B=${PORT_B:-28483}
-B_BIN="" B_ARGS="" B_LABEL=B
 QUICK=0 PAGES=2000000 DURATION="" ROUNDS="" RATE_ROUNDS="" CAP=50 DUO_CAP=15 FRACS="0.25 0.5 0.75" WORKERS=1 CONNS=64
 TOOL=auto SERVER_ARGS="" ONLY="plaintext offsets wiki xml" OUT="" WARMUP=3
 
@@ -95,9 +91,6 @@ while [ $# -gt 0 ]; do
     --server-args) SERVER_ARGS=$2; shift ;;
     --only) ONLY=$2; shift ;;
     --out) OUT=$2; shift ;;
-    --b-bin) B_BIN=$2; shift ;;
-    --b-args) B_ARGS=$2; shift ;;
-    --b-label) B_LABEL=$2; shift ;;
     -h|--help) sed -n '2,/^set -e/{/^#/p}' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -182,55 +175,26 @@ if [ -n "$why" ]; then
 fi
 
 # ---- servers ----------------------------------------------------------------
-SERVER_PID="" NGINX_PID="" B_PID=""
-[ -n "$B_ARGS" ] && [ -z "$B_BIN" ] && B_BIN=$BIN
+SERVER_PID="" NGINX_PID=""
 # The servers' cgroup for the capped runs (common.sh: cg_make, cg_cap, cg_join).
 cleanup() {
-  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null || true
-  [ -n "$B_PID" ] && kill "$B_PID" 2>/dev/null || true
-  [ -n "$NGINX_PID" ] && kill -QUIT "$NGINX_PID" 2>/dev/null || true
-  sleep 0.5
-  [ -n "$SERVER_PID" ] && kill -9 "$SERVER_PID" 2>/dev/null || true
-  [ -n "$B_PID" ] && kill -9 "$B_PID" 2>/dev/null || true
-  [ -n "$NGINX_PID" ] && kill -9 "$NGINX_PID" 2>/dev/null || true
-  [ -n "$CG" ] && { sleep 0.2; cg_remove; }
+  stop_server "$SERVER_PID" || true
+  stop_server "$NGINX_PID" || true
+  [ -z "$CG" ] || { sleep 0.2; cg_remove; }
 }
 trap cleanup EXIT INT TERM
-for p in "$PORT_W" "$PORT_N" $( [ -n "$B_BIN" ] && echo "$PORT_B" ); do
+for p in "$PORT_W" "$PORT_N"; do
   if ss -ltn "sport = :$p" | grep -q LISTEN; then
     echo "run.sh: port $p is taken (set PORT_WIKIDEX / PORT_NGINX)" >&2; exit 2
   fi
 done
-wait_http() {  # URL PID, up to 60 s
-  for _ in $(seq 600); do
-    curl -sf -o /dev/null "$1" && return 0
-    kill -0 "$2" 2>/dev/null || { echo "run.sh: the server for $1 exited; see $OUT/*.log" >&2; return 1; }
-    sleep 0.1
-  done
-  echo "run.sh: $1 did not answer within 60 s" >&2; return 1
-}
 say "starting wikidex on core $SERVER_CPU: --workers $WORKERS $SERVER_ARGS"
 # shellcheck disable=SC2086
-taskset -c "$SERVER_CPU" "$BIN" serve --index "$INDEX" --dump "$DUMP" --bind "127.0.0.1:$PORT_W" \
-  --workers "$WORKERS" $SERVER_ARGS > "$OUT/wikidex.log" 2>&1 &
-SERVER_PID=$!
-wait_http "http://127.0.0.1:$PORT_W/healthz" "$SERVER_PID"
-if [ -n "$B_BIN" ]; then
-  say "starting B ($B_LABEL) on core $SERVER_CPU: $B_BIN $B_ARGS"
-  # shellcheck disable=SC2086
-  b_workers=(--workers "$WORKERS"); [[ " $B_ARGS " == *" --workers "* ]] && b_workers=()
-  taskset -c "$SERVER_CPU" "$B_BIN" serve --index "$INDEX" --dump "$DUMP" --bind "127.0.0.1:$PORT_B" \
-    "${b_workers[@]}" $B_ARGS > "$OUT/wikidex-b.log" 2>&1 &
-  B_PID=$!
-  wait_http "http://127.0.0.1:$PORT_B/healthz" "$B_PID"
-fi
-
+start_wikidex "$BIN" "$OUT/wikidex.log" --index "$INDEX" --dump "$DUMP" --bind "127.0.0.1:$PORT_W" \
+  --workers "$WORKERS" $SERVER_ARGS || { echo "run.sh: wikidex did not start; see $OUT/wikidex.log" >&2; exit 1; }
 NDIR=$OUT/nginx
-nginx_conf "$NDIR" "$PORT_N" "$DUMP"
 say "starting nginx $(nginx -v 2>&1 | sed 's/.*\///') on core $SERVER_CPU ($NDIR/nginx.conf)"
-taskset -c "$SERVER_CPU" nginx -p "$NDIR" -c "$NDIR/nginx.conf" -e "$NDIR/error.log" > "$NDIR/stdout.log" 2>&1 &
-NGINX_PID=$!
-wait_http "http://127.0.0.1:$PORT_N/plaintext" "$NGINX_PID"
+start_nginx "$NDIR" "$PORT_N" "$DUMP" || exit 1
 
 # ---- inputs -----------------------------------------------------------------
 IN=$OUT/inputs
@@ -238,10 +202,8 @@ mkdir -p "$IN"
 say "request lists from the running server"
 python3 "$HERE/gen_inputs.py" "http://127.0.0.1:$PORT_W" "$IN" > /dev/null
 cat "$IN/inputs.json"; echo
-for port in "$PORT_W" "$PORT_B"; do
-  awk -v p="http://127.0.0.1:$port" '{print p "/offsets/" $0 "?limit=10"}' "$IN/prefixes.txt" > "$IN/urls-offsets-$port.txt"
-  awk -v p="http://127.0.0.1:$port" '{print p "/wiki/" $0}' "$IN/titles.txt" > "$IN/urls-wiki-$port.txt"
-done
+awk -v p="http://127.0.0.1:$PORT_W" '{print p "/offsets/" $0 "?limit=10"}' "$IN/prefixes.txt" > "$IN/urls-offsets-$PORT_W.txt"
+awk -v p="http://127.0.0.1:$PORT_W" '{print p "/wiki/" $0}' "$IN/titles.txt" > "$IN/urls-wiki-$PORT_W.txt"
 awk '{print "/offsets/" $0 "?limit=10"}' "$IN/prefixes.txt" > "$IN/req-offsets.txt"
 awk '{print "/wiki/" $0}' "$IN/titles.txt" > "$IN/req-wiki.txt"
 awk '{print "/xml\tRange: bytes=" $1 "-" $2}' "$IN/ranges.txt" > "$IN/req-xml.txt"
@@ -266,7 +228,7 @@ EOF
 
 # ---- load commands ------------------------------------------------------------
 # target: w-plain n-plain w-offsets w-wiki w-xml n-xml; sets CMD for TOOL and RATE (0 = max)
-port_of() { case $1 in w-*) echo "$PORT_W" ;; n-*) echo "$PORT_N" ;; b-*) echo "$PORT_B" ;; esac; }
+port_of() { case $1 in w-*) echo "$PORT_W" ;; n-*) echo "$PORT_N" ;; esac; }
 build_cmd() {
   local tool=$1 target=$2 rate=$3 port; port=$(port_of "$target")
   local url=http://127.0.0.1:$port script args=()
@@ -302,20 +264,19 @@ build_cmd() {
 }
 measure() {  # label tool target rate
   local label=$1 tool=$2 target=$3 rate=$4 pid
-  case $target in w-*) pid=$SERVER_PID ;; n-*) pid=$NGINX_PID ;; b-*) pid=$B_PID ;; esac
+  case $target in w-*) pid=$SERVER_PID ;; n-*) pid=$NGINX_PID ;; esac
   build_cmd "$tool" "$target" "$rate"
   python3 "$HERE/measure.py" --label "$label" --tool "$tool" --server-pid "$pid" --core "$SERVER_CPU" \
     --target-rps "$rate" --out "$RESULTS" --log "$LOG" -- "${CMD[@]}"
 }
 TARGETS=()
-B=$( [ -n "$B_BIN" ] && echo 1 || true )
 # Pairs whose ratio is a target run back to back (the host changes speed
 # within a minute): nginx and our /plaintext, our /plaintext and /offsets,
 # our /xml and nginx's.
-has plaintext && TARGETS+=(n-plain w-plain ${B:+b-plain})
-has offsets && TARGETS+=(w-offsets ${B:+b-offsets})
-has wiki && TARGETS+=(w-wiki ${B:+b-wiki})
-has xml && TARGETS+=(w-xml ${B:+b-xml} n-xml)
+has plaintext && TARGETS+=(n-plain w-plain)
+has offsets && TARGETS+=(w-offsets)
+has wiki && TARGETS+=(w-wiki)
+has xml && TARGETS+=(w-xml n-xml)
 max_tool_for() { if [ "$MAX_TOOL" = oha ] && [[ $1 == *-xml ]]; then echo "$XML_RATE_TOOL"; else echo "$MAX_TOOL"; fi; }
 
 # in_order ROUND TARGET...: the targets in the order round ROUND runs them
@@ -336,14 +297,13 @@ for r in $(seq "$ROUNDS"); do
 done
 
 if [ "$CAP" != 0 ]; then
-  cg_make "wikidex-kit-$$" w n b
+  cg_make "wikidex-kit-$$" w n
   # Every server in the cgroup and the cap set, or no capped runs at all:
   # a server left outside would be compared uncapped.
   # shellcheck disable=SC2086
   CG_USED=""
   if [ -n "$CG" ]; then
-    if { cg_join w "$SERVER_PID" && cg_join n "$NGINX_PID" \
-         && { [ -z "$B_PID" ] || cg_join b "$B_PID"; } && cg_cap "$CAP"; } 2>/dev/null; then
+    if { cg_join w "$SERVER_PID" && cg_join n "$NGINX_PID" && cg_cap "$CAP"; } 2>/dev/null; then
       CG_USED=1
     else
       cg_cap 0 2>/dev/null || true
@@ -408,7 +368,7 @@ if [ "$RATE_TOOL" != wrk ]; then
 fi
 
 cat > "$OUT/meta.json" <<EOF
-{"quick": $QUICK, "b_label": "$B_LABEL", "b_bin": "$B_BIN", "b_args": "$B_ARGS", "bin": "$BIN", "dump": "$DUMP", "dump_bytes": $(stat -c %s "$DUMP"), "workers": $WORKERS,
+{"quick": $QUICK, "bin": "$BIN", "dump": "$DUMP", "dump_bytes": $(stat -c %s "$DUMP"), "workers": $WORKERS,
  "server_args": "$SERVER_ARGS", "conns": $CONNS, "duration_s": $DURATION, "rounds": $ROUNDS, "rate_rounds": $RATE_ROUNDS, "cap_pct": $([ -n "${CG_USED:-}" ] && echo "$CAP" || echo 0), "duo_cap_pct": $([ -n "${CG_USED:-}" ] && echo "$DUO_CAP" || echo 0),
  "max_tool": "$MAX_TOOL", "rate_tool": "$RATE_TOOL", "xml_rate_tool": "$XML_RATE_TOOL",
  "wikidex_rss_kib": $(awk '/VmRSS/{print $2}' /proc/$SERVER_PID/status),

@@ -13,13 +13,13 @@
 #
 # Prints a Markdown report; raw data stays in $SOAK_DIR (default: a temp dir).
 set -euo pipefail
-# Servers started here stop at once when killed (no drain: `--drain-secs`).
-export WIKIDEX_DRAIN_SECS=${WIKIDEX_DRAIN_SECS:-0}
 duration=${1:-600}
 rate=${2:-2000}
 conns=${3:-32}
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
+# shellcheck source=../lib/server.sh
+source "$root/benches/lib/server.sh"
 command -v wrk >/dev/null || { echo "soak: needs wrk (apt-get install -y wrk)" >&2; exit 2; }
 if [ -z "${WIKIDEX:-}" ]; then
     (cd "$root" && cargo build --release --quiet)
@@ -33,7 +33,7 @@ server_pid=
 sampler_pid=
 cleanup() {
     [ -n "$sampler_pid" ] && kill "$sampler_pid" 2>/dev/null || true
-    [ -n "$server_pid" ] && kill -TERM "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
+    stop_server "$server_pid" || true
     [ -z "${SOAK_DIR:-}" ] && [ -z "${KEEP:-}" ] && rm -rf "$dir"
     return 0
 }
@@ -62,17 +62,9 @@ PY
 echo "targets: $(grep -c '^W' "$dir/targets") titles" >&2
 
 # The server: release build, one worker per core (2 here), defaults otherwise.
-WIKIDEX_LOG=info "$WIKIDEX" serve --index "$dir/d.xml.wikidex" --dump "$dir/d.xml" --bind 127.0.0.1:0 \
-    2>"$dir/serve.log" >/dev/null &
-server_pid=$!
-addr=
-for _ in $(seq 300); do
-    addr=$(sed 's/\x1b\[[0-9;]*m//g' "$dir/serve.log" | grep -o 'on http://[0-9.:]*' | head -1 | cut -c11- || true)
-    [ -n "$addr" ] && break
-    kill -0 $server_pid || { cat "$dir/serve.log" >&2; exit 2; }
-    sleep 0.1
-done
-[ -n "$addr" ] || { echo "soak: server did not start" >&2; exit 2; }
+WIKIDEX_LOG=info start_wikidex "$WIKIDEX" "$dir/serve.log" --index "$dir/d.xml.wikidex" --dump "$dir/d.xml" \
+    || { echo "soak: server did not start" >&2; cat "$dir/serve.log" >&2; exit 2; }
+server_pid=$SERVER_PID addr=$SERVER_ADDR
 echo "server $server_pid on $addr; ${duration}s at ${rate} req/s over $conns connections" >&2
 
 # RSS every 10 s: total, anonymous, file-backed (KiB).
