@@ -13,7 +13,7 @@
 //!
 //! ```text
 //! loadgen --addr 127.0.0.1:8080 (--path /plaintext | --requests FILE)
-//!         [-c 64] [-d 20] [-R 0] [--seed 1]
+//!         [-c 64] [-d 20] [-R 0] [--seed 1] [--latency]
 //! ```
 //! FILE: one request a line, `PATH` optionally followed by TAB-separated
 //! headers (`/xml<TAB>Range: bytes=0-4095`).
@@ -22,6 +22,9 @@
 //! keys as the kit's wrk Lua `done()`), plus `svc_*` (time from the actual
 //! send, i.e. without the schedule correction) and `late_p99_us` (how late the
 //! generator itself sent: if that is large, the generator was the bottleneck).
+//! `--latency` first prints the corrected latencies' whole percentile
+//! distribution as `wrk2 --latency` does (HdrHistogram's "Detailed Percentile
+//! spectrum", milliseconds), for `benches/load/chart.py`.
 
 use hdrhistogram::Histogram;
 use mio::net::TcpStream;
@@ -40,17 +43,20 @@ struct Args {
     duration: Duration,
     rate: f64,
     seed: u64,
+    latency: bool,
 }
 
 fn usage() -> ! {
-    eprintln!("usage: loadgen --addr HOST:PORT (--path PATH | --requests FILE) [-c CONNS] [-d SECS] [-R RATE] [--seed N]");
+    eprintln!(
+        "usage: loadgen --addr HOST:PORT (--path PATH | --requests FILE) [-c CONNS] [-d SECS] [-R RATE] [--seed N] [--latency]"
+    );
     std::process::exit(2)
 }
 
 fn parse_args() -> Args {
     let mut it = std::env::args().skip(1);
     let (mut addr, mut path, mut file) = (None, None, None);
-    let (mut conns, mut secs, mut rate, mut seed) = (64usize, 10f64, 0f64, 1u64);
+    let (mut conns, mut secs, mut rate, mut seed, mut latency) = (64usize, 10f64, 0f64, 1u64, false);
     while let Some(a) = it.next() {
         let mut val = || it.next().unwrap_or_else(|| usage());
         match a.as_str() {
@@ -61,6 +67,7 @@ fn parse_args() -> Args {
             "-d" => secs = val().trim_end_matches('s').parse().unwrap_or_else(|_| usage()),
             "-R" => rate = val().parse().unwrap_or_else(|_| usage()),
             "--seed" => seed = val().parse().unwrap_or_else(|_| usage()),
+            "--latency" => latency = true,
             _ => usage(),
         }
     }
@@ -96,7 +103,7 @@ fn parse_args() -> Args {
             r.into_bytes()
         })
         .collect();
-    Args { addr, requests, conns, duration: Duration::from_secs_f64(secs), rate, seed }
+    Args { addr, requests, conns, duration: Duration::from_secs_f64(secs), rate, seed, latency }
 }
 
 #[derive(PartialEq)]
@@ -327,6 +334,9 @@ fn main() -> ExitCode {
     let incomplete = conns.iter().filter(|c| c.state != State::Idle).count();
     let secs = args.duration.as_secs_f64();
     let q = |h: &Histogram<u64>, p: f64| h.value_at_quantile(p / 100.0);
+    if args.latency {
+        print_spectrum(&lat);
+    }
     println!(
         "RESULT requests={} duration_s={:.3} rps={:.1} mbps={:.1} mean_us={:.1} p50_us={} p90_us={} p99_us={} p999_us={} p9999_us={} max_us={} connect_err={} read_err={} write_err={} status_err={} timeout_err=0 target_rps={} incomplete={} svc_p50_us={} svc_p99_us={} svc_p999_us={} late_p99_us={} late_max_us={}",
         counts.done,
@@ -353,6 +363,23 @@ fn main() -> ExitCode {
         late.max(),
     );
     ExitCode::SUCCESS
+}
+
+/// Prints `h` (microseconds) as `wrk2 --latency` prints its "Detailed
+/// Percentile spectrum": HdrHistogram's classic percentile distribution,
+/// five steps per halving of the remaining percentile, values in ms.
+fn print_spectrum(h: &Histogram<u64>) {
+    println!("  Detailed Percentile spectrum:");
+    println!("{:>12} {:>12} {:>12} {:>12}\n", "Value", "Percentile", "TotalCount", "1/(1-Percentile)");
+    let mut total = 0u64;
+    for v in h.iter_quantiles(5) {
+        total += v.count_since_last_iteration();
+        let p = v.quantile_iterated_to();
+        let inverse = if p < 1.0 { format!("{:12.2}", 1.0 / (1.0 - p)) } else { format!("{:>12}", "inf") };
+        println!("{:12.3} {:12.6} {:12} {inverse}", v.value_iterated_to() as f64 / 1000.0, p, total);
+    }
+    println!("#[Mean    = {:12.3}, StdDeviation   = {:12.3}]", h.mean() / 1000.0, h.stdev() / 1000.0);
+    println!("#[Max     = {:12.3}, Total count    = {:12}]", h.max() as f64 / 1000.0, h.len());
 }
 
 /// Writes what is left of the connection's request; moves it to Reading when
