@@ -262,7 +262,7 @@ impl Server {
         let log = Arc::new(Mutex::new(String::new()));
         let (tx, rx) = std::sync::mpsc::channel();
         let sink = log.clone();
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if let Some(i) = line.find("on http://") {
                     let addr = line[i + 10..].split_whitespace().next().unwrap_or("").to_string();
@@ -283,7 +283,10 @@ impl Server {
                 return Ok(Server { child, base: format!("http://{addr}"), addr, log, agent });
             }
             if let Ok(Some(_)) = child.try_wait() {
-                std::thread::sleep(Duration::from_millis(100));
+                // Its stderr is closed once it has exited: the reader ends
+                // with every line read (a fixed wait could miss them on a
+                // busy machine).
+                let _ = reader.join();
                 return Err(log.lock().unwrap().clone());
             }
             if Instant::now() > deadline {
