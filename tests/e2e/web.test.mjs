@@ -34,7 +34,9 @@ const PAGE_SIZE = 50;
 const MAX_LIMIT = 10000;
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 375, height: 740 };
-const WAIT = 10_000;
+// How long a step may take: generous, because the server under test is a
+// debug build and CI machines can be busy; a step that never happens still fails.
+const WAIT = 30_000;
 
 if (!BASE) throw new Error('WIKIDEX_URL is required: the base URL of a running `wikidex serve`, e.g. http://127.0.0.1:18090');
 
