@@ -2,7 +2,7 @@
 //! framed by its own request, slowloris, idle and keep-alive connections,
 //! the idle-buffer pool, `sendfile` bodies for a slow reader and for big
 //! pages, and answers not held back for a delayed ACK. Most of it checks
-//! the patched actix-http (`vendor/actix-http/PATCHED.md`).
+//! the patched actix-http (`vendor/actix-http/patches/README.md`).
 
 use crate::raw_http::{exchange, exchange_with, get, one, read_reply};
 use crate::util::{assert_healthy, big_dump_server, enc, extract_pages, fixture, own_server, xml_request};
@@ -234,10 +234,8 @@ fn two_thousand_idle_connections_do_not_starve_other_clients() {
 
 #[test]
 fn an_idle_keep_alive_connection_is_closed_a_keep_alive_time_after_its_last_answer() {
-    // The patched actix-http moves one timer per connection instead of
-    // making a new one per request (vendor/actix-http, patch 4): every
-    // answer must push the idle deadline back, and the last one must still
-    // close the connection. With --keep-alive 2, requests 1 s apart keep the
+    // Every answer must push the idle deadline back, and the last one must
+    // still close the connection. With --keep-alive 2, requests 1 s apart keep the
     // connection open well past 2 s; after the last, it closes within 2 s
     // (the server's clock is coarse: up to 0.5 s early).
     let (_dir, _dump, _index, server) = own_server(&["--keep-alive", "2"]);

@@ -326,4 +326,49 @@ mod tests {
 
         assert!(codec.decode(&mut buf).is_err());
     }
+
+    /// wikidex patch (pipelined framing): each response is framed by the
+    /// request it answers. The dispatcher decodes every pipelined request
+    /// it has read before answering the first, so framing by the codec's
+    /// latest state gave the HEAD's answer a body here, and the first GET's
+    /// answer the last request's HTTP version.
+    #[actix_rt::test]
+    async fn pipelined_responses_are_framed_by_their_own_request() {
+        let mut codec = Codec::default();
+        let mut buf = BytesMut::from(
+            "GET /a HTTP/1.1\r\nHost: x\r\n\r\n\
+             HEAD /b HTTP/1.1\r\nHost: x\r\n\r\n\
+             GET /c HTTP/1.0\r\nHost: x\r\n\r\n",
+        );
+        let mut paths = Vec::new();
+        while let Some(item) = codec.decode(&mut buf).unwrap() {
+            paths.push(item.message().path().to_owned());
+        }
+        assert_eq!(paths, ["/a", "/b", "/c"]);
+
+        let mut answers = Vec::new();
+        for _ in &paths {
+            let mut out = BytesMut::new();
+            let res = Response::with_body(StatusCode::OK, ());
+            codec
+                .encode(Message::Item((res, BodySize::Sized(4))), &mut out)
+                .unwrap();
+            codec
+                .encode(Message::Chunk(Some(bytes::Bytes::from_static(b"body"))), &mut out)
+                .unwrap();
+            codec.encode(Message::Chunk(None), &mut out).unwrap();
+            answers.push(String::from_utf8(out.to_vec()).unwrap());
+        }
+
+        let [a, b, c] = &answers[..] else {
+            unreachable!()
+        };
+        assert!(a.starts_with("HTTP/1.1 200 OK\r\n"), "{a}");
+        assert!(a.ends_with("\r\n\r\nbody"), "GET /a has its body: {a}");
+        assert!(b.starts_with("HTTP/1.1 200 OK\r\n"), "{b}");
+        assert!(b.contains("content-length: 4\r\n"), "{b}");
+        assert!(b.ends_with("\r\n\r\n"), "HEAD /b has no body: {b}");
+        assert!(c.starts_with("HTTP/1.0 200 OK\r\n"), "{c}");
+        assert!(c.ends_with("\r\n\r\nbody"), "GET /c has its body: {c}");
+    }
 }

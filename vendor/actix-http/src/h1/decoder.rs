@@ -258,11 +258,9 @@ impl MessageType for Request {
     }
 
     fn decode(src: &mut BytesMut) -> Result<Option<(Self, PayloadType)>, ParseError> {
-        // wikidex patch (no zeroing): filled by `HeaderIndex::record` up to the
-        // number of headers parsed; upstream zeroed all 3 KiB on every call.
-        let mut headers = [const { MaybeUninit::<HeaderIndex>::uninit() }; MAX_HEADERS];
+        let mut headers: [HeaderIndex; MAX_HEADERS] = EMPTY_HEADER_INDEX_ARRAY;
 
-        let (len, method, uri, ver, headers) = {
+        let (len, method, uri, ver, h_len) = {
             // SAFETY:
             // Create an uninitialized array of `MaybeUninit`. The `assume_init` is safe because the
             // type we are claiming to have initialized here is a bunch of `MaybeUninit`s, which
@@ -284,9 +282,9 @@ impl MessageType for Request {
                     } else {
                         Version::HTTP_10
                     };
-                    let headers = HeaderIndex::record(src, req.headers, &mut headers);
+                    HeaderIndex::record(src, req.headers, &mut headers);
 
-                    (len, method, uri, version, headers)
+                    (len, method, uri, version, req.headers.len())
                 }
 
                 httparse::Status::Partial => {
@@ -304,7 +302,7 @@ impl MessageType for Request {
         let mut msg = Request::new();
 
         // convert headers
-        let mut length = msg.set_headers(&src.split_to(len).freeze(), headers, ver)?;
+        let mut length = msg.set_headers(&src.split_to(len).freeze(), &headers[..h_len], ver)?;
 
         // disallow HTTP/1.1 requests that do not contain a Host header
         // see https://datatracker.ietf.org/doc/html/rfc9112#section-3.2
@@ -383,11 +381,9 @@ impl MessageType for ResponseHead {
     }
 
     fn decode(src: &mut BytesMut) -> Result<Option<(Self, PayloadType)>, ParseError> {
-        // wikidex patch (no zeroing): filled by `HeaderIndex::record` up to the
-        // number of headers parsed; upstream zeroed all 3 KiB on every call.
-        let mut headers = [const { MaybeUninit::<HeaderIndex>::uninit() }; MAX_HEADERS];
+        let mut headers: [HeaderIndex; MAX_HEADERS] = EMPTY_HEADER_INDEX_ARRAY;
 
-        let (len, ver, status, headers) = {
+        let (len, ver, status, h_len) = {
             // SAFETY:
             // Create an uninitialized array of `MaybeUninit`. The `assume_init` is safe because the
             // type we are claiming to have initialized here is a bunch of `MaybeUninit`s, which
@@ -412,9 +408,9 @@ impl MessageType for ResponseHead {
 
                     let status =
                         StatusCode::from_u16(res.code.unwrap()).map_err(|_| ParseError::Status)?;
-                    let headers = HeaderIndex::record(src, res.headers, &mut headers);
+                    HeaderIndex::record(src, res.headers, &mut headers);
 
-                    (len, version, status, headers)
+                    (len, version, status, res.headers.len())
                 }
 
                 httparse::Status::Partial => {
@@ -432,7 +428,7 @@ impl MessageType for ResponseHead {
         msg.version = ver;
 
         // convert headers
-        let mut length = msg.set_headers(&src.split_to(len).freeze(), headers, ver)?;
+        let mut length = msg.set_headers(&src.split_to(len).freeze(), &headers[..h_len], ver)?;
 
         // Remove CL value if 0 now that all headers and HTTP/1.0 special cases are processed.
         // Protects against some request smuggling attacks.
@@ -467,30 +463,29 @@ pub(crate) struct HeaderIndex {
     pub(crate) value: (usize, usize),
 }
 
+pub(crate) const EMPTY_HEADER_INDEX: HeaderIndex = HeaderIndex {
+    name: (0, 0),
+    value: (0, 0),
+};
+
+pub(crate) const EMPTY_HEADER_INDEX_ARRAY: [HeaderIndex; MAX_HEADERS] =
+    [EMPTY_HEADER_INDEX; MAX_HEADERS];
+
 impl HeaderIndex {
-    /// Records where each of `headers` sits in `bytes` into the first slots
-    /// of `indices` and returns those slots.
-    pub(crate) fn record<'a>(
+    pub(crate) fn record(
         bytes: &[u8],
         headers: &[httparse::Header<'_>],
-        indices: &'a mut [MaybeUninit<HeaderIndex>],
-    ) -> &'a [HeaderIndex] {
+        indices: &mut [HeaderIndex],
+    ) {
         let bytes_ptr = bytes.as_ptr() as usize;
-        let mut recorded = 0;
-        for (header, index) in headers.iter().zip(indices.iter_mut()) {
+        for (header, indices) in headers.iter().zip(indices.iter_mut()) {
             let name_start = header.name.as_ptr() as usize - bytes_ptr;
             let name_end = name_start + header.name.len();
+            indices.name = (name_start, name_end);
             let value_start = header.value.as_ptr() as usize - bytes_ptr;
             let value_end = value_start + header.value.len();
-            index.write(HeaderIndex {
-                name: (name_start, name_end),
-                value: (value_start, value_end),
-            });
-            recorded += 1;
+            indices.value = (value_start, value_end);
         }
-        // SAFETY: the loop above initialized the first `recorded` slots, and
-        // `MaybeUninit<HeaderIndex>` has the layout of `HeaderIndex`.
-        unsafe { std::slice::from_raw_parts(indices.as_ptr().cast::<HeaderIndex>(), recorded) }
     }
 }
 

@@ -14,16 +14,19 @@ use bitflags::bitflags;
 use bytes::{Buf, BytesMut};
 use futures_core::ready;
 use pin_project_lite::pin_project;
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::{
+    io::{AsyncRead, AsyncWrite},
+    time::sleep_until,
+};
 use tokio_util::codec::{Decoder as _, Encoder as _};
 use tracing::{error, trace};
 
 use super::{
     buffer_pool,
     codec::Codec,
-    sendfile::{self, SendFileRange},
     decoder::MAX_BUFFER_SIZE,
     payload::{Payload, PayloadSender, PayloadStatus},
+    sendfile::{self, SendFileRange},
     timer::TimerState,
     Message, MessageType,
 };
@@ -419,13 +422,13 @@ where
     fn ensure_linger_timer(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> bool {
         let this = self.as_mut().project();
 
-        if this.shutdown_timer.is_active() {
+        if matches!(this.shutdown_timer, TimerState::Active { .. }) {
             return true;
         }
 
         if let Some(deadline) = this.config.client_disconnect_deadline() {
             this.shutdown_timer
-                .set_and_init(cx, deadline.into(), line!());
+                .set_and_init(cx, sleep_until(deadline.into()), line!());
             true
         } else {
             false
@@ -1131,7 +1134,7 @@ where
     ) -> Result<(), DispatchError> {
         let this = self.as_mut().project();
 
-        if let Some(mut timer) = this.head_timer.active_mut() {
+        if let TimerState::Active { timer } = this.head_timer {
             if timer.as_mut().poll(cx).is_ready() {
                 // timeout on first request (slow request) return 408
 
@@ -1151,7 +1154,7 @@ where
 
     fn poll_ka_timer(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Result<(), DispatchError> {
         let this = self.as_mut().project();
-        if let Some(mut timer) = this.ka_timer.active_mut() {
+        if let TimerState::Active { timer } = this.ka_timer {
             debug_assert!(
                 this.flags.contains(Flags::KEEP_ALIVE),
                 "keep-alive flag should be set when timer is active",
@@ -1181,7 +1184,7 @@ where
                 if let Some(deadline) = this.config.client_disconnect_deadline() {
                     // start shutdown timeout if enabled
                     this.shutdown_timer
-                        .set_and_init(cx, deadline.into(), line!());
+                        .set_and_init(cx, sleep_until(deadline.into()), line!());
                 } else {
                     // no shutdown timeout, drop socket
                     this.flags.insert(Flags::WRITE_DISCONNECT);
@@ -1197,7 +1200,7 @@ where
         cx: &mut Context<'_>,
     ) -> Result<(), DispatchError> {
         let this = self.as_mut().project();
-        if let Some(mut timer) = this.shutdown_timer.active_mut() {
+        if let TimerState::Active { timer } = this.shutdown_timer {
             debug_assert!(
                 this.flags.intersects(Flags::LINGER | Flags::SHUTDOWN),
                 "shutdown or linger flag should be set when timer is active",
@@ -1442,7 +1445,7 @@ where
                         if let Some(deadline) = inner.config.client_request_deadline() {
                             inner.as_mut().project().head_timer.set_and_init(
                                 cx,
-                                deadline.into(),
+                                sleep_until(deadline.into()),
                                 line!(),
                             );
                         }
@@ -1473,7 +1476,7 @@ where
                                     if let Some(timer) = inner.config.keep_alive_deadline() {
                                         inner.as_mut().project().ka_timer.set_and_init(
                                             cx,
-                                            timer.into(),
+                                            sleep_until(timer.into()),
                                             line!(),
                                         );
                                     }

@@ -9,7 +9,7 @@
 //! leave in the same packets, as nginx's `tcp_nopush`) and then the body
 //! with `sendfile`, page cache to socket: no read into a buffer, no copy
 //! into the write buffer. Anywhere else the ordinary body is sent as usual,
-//! so the extension is only ever an optimisation.
+//! so the field is only ever an optimisation.
 //!
 //! If the file gets shorter while a body is being sent, `sendfile` stops
 //! early and the connection is closed: the client sees a short body, never
@@ -121,6 +121,82 @@ mod linux {
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
                 Err(err) => return Poll::Ready(Err(err)),
             }
+        }
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use std::{fs::File, io::Write as _, sync::Arc};
+
+    use actix_service::fn_service;
+    use tokio::{
+        io::{AsyncReadExt as _, AsyncWriteExt as _},
+        net::{TcpListener, TcpStream},
+    };
+
+    use super::SendFileRange;
+    use crate::{
+        h1::{Dispatcher, ExpectHandler, UpgradeHandler},
+        service::HttpFlow,
+        Error, OnConnectData, Request, Response, ServiceConfig,
+    };
+
+    /// On a TCP connection the body comes from the file, not from the
+    /// ordinary body (which differs here only so the test can tell them
+    /// apart), and a response to HEAD gets none, pipelined or not. When
+    /// this fails, `/xml` went back to a copy per request (wikidex's
+    /// docs/BENCHMARKS.md, "sendfile for /xml") or lost its framing.
+    #[actix_rt::test]
+    async fn a_file_range_body_is_sent_from_the_file_on_tcp() {
+        let path = std::env::temp_dir().join(format!("actix-http-sendfile-{}", std::process::id()));
+        File::create(&path).unwrap().write_all(b"0123456789").unwrap();
+        let file = Arc::new(File::open(&path).unwrap());
+        std::fs::remove_file(&path).unwrap();
+
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = actix_rt::spawn(async move {
+            let (io, _) = listener.accept().await.unwrap();
+            let service = fn_service(move |_: Request| {
+                let file = Arc::clone(&file);
+                async move {
+                    let mut res = Response::ok().set_body(&b"fallback"[..]);
+                    res.head_mut().send_file = Some(SendFileRange { file, offset: 1, len: 8 });
+                    Ok::<_, Error>(res)
+                }
+            });
+            let services = HttpFlow::new(service, ExpectHandler, None::<UpgradeHandler>);
+            let dispatcher = Dispatcher::new(
+                io,
+                services,
+                ServiceConfig::default(),
+                None,
+                OnConnectData::default(),
+            );
+            dispatcher.await
+        });
+
+        let mut client = TcpStream::connect(addr).await.unwrap();
+        client
+            .write_all(
+                b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n\
+                  HEAD /b HTTP/1.1\r\nHost: x\r\n\r\n\
+                  GET /c HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            )
+            .await
+            .unwrap();
+        let mut answers = Vec::new();
+        client.read_to_end(&mut answers).await.unwrap();
+        server.await.unwrap().unwrap();
+
+        let answers = String::from_utf8(answers).unwrap();
+        let heads_and_bodies: Vec<&str> = answers.split("HTTP/1.1 200 OK\r\n").skip(1).collect();
+        assert_eq!(heads_and_bodies.len(), 3, "{answers}");
+        for (i, body) in [(0, "12345678"), (1, ""), (2, "12345678")] {
+            let answer = heads_and_bodies[i];
+            assert!(answer.contains("content-length: 8\r\n"), "{answers}");
+            assert!(answer.ends_with(&format!("\r\n\r\n{body}")), "answer {i}: {answers}");
         }
     }
 }

@@ -1,92 +1,68 @@
 use std::{fmt, future::Future, pin::Pin, task::Context};
 
-use tokio::time::{sleep_until, Instant, Sleep};
+use tokio::time::{Instant, Sleep};
 use tracing::trace;
 
-/// One of the dispatcher's timers (head, keep-alive, shutdown).
-///
-/// wikidex patch (timer reuse): upstream boxes a new `Sleep` every time a
-/// timer is set and drops it when the timer is cleared, so a keep-alive
-/// connection allocated, registered, deregistered and freed a timer entry
-/// per request. Here a timer keeps its `Sleep` when cleared and moves it
-/// with `Sleep::reset` when set again; tokio only records a later deadline
-/// (no timer-wheel work) and re-files the entry when the earlier one comes
-/// due. A cleared timer that still comes due merely wakes the connection,
-/// which then finds the timer inactive and does nothing.
 #[derive(Debug)]
-pub(super) struct TimerState {
-    enabled: bool,
-    active: bool,
-    sleep: Option<Pin<Box<Sleep>>>,
+pub(super) enum TimerState {
+    Disabled,
+    Inactive,
+    Active { timer: Pin<Box<Sleep>> },
 }
 
 impl TimerState {
     pub(super) fn new(enabled: bool) -> Self {
-        Self {
-            enabled,
-            active: false,
-            sleep: None,
+        if enabled {
+            Self::Inactive
+        } else {
+            Self::Disabled
         }
     }
 
     pub(super) fn is_enabled(&self) -> bool {
-        self.enabled || self.active
+        matches!(self, Self::Active { .. } | Self::Inactive)
     }
 
-    pub(super) fn is_active(&self) -> bool {
-        self.active
-    }
-
-    /// The running timer, if it is set.
-    pub(super) fn active_mut(&mut self) -> Option<Pin<&mut Sleep>> {
-        match &mut self.sleep {
-            Some(sleep) if self.active => Some(sleep.as_mut()),
-            _ => None,
-        }
-    }
-
-    /// Sets the timer to `deadline` and registers the task to be woken then.
-    pub(super) fn set_and_init(&mut self, cx: &mut Context<'_>, deadline: Instant, line: u32) {
-        if !self.enabled {
+    pub(super) fn set(&mut self, timer: Sleep, line: u32) {
+        if matches!(self, Self::Disabled) {
             trace!("setting disabled timer from line {}", line);
         }
 
-        let sleep = match &mut self.sleep {
-            // Deadlines come from actix's coarse clock (the date service,
-            // updated every 500 ms), so most requests set the deadline the
-            // timer already has; it is still filed, with this task's waker.
-            Some(sleep) if sleep.deadline() == deadline => {
-                self.active = true;
-                return;
-            }
-            Some(sleep) => {
-                sleep.as_mut().reset(deadline);
-                sleep
-            }
-            None => self.sleep.insert(Box::pin(sleep_until(deadline))),
+        *self = Self::Active {
+            timer: Box::pin(timer),
         };
-        self.active = true;
-        let _ = sleep.as_mut().poll(cx);
+    }
+
+    pub(super) fn set_and_init(&mut self, cx: &mut Context<'_>, timer: Sleep, line: u32) {
+        self.set(timer, line);
+        self.init(cx);
     }
 
     pub(super) fn clear(&mut self, line: u32) {
-        if !self.enabled {
+        if matches!(self, Self::Disabled) {
             trace!("trying to clear a disabled timer from line {}", line);
         }
 
-        if !self.active {
+        if matches!(self, Self::Inactive) {
             trace!("trying to clear an inactive timer from line {}", line);
         }
 
-        self.active = false;
+        *self = Self::Inactive;
+    }
+
+    pub(super) fn init(&mut self, cx: &mut Context<'_>) {
+        if let TimerState::Active { timer } = self {
+            let _ = timer.as_mut().poll(cx);
+        }
     }
 }
 
 impl fmt::Display for TimerState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.sleep {
-            _ if !self.is_enabled() => f.write_str("timer is disabled"),
-            Some(timer) if self.active => {
+        match self {
+            TimerState::Disabled => f.write_str("timer is disabled"),
+            TimerState::Inactive => f.write_str("timer is inactive"),
+            TimerState::Active { timer } => {
                 let deadline = timer.deadline();
                 let now = Instant::now();
 
@@ -100,7 +76,6 @@ impl fmt::Display for TimerState {
                     )
                 }
             }
-            _ => f.write_str("timer is inactive"),
         }
     }
 }
