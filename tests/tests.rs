@@ -14,6 +14,7 @@ mod dump_changes;
 mod http_input;
 mod index;
 mod index_faults;
+mod limits;
 mod link_reference;
 mod ranking;
 mod search;

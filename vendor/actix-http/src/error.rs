@@ -179,6 +179,11 @@ pub enum ParseError {
     #[display("message head is too large")]
     TooLarge,
 
+    /// wikidex patch (limits): a request target longer than the HTTP/1
+    /// decoder's limit, answered with 414.
+    #[display("request target is too long")]
+    UriTooLong,
+
     /// A message reached EOF, but is not complete.
     #[display("message is incomplete")]
     Incomplete,

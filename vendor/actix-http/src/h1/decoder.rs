@@ -14,6 +14,14 @@ use crate::{error::ParseError, header::HeaderMap, ConnectionType, Request, Respo
 pub(crate) const MAX_BUFFER_SIZE: usize = 131_072;
 const MAX_HEADERS: usize = 96;
 
+/// wikidex patch (limits): the longest request target read; a longer one is
+/// refused with 414. Browsers and proxies stop near 8 KiB too.
+pub(crate) const MAX_TARGET_LEN: usize = 8 * 1024;
+
+/// wikidex patch (limits): the longest request head (request line and header
+/// fields) read; a longer one is refused with 431.
+pub(crate) const MAX_HEAD_LEN: usize = 32 * 1024;
+
 /// Incoming message decoder
 pub(crate) struct MessageDecoder<T: MessageType>(PhantomData<T>);
 
@@ -274,6 +282,13 @@ impl MessageType for Request {
 
             match req.parse_with_uninit_headers(src, &mut parsed)? {
                 httparse::Status::Complete(len) => {
+                    // wikidex patch (limits)
+                    if req.path.unwrap().len() > MAX_TARGET_LEN {
+                        return Err(ParseError::UriTooLong);
+                    }
+                    if len > MAX_HEAD_LEN {
+                        return Err(ParseError::TooLarge);
+                    }
                     let method = Method::from_bytes(req.method.unwrap().as_bytes())
                         .map_err(|_| ParseError::Method)?;
                     let uri = Uri::try_from(req.path.unwrap())?;
@@ -288,8 +303,12 @@ impl MessageType for Request {
                 }
 
                 httparse::Status::Partial => {
-                    return if src.len() >= MAX_BUFFER_SIZE {
-                        trace!("MAX_BUFFER_SIZE unprocessed data reached, closing");
+                    // wikidex patch (limits): refuse a long target as soon as
+                    // it is read, and a long head before it is whole.
+                    return if target_too_long(src) {
+                        Err(ParseError::UriTooLong)
+                    } else if src.len() > MAX_HEAD_LEN {
+                        trace!("MAX_HEAD_LEN unprocessed data reached, closing");
                         Err(ParseError::TooLarge)
                     } else {
                         // Return None to notify more read are needed for parsing request
@@ -455,6 +474,24 @@ impl MessageType for ResponseHead {
 
         Ok(Some((msg, decoder)))
     }
+}
+
+/// wikidex patch (limits): whether the request line read so far, whole or
+/// not, has a target longer than `MAX_TARGET_LEN`.
+fn target_too_long(src: &[u8]) -> bool {
+    // httparse skips empty lines before a request line; so does this.
+    let start = src
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .unwrap_or(src.len());
+    let line = &src[start..];
+    let line = match line.iter().position(|&b| b == b'\n') {
+        Some(end) => &line[..end],
+        None => line,
+    };
+    let mut parts = line.splitn(3, |&b| b == b' ');
+    parts.next(); // the method
+    parts.next().is_some_and(|target| target.len() > MAX_TARGET_LEN)
 }
 
 #[derive(Clone, Copy)]
@@ -1379,5 +1416,66 @@ mod tests {
 
         let mut reader = MessageDecoder::<Request>::default();
         assert!(reader.decode(&mut buf).unwrap().is_some());
+    }
+
+    /// wikidex patch (limits): `GET <target> HTTP/1.1` with a Host and
+    /// `extra` bytes of one more header field, and the head's length.
+    fn request_with(target_len: usize, extra: usize) -> BytesMut {
+        let mut head = format!("GET /{} HTTP/1.1\r\nHost: x\r\n", "a".repeat(target_len - 1));
+        if extra > 0 {
+            head.push_str(&format!("X-Big: {}\r\n", "v".repeat(extra)));
+        }
+        head.push_str("\r\n");
+        BytesMut::from(head.as_str())
+    }
+
+    fn decode(buf: &mut BytesMut) -> Result<Option<Request>, ParseError> {
+        MessageDecoder::<Request>::default()
+            .decode(buf)
+            .map(|item| item.map(|(req, _)| req))
+    }
+
+    #[test]
+    fn targets_up_to_the_limit_are_read_longer_ones_refused() {
+        let req = decode(&mut request_with(MAX_TARGET_LEN, 0)).unwrap().unwrap();
+        assert_eq!(req.path().len(), MAX_TARGET_LEN);
+
+        let err = decode(&mut request_with(MAX_TARGET_LEN + 1, 0)).unwrap_err();
+        assert!(matches!(err, ParseError::UriTooLong), "{err:?}");
+    }
+
+    #[test]
+    fn a_long_target_is_refused_before_its_request_line_ends() {
+        let mut buf = BytesMut::from(format!("GET /{}", "a".repeat(MAX_TARGET_LEN)).as_str());
+        let err = decode(&mut buf).unwrap_err();
+        assert!(matches!(err, ParseError::UriTooLong), "{err:?}");
+
+        // ... after empty lines too; a target at the limit waits for more.
+        let mut buf = BytesMut::from(format!("\r\nGET /{}", "a".repeat(MAX_TARGET_LEN)).as_str());
+        assert!(matches!(decode(&mut buf), Err(ParseError::UriTooLong)));
+        let mut buf = BytesMut::from(format!("GET /{}", "a".repeat(MAX_TARGET_LEN - 1)).as_str());
+        assert!(matches!(decode(&mut buf), Ok(None)));
+        // A 100 KB target, beyond what the `http` crate's URI parser takes.
+        let mut buf = BytesMut::from(format!("GET /{} HTTP/1.1\r\n\r\n", "a".repeat(100_000)).as_str());
+        assert!(matches!(decode(&mut buf), Err(ParseError::UriTooLong)));
+    }
+
+    #[test]
+    fn heads_up_to_the_limit_are_read_longer_ones_refused() {
+        let short = request_with(10, 0).len();
+        let field = "X-Big: \r\n".len();
+        let at_limit = request_with(10, MAX_HEAD_LEN - short - field);
+        assert_eq!(at_limit.len(), MAX_HEAD_LEN);
+        assert!(decode(&mut at_limit.clone()).unwrap().is_some());
+
+        let over = request_with(10, MAX_HEAD_LEN - short - field + 1);
+        let err = decode(&mut over.clone()).unwrap_err();
+        assert!(matches!(err, ParseError::TooLarge), "{err:?}");
+
+        // Not yet whole, but already too long.
+        let mut partial = BytesMut::from(&over[..MAX_HEAD_LEN + 1]);
+        assert!(matches!(decode(&mut partial), Err(ParseError::TooLarge)));
+        let mut partial = BytesMut::from(&over[..MAX_HEAD_LEN]);
+        assert!(matches!(decode(&mut partial), Ok(None)));
     }
 }

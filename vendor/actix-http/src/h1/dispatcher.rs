@@ -202,7 +202,30 @@ enum DispatcherMessage {
     Item(Request),
     Upgrade(Request),
     Error(Response<()>),
+    // wikidex patch (limits): an error answer with a body.
+    Refusal(Response<()>, &'static str),
 }
+
+/// wikidex patch (limits): a refusal of a request that cannot be read, with
+/// the JSON body `{"error": …}` that every wikidex refusal has, and
+/// `Connection: close` (the rest of the connection is not read).
+fn json_refusal(status: StatusCode, body: &'static str) -> DispatcherMessage {
+    let mut res = Response::with_body(status, ());
+    res.head_mut().set_connection_type(ConnectionType::Close);
+    res.headers_mut().insert(
+        crate::header::CONTENT_TYPE,
+        crate::header::HeaderValue::from_static("application/json"),
+    );
+    DispatcherMessage::Refusal(res, body)
+}
+
+/// wikidex patch (limits): the body of a 414.
+const URI_TOO_LONG_JSON: &str =
+    r#"{"error":"the request target is too long: at most 8192 bytes"}"#;
+
+/// wikidex patch (limits): the body of a 431.
+const HEAD_TOO_LARGE_JSON: &str =
+    r#"{"error":"the request head is too large: at most 32768 bytes and 96 header fields"}"#;
 
 pin_project! {
     #[project = StateProj]
@@ -662,6 +685,11 @@ where
                         self.as_mut().send_error_response(res, BoxBody::new(()))?;
                     }
 
+                    // wikidex patch (limits)
+                    Some(DispatcherMessage::Refusal(res, body)) => {
+                        self.as_mut().send_error_response(res, BoxBody::new(body))?;
+                    }
+
                     // return with upgrade request and poll it exclusively
                     Some(DispatcherMessage::Upgrade(req)) => return Ok(PollResponse::Upgrade(req)),
 
@@ -1086,22 +1114,28 @@ where
                     break;
                 }
 
-                Err(ParseError::TooLarge) => {
-                    trace!("request head was too big; returning 431 response");
+                Err(err @ (ParseError::TooLarge | ParseError::UriTooLong)) => {
+                    trace!("request head was too big; returning 431 or 414 response");
 
                     if let Some(mut payload) = this.payload.take() {
                         payload.set_error(PayloadError::Overflow);
                     }
 
                     // request heads that overflow buffer size return a 431 error
-                    this.messages
-                        .push_back(DispatcherMessage::Error(Response::with_body(
+                    // (wikidex patch (limits): and a long target 414, each with
+                    // a JSON body)
+                    this.messages.push_back(match err {
+                        ParseError::UriTooLong => {
+                            json_refusal(StatusCode::URI_TOO_LONG, URI_TOO_LONG_JSON)
+                        }
+                        _ => json_refusal(
                             StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-                            (),
-                        )));
+                            HEAD_TOO_LARGE_JSON,
+                        ),
+                    });
 
                     this.flags.insert(Flags::READ_DISCONNECT);
-                    *this.error = Some(ParseError::TooLarge.into());
+                    *this.error = Some(err.into());
 
                     break;
                 }

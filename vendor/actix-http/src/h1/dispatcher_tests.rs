@@ -471,6 +471,47 @@ async fn req_parse_err() {
     .await;
 }
 
+/// wikidex patch (limits): a long target gets 414 and a long head 431, each
+/// with a JSON body and `connection: close`, after the answer to the
+/// request before it.
+#[actix_rt::test]
+async fn long_targets_and_heads_get_json_refusals() {
+    use crate::h1::decoder::{MAX_HEAD_LEN, MAX_TARGET_LEN};
+
+    let long_target = format!("GET /{} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(MAX_TARGET_LEN));
+    let long_head = format!("GET / HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n", "v".repeat(MAX_HEAD_LEN));
+    for (request, status, body) in [
+        (long_target, "414 URI Too Long", URI_TOO_LONG_JSON),
+        (long_head, "431 Request Header Fields Too Large", HEAD_TOO_LARGE_JSON),
+    ] {
+        let buf = TestBuffer::new(format!("GET /first HTTP/1.1\r\nHost: x\r\n\r\n{request}").as_str());
+        let services = HttpFlow::new(ok_service(), ExpectHandler, None);
+        let h1 = Dispatcher::<_, _, _, _, UpgradeHandler>::new(
+            buf.clone(),
+            services,
+            ServiceConfig::default(),
+            None,
+            OnConnectData::default(),
+        );
+        let mut h1 = pin!(h1);
+        lazy(|cx| assert!(matches!(h1.as_mut().poll(cx), Poll::Ready(Err(_))))).await;
+
+        let out = String::from_utf8(buf.take_write_buf().to_vec()).unwrap();
+        let (first, refusal) = out.split_at(out.find("HTTP/1.1 4").expect(&out));
+        assert!(first.starts_with("HTTP/1.1 200 OK\r\n"), "{out}");
+        assert!(refusal.starts_with(&format!("HTTP/1.1 {status}\r\n")), "{out}");
+        assert!(refusal.contains("content-type: application/json\r\n"), "{out}");
+        assert!(refusal.contains("connection: close\r\n"), "{out}");
+        assert!(refusal.contains(&format!("content-length: {}\r\n", body.len())), "{out}");
+        assert!(refusal.ends_with(&format!("\r\n\r\n{body}")), "{out}");
+        let json: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert!(json["error"].is_string(), "{body}");
+    }
+    // The messages name the limits the decoder applies.
+    assert!(URI_TOO_LONG_JSON.contains(&format!(" {MAX_TARGET_LEN} bytes")));
+    assert!(HEAD_TOO_LARGE_JSON.contains(&format!(" {MAX_HEAD_LEN} bytes")));
+}
+
 #[actix_rt::test]
 async fn pipelining_ok_then_ok() {
     lazy(|cx| {
