@@ -37,7 +37,6 @@ macro_rules! finder {
 }
 finder!(OPEN, b"[[");
 finder!(CLOSE, b"]]");
-finder!(TWO_SPACES, b"  ");
 finder!(LT, b"&lt;");
 finder!(GT, b"&gt;");
 finder!(LT_SLASH, b"&lt;/");
@@ -101,7 +100,9 @@ pub struct LinkScratch {
     text: Vec<u8>,
     visible: Vec<u8>,
     target: String,
-    title: String,
+    spaced: String,
+    lower: String,
+    title: Vec<u8>,
 }
 
 impl LinkRules {
@@ -192,7 +193,7 @@ impl LinkRules {
                     end = end.max(hidden[h].end);
                 }
                 if self.read_unescaped(&escaped[open..end.max(target_end)], scratch) {
-                    found(scratch.title.as_bytes());
+                    found(&scratch.title);
                 }
                 continue;
             }
@@ -202,7 +203,7 @@ impl LinkRules {
                 _ => false,
             };
             if closed && self.normalize_escaped(&escaped[start..target_end], scratch) {
-                found(scratch.title.as_bytes());
+                found(&scratch.title);
             }
         }
     }
@@ -211,25 +212,20 @@ impl LinkRules {
     /// for the common plain ASCII target, else unescaped first. False when
     /// it names no page (or is no link to one).
     fn normalize_escaped(&self, target: &[u8], scratch: &mut LinkScratch) -> bool {
-        let plain = |b: &u8| (b' '..=b'~').contains(b) && !b"&%_:#{}".contains(b);
-        let simple = !target.is_empty()
-            && target.iter().all(plain)
-            && target[0] != b' '
-            && target[target.len() - 1] != b' '
-            && TWO_SPACES.find(target).is_none()
-            && target.len() <= MAX_TITLE_BYTES;
-        if simple {
+        if is_plain(target) {
             let title = &mut scratch.title;
             title.clear();
             let first = if self.main_first_letter { target[0].to_ascii_uppercase() } else { target[0] };
-            title.push(first as char);
-            // ASCII checked above.
-            title.push_str(std::str::from_utf8(&target[1..]).expect("ASCII"));
+            title.push(first);
+            title.extend_from_slice(&target[1..]);
             return true;
         }
         unescape_xml(target, &mut scratch.text);
-        let Ok(target) = std::str::from_utf8(&scratch.text) else { return false };
-        matches!(self.normalize(target, &mut scratch.target, &mut scratch.title), Some(Link::Title))
+        let text = std::mem::take(&mut scratch.text);
+        let title = std::str::from_utf8(&text)
+            .is_ok_and(|target| matches!(self.normalize(target, scratch), Some(Link::Title)));
+        scratch.text = text;
+        title
     }
 
     /// Reads the link opening `escaped` from its unescaped text, with
@@ -260,12 +256,15 @@ impl LinkRules {
             _ => false,
         };
         let Ok(target) = std::str::from_utf8(&text[start..target_end]) else { return false };
-        closed && matches!(self.normalize(target, &mut scratch.target, &mut scratch.title), Some(Link::Title))
+        closed && matches!(self.normalize(target, scratch), Some(Link::Title))
     }
 
-    /// Normalizes a link target into `title`: `None` when it names no
-    /// page (empty, a bare `#section`, characters no title may hold).
-    fn normalize(&self, target: &str, work: &mut String, title: &mut String) -> Option<Link> {
+    /// Normalizes a link target into the scratch's `title`: `None` when it
+    /// names no page (empty, a bare `#section`, characters no title may
+    /// hold). Works in the scratch's buffers: no allocation per link once
+    /// they have grown.
+    fn normalize(&self, target: &str, scratch: &mut LinkScratch) -> Option<Link> {
+        let LinkScratch { target: work, spaced, lower, title, .. } = scratch;
         work.clear();
         if target.contains('%') {
             match percent_encoding::percent_decode_str(target).decode_utf8() {
@@ -275,21 +274,24 @@ impl LinkRules {
         } else {
             work.push_str(target);
         }
-        if work.contains('&') {
-            let decoded = html_escape::decode_html_entities(work.as_str()).into_owned();
+        if work.contains('&')
+            && let std::borrow::Cow::Owned(decoded) = html_escape::decode_html_entities(work.as_str())
+        {
             *work = decoded;
         }
         if let Some(hash) = work.find('#') {
             work.truncate(hash);
         }
-        let text = collapse_spaces(work, title);
+        let text = collapse_spaces(work, spaced);
         let (forced, text) = match text.strip_prefix(':') {
             Some(rest) => (true, rest.trim_start_matches(' ')),
             None => (false, text.as_str()),
         };
-        let mut out = String::with_capacity(text.len() + 16);
+        // `work` is spent: the title is written there.
+        let out = work;
+        out.clear();
         match text.split_once(':').and_then(|(prefix, rest)| {
-            let ns = self.namespaces.get(&prefix.trim_end_matches(' ').to_lowercase())?;
+            let ns = self.namespace(prefix.trim_end_matches(' '), lower)?;
             Some((ns, rest.trim_start_matches(' ')))
         }) {
             Some((ns, rest)) => {
@@ -304,20 +306,34 @@ impl LinkRules {
                 }
                 out.push_str(&ns.name);
                 out.push(':');
-                push_cased(&mut out, rest, ns.first_letter);
+                push_cased(out, rest, ns.first_letter);
             }
             None => {
                 if !valid_part(text) {
                     return None;
                 }
-                push_cased(&mut out, text, self.main_first_letter);
+                push_cased(out, text, self.main_first_letter);
             }
         }
         if out.len() > MAX_FULL_TITLE_BYTES {
             return None;
         }
-        *title = out;
+        title.clear();
+        title.extend_from_slice(out.as_bytes());
         Some(Link::Title)
+    }
+
+    /// The namespace a link prefix names, matched as its lowercase (an
+    /// ASCII prefix lowercased in `lower`, without allocating).
+    fn namespace(&self, prefix: &str, lower: &mut String) -> Option<&LinkNamespace> {
+        if prefix.is_ascii() {
+            lower.clear();
+            lower.push_str(prefix);
+            lower.make_ascii_lowercase();
+            self.namespaces.get(lower.as_str())
+        } else {
+            self.namespaces.get(&prefix.to_lowercase())
+        }
     }
 }
 
@@ -328,6 +344,39 @@ enum Link {
     /// A category membership, a file embed or a link outside the pages:
     /// not a link to a page. A file caption's links are still read.
     Embed,
+}
+
+/// True for a target that is already its title once its first letter is
+/// cased: printable ASCII without `&%_:#{}`, no space at either end, no two
+/// spaces in a row, at most [`MAX_TITLE_BYTES`]. Most links are such; the
+/// others are unescaped and normalized in full.
+fn is_plain(target: &[u8]) -> bool {
+    const PLAIN: [bool; 256] = {
+        let mut t = [false; 256];
+        let mut b = b' ';
+        while b <= b'~' {
+            t[b as usize] = true;
+            b += 1;
+        }
+        let mut i = 0;
+        while i < b"&%_:#{}".len() {
+            t[b"&%_:#{}"[i] as usize] = false;
+            i += 1;
+        }
+        t
+    };
+    let (Some(&first), Some(&last)) = (target.first(), target.last()) else { return false };
+    if first == b' ' || last == b' ' || target.len() > MAX_TITLE_BYTES {
+        return false;
+    }
+    let mut space = false;
+    for &b in target {
+        if !PLAIN[b as usize] || (space && b == b' ') {
+            return false;
+        }
+        space = b == b' ';
+    }
+    true
 }
 
 /// True when a label starting at `rest` ends with `]]` before any `[[`.
@@ -376,11 +425,26 @@ fn is_direction_mark(c: char) -> bool {
 }
 
 /// `s` with runs of title spaces as one space, trimmed, direction marks
-/// dropped; written into `out`, which is returned.
+/// dropped; written into `out`, which is returned. Runs of ASCII other than
+/// `' '` and `_` are copied whole.
 fn collapse_spaces<'a>(s: &str, out: &'a mut String) -> &'a mut String {
     out.clear();
     let mut space = false;
-    for c in s.chars() {
+    let mut rest = s;
+    while !rest.is_empty() {
+        let run = rest.bytes().position(|b| b == b' ' || b == b'_' || !b.is_ascii()).unwrap_or(rest.len());
+        if run > 0 {
+            if space {
+                out.push(' ');
+                space = false;
+            }
+            out.push_str(&rest[..run]);
+            rest = &rest[run..];
+            continue;
+        }
+        let mut chars = rest.chars();
+        let c = chars.next().expect("not empty");
+        rest = chars.as_str();
         if is_direction_mark(c) {
             continue;
         }
