@@ -347,17 +347,19 @@ enum Link {
 }
 
 /// True for a target that is already its title once its first letter is
-/// cased: printable ASCII without `&%_:#{}`, no space at either end, no two
-/// spaces in a row, at most [`MAX_TITLE_BYTES`]. Most links are such; the
-/// others are unescaped and normalized in full.
+/// cased: printable ASCII without `&%_:#{}` and UTF-8 holding no title
+/// space or direction mark, an ASCII first byte, no space at either end, no
+/// two spaces in a row, at most [`MAX_TITLE_BYTES`]. Most links are such;
+/// the others are unescaped and normalized in full.
 fn is_plain(target: &[u8]) -> bool {
     const PLAIN: [bool; 256] = {
-        let mut t = [false; 256];
-        let mut b = b' ';
-        while b <= b'~' {
-            t[b as usize] = true;
+        let mut t = [true; 256];
+        let mut b = 0;
+        while b < b' ' {
+            t[b as usize] = false;
             b += 1;
         }
+        t[0x7f] = false;
         let mut i = 0;
         while i < b"&%_:#{}".len() {
             t[b"&%_:#{}"[i] as usize] = false;
@@ -366,17 +368,21 @@ fn is_plain(target: &[u8]) -> bool {
         t
     };
     let (Some(&first), Some(&last)) = (target.first(), target.last()) else { return false };
-    if first == b' ' || last == b' ' || target.len() > MAX_TITLE_BYTES {
+    if first == b' ' || !first.is_ascii() || last == b' ' || target.len() > MAX_TITLE_BYTES {
         return false;
     }
     let mut space = false;
+    let mut ascii = true;
     for &b in target {
         if !PLAIN[b as usize] || (space && b == b' ') {
             return false;
         }
         space = b == b' ';
+        ascii &= b.is_ascii();
     }
-    true
+    ascii
+        || std::str::from_utf8(target)
+            .is_ok_and(|s| !s.chars().any(|c| is_title_space(c) || is_direction_mark(c)))
 }
 
 /// True when a label starting at `rest` ends with `]]` before any `[[`.
@@ -690,6 +696,37 @@ mod tests {
             links("[[template_TALK: foo]] [[wikipedia:x]] [[fr:Foo]]"),
             ["Template talk:Foo", "Wikipedia:X", "Fr:Foo"]
         );
+    }
+
+    #[test]
+    fn targets_beyond_ascii_are_normalized() {
+        assert_eq!(
+            links(
+                "[[Saint-Étienne]] [[é]] [[Foo\u{a0}bar]] [[A\u{200e}B]] [[Ὅμηρος Α]] [[a\u{3000}\u{3000}b]]"
+            ),
+            ["Saint-Étienne", "É", "Foo bar", "AB", "Ὅμηρος Α", "A b"]
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn plain_targets_are_their_titles_in_full(
+            chars in proptest::collection::vec(
+                proptest::sample::select(vec!['a', 'B', ' ', '-', '.', 'é', 'ß', 'Ὅ', '\u{a0}', '\u{200e}', '\u{3000}']),
+                1..12,
+            )
+        ) {
+            let target: String = chars.into_iter().collect();
+            let rules = rules();
+            let mut scratch = LinkScratch::default();
+            if is_plain(target.as_bytes()) {
+                proptest::prop_assert!(rules.normalize_escaped(target.as_bytes(), &mut scratch));
+                let plain = scratch.title.clone();
+                let full = rules.normalize(&target, &mut scratch);
+                proptest::prop_assert!(matches!(full, Some(Link::Title)));
+                proptest::prop_assert_eq!(plain, scratch.title.clone());
+            }
+        }
     }
 
     #[test]
