@@ -214,6 +214,15 @@ fn nginx_balances_retries_and_caches_in_front_of_a_real_server() {
         assert_eq!(r.status, 200);
         assert_ne!(r.header("x-cache-status"), Some("HIT"), "/healthz says no-store");
     }
+    // The OpenSearch description names a host, which a client's
+    // X-Forwarded-Host or Forwarded would otherwise choose: through the
+    // cache, one request would hand that host to everyone after it.
+    let forged = "X-Forwarded-Host: evil.example\r\nForwarded: host=evil.example;proto=https\r\n";
+    for (balancer, headers) in [(&lb, forged), (&cache, forged), (&cache, "")] {
+        let r = get(balancer, "/opensearch.xml", headers);
+        assert_eq!(r.status, 200);
+        assert!(!r.text().contains("evil.example"), "{balancer} {headers:?}: {}", r.text());
+    }
 }
 
 #[test]
