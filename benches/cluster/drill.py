@@ -33,7 +33,7 @@ README.md has the rest):
    memory), replicas 2 and 3 copy it (as from the machine that built it),
    then each switches and restarts, one after the other (or --stagger
    seconds apart). Each event's window runs from its first action until
-   5 s (nginx's fail_timeout) after its last replica answers again.
+   5 s (more than nginx's fail_timeout) after its last replica answers again.
 5. A table per run: requests, failed requests (status >= 500, or the
    connection failed before the full answer), answers over 64 KiB cut short
    (counted apart: nginx cannot retry an answer it has begun to send), other
@@ -71,7 +71,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 UPDATE = os.path.join(REPO, "deploy", "update-dump.sh")
 RESTART_SEC = 2.0  # the unit's RestartSec
-SETTLE = 5.0  # replicas.conf's fail_timeout: an event lasts until then
+SETTLE = 5.0  # more than replicas.conf's fail_timeout: an event lasts until then
 
 
 def log(msg):
@@ -194,7 +194,8 @@ class Replica:
         while not self.stopping:
             cmd = [self.wikidex, "serve", "--index", f"{cur}/index", "--dump", f"{cur}/dump.xml",
                    "--bind", self.addr, "--workers", str(self.args.replica_workers)]
-            self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=logf, stdin=subprocess.DEVNULL)
+            self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=logf, stdin=subprocess.DEVNULL,
+                                         env=env)
             with open(self.pidfile + ".tmp", "w") as f:
                 f.write(f"{self.proc.pid}\n")
             os.replace(self.pidfile + ".tmp", self.pidfile)
@@ -678,6 +679,7 @@ def main():
                    help="the caching tier's proxy_cache_path: tmpfs, as deploy/nginx/cache.conf advises")
     p.add_argument("--keep", action="store_true", help="keep the replicas' directories and logs")
     args = p.parse_args()
+    log(f"arguments: {vars(args)}")
     target = os.environ.get("CARGO_TARGET_DIR", os.path.join(REPO, "target"))
     wikidex = os.path.abspath(args.wikidex or os.path.join(target, "release", "wikidex"))
     os.makedirs(args.work, exist_ok=True)
@@ -703,7 +705,7 @@ def main():
         "",
         f"Pages: {args.pages} (dump A --text-percent {args.text_a}, B {args.text_b}, seed {args.seed}); "
         f"capacity through the balancer (wrk, client's mix): {cap}; load: {rate_box[0]} req/s, "
-        f"{args.conns} connections; replicas --workers {args.replica_workers}, "
+        f"{args.conns} connections; replicas --workers {args.replica_workers} --drain-secs {args.drain_secs}, "
         f"nginx {args.nginx_workers} workers; load average at the end {os.getloadavg()[0]:.1f} "
         f"on {os.cpu_count()} cores.",
         "",
