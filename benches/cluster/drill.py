@@ -38,11 +38,12 @@ README.md has the rest):
    connection failed before the full answer), answers over 64 KiB cut short
    (counted apart: nginx cannot retry an answer it has begun to send), other
    non-2xx answers, 412s (a fetch whose offsets came from the other dump:
-   correct, and the client looks up again), wrong answers (must be 0), the
+   correct, and the client looks up again), transactions that gave up after
+   20 412s in a row, wrong answers (must be 0), the
    p99 and p99.9 latency of every request in the window against the steady
-   p99.9, the requests nginx retried on another replica, the CPU other work
-   on the host took meanwhile, and for the cache its hit rate and the share
-   of requests that reached no replica.
+   p99.9, the requests nginx retried on another replica, the CPU the drill
+   and the host's other work took meanwhile, and for the cache its hit rate
+   and the share of requests that reached no replica.
 
 Results go to WORK/results.md (and .json); `--keep` keeps the replicas'
 releases (the dumps are reused by the next run with the same --pages and
@@ -364,13 +365,14 @@ class CpuSampler:
             self.samples.append((time.time(), self.busy(), self.ours))
             time.sleep(0.5)
 
-    def others(self, a, b):
-        """Cores' worth of CPU that other work took between a and b."""
+    def cores(self, a, b):
+        """Cores' worth of CPU (this drill's, other work's) between a and b."""
         inside = [x for x in self.samples if a <= x[0] <= b]
         if len(inside) < 2:
-            return None
+            return None, None
         (t0, busy0, ours0), (t1, busy1, ours1) = inside[0], inside[-1]
-        return max(0.0, ((busy1 - busy0) - (ours1 - ours0)) / (t1 - t0))
+        ours = (ours1 - ours0) / (t1 - t0)
+        return round(ours, 2), round(max(0.0, (busy1 - busy0) / (t1 - t0) - ours), 2)
 
 
 class Marks:
@@ -610,7 +612,7 @@ def analyse(kind, run_dir, marks, port, rate_box, cpu):
         count = {}
         for r in w:
             count[r[3]] = count.get(r[3], 0) + 1
-        failed = count.get("e5xx", 0) + count.get("conn", 0) + count.get("timeout", 0) + count.get("gaveup", 0)
+        failed = count.get("e5xx", 0) + count.get("conn", 0) + count.get("timeout", 0)
         p99, p999 = pct(lat, 0.99) / 1000, pct(lat, 0.999) / 1000
         if steady_p999 is None:
             steady_p999 = p999
@@ -619,11 +621,12 @@ def analyse(kind, run_dir, marks, port, rate_box, cpu):
         row = {
             "window": name, "secs": round(b - a, 1), "requests": len(w),
             "failed": failed, "cut": count.get("cut", 0), "non2xx": count.get("non2xx", 0),
-            "412": count.get("412", 0), "wrong": count.get("wrong", 0),
+            "412": count.get("412", 0), "gaveup": count.get("gaveup", 0), "wrong": count.get("wrong", 0),
             "p99_ms": round(p99, 1), "p999_ms": round(p999, 1),
             "vs_steady": round(p999 / steady_p999, 1) if steady_p999 else None,
             "retried": retried, "outcomes": count,
-            "others": round(cpu.others(a, b), 2) if cpu.others(a, b) is not None else None,
+            "ours": cpu.cores(a, b)[0],
+            "others": cpu.cores(a, b)[1],
         }
         if kind == "cache":
             cacheable = [x for x in nx if x[1] != "-"]
@@ -637,13 +640,14 @@ def analyse(kind, run_dir, marks, port, rate_box, cpu):
 def table(result):
     cache = result["kind"] == "cache"
     head = ["window", "s", "requests", "failed", "cut >64 KiB", "other non-2xx", "412 (handled)",
-            "wrong", "p99 ms", "p99.9 ms", "p99.9 / steady", "retried by nginx", "other work (cores)"]
+            "gave up", "wrong", "p99 ms", "p99.9 ms", "p99.9 / steady", "retried by nginx", "drill (cores)",
+            "other work (cores)"]
     if cache:
         head += ["cache hits", "reached no replica"]
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in result["rows"]:
         cells = [r["window"], r["secs"], r["requests"], r["failed"], r["cut"], r["non2xx"], r["412"],
-                 r["wrong"], r["p99_ms"], r["p999_ms"], r["vs_steady"], r["retried"], r["others"]]
+                 r["gaveup"], r["wrong"], r["p99_ms"], r["p999_ms"], r["vs_steady"], r["retried"], r["ours"], r["others"]]
         if cache:
             cells += [f"{r['hit_rate']} %", f"{r['off_replicas']} %"]
         out.append("| " + " | ".join(str(c) for c in cells) + " |")
@@ -720,7 +724,7 @@ def main():
         (res["kind"], r["window"])
         for res in results
         for r in res["rows"]
-        if r["failed"] or r["wrong"] or (r["vs_steady"] or 0) > 10
+        if r["failed"] or r["gaveup"] or r["wrong"] or (r["vs_steady"] or 0) > 10
     ]
     if bad:
         print(f"targets missed in: {bad}")
