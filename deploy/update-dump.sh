@@ -36,8 +36,9 @@
 #     from a server started after the switch within --timeout seconds, else
 #     current goes back to the old release, CMD runs again, and the exit
 #     status is 1;
-#  5. prune: releases other than the new and the previous one, and any
-#     other link's, are removed (--keep N).
+#  5. prune: releases older than the previous one are removed, but for
+#     --keep N-2 of them and any that another link names. A newer one
+#     (prepared for later) is never removed.
 #
 # Replicas that share ROOT on one host (deploy/compose.yaml) each serve a
 # link of their own (ROOT/wikidex1, …: --link wikidex1); a release that any
@@ -62,7 +63,8 @@
 #                     return only once the old server has stopped, as
 #                     `systemctl restart` and `docker compose restart` do
 #   --timeout SECS    for the new server to answer (default 120)
-#   --keep N          releases kept (default 2: the new and the previous)
+#   --keep N          releases kept of those up to the new one (default 2:
+#                     the new and the previous)
 #   --wikidex PATH    the binary (default: wikidex on PATH)
 #   --time FILE       the index build's resource use (/usr/bin/time -v) in
 #                     FILE
@@ -226,7 +228,8 @@ if ! restart_and_wait; then
 fi
 say "serving $new_rel"
 
-# 5. prune: never a release a link in ROOT names (another replica's)
+# 5. prune: never a release a link in ROOT names (another replica's), nor
+# one newer than the previous (it may be the next, prepared)
 linked=" $new_rel $old "
 for l in "$root"/* "$root"/.[!.]*; do
     if [ -L "$l" ]; then t=$(readlink "$l"); linked+="${t%/} "; fi
@@ -236,6 +239,7 @@ n=0
 # shellcheck disable=SC2045
 for rel in $(ls -1t "$root/releases"); do
     case $linked in *" releases/$rel "*) continue ;; esac
+    [ "$root/releases/$rel" -ot "$root/$old" ] || continue
     n=$((n + 1))
     if [ $((n + 2)) -gt "$keep" ]; then
         say "removing releases/$rel"
