@@ -221,19 +221,22 @@ mod tests {
         }
     }
 
-    /// A server state over the bundled sample, built once.
+    /// A server state over a copy of the bundled sample, in its directory.
+    fn sample_state() -> (tempfile::TempDir, Arc<AppState>) {
+        let dir = tempfile::tempdir().unwrap();
+        let dump = dir.path().join("d.xml");
+        std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/../data/sample.xml"), &dump).unwrap();
+        let index = dir.path().join("d.xml.wikidex");
+        wikidex_indexer::Builder::new(&dump, &index).build().unwrap();
+        let state = AppState::load(crate::Config::new(&index, &dump)).unwrap();
+        (dir, Arc::new(state))
+    }
+
+    /// [`sample_state`], built once and shared by the tests that do not
+    /// change it.
     fn sample() -> &'static Arc<AppState> {
         static STATE: std::sync::OnceLock<(tempfile::TempDir, Arc<AppState>)> = std::sync::OnceLock::new();
-        let (_, state) = STATE.get_or_init(|| {
-            let dir = tempfile::tempdir().unwrap();
-            let dump = dir.path().join("d.xml");
-            std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/../data/sample.xml"), &dump).unwrap();
-            let index = dir.path().join("d.xml.wikidex");
-            wikidex_indexer::Builder::new(&dump, &index).build().unwrap();
-            let state = AppState::load(crate::Config::new(&index, &dump)).unwrap();
-            (dir, Arc::new(state))
-        });
-        state
+        &STATE.get_or_init(sample_state).1
     }
 
     fn ask(method: Method, uri: &str, headers: &[(&'static str, &str)]) -> Response<BoxBody> {
@@ -293,12 +296,7 @@ mod tests {
     #[actix_web::test]
     async fn a_draining_server_closes_every_connection() {
         // A state of its own: the drain never ends.
-        let dir = tempfile::tempdir().unwrap();
-        let dump = dir.path().join("d.xml");
-        std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/../data/sample.xml"), &dump).unwrap();
-        let index = dir.path().join("d.xml.wikidex");
-        wikidex_indexer::Builder::new(&dump, &index).build().unwrap();
-        let state = Arc::new(AppState::load(crate::Config::new(&index, &dump)).unwrap());
+        let (_dir, state) = sample_state();
         let req = || actix_http::test::TestRequest::with_uri("/plaintext").finish();
         assert_ne!(serve(&req(), &state).head().connection_type(), ConnectionType::Close);
         state.drain.start();
