@@ -616,23 +616,30 @@ async function lookupExact(title, signal, fresh = false) {
  * A 412 means the server now serves another dump (updated since the row was
  * listed, or another replica): the title is looked up again and fetched at
  * its new offsets, both revalidated through every cache (`no-cache`), so a
- * tab left open across an update keeps working and a stale answer cannot
- * loop. Returns the answer and the row it was fetched for (null: the title
- * is gone).
+ * tab left open across an update keeps working. Behind a balancer during a
+ * rolling update the lookup and the fetch can land on replicas on different
+ * dumps, so this tries a few times (`FETCH_TRIES`), never forever. Returns
+ * the answer and the row it was fetched for (null: the title is gone).
  */
+const FETCH_TRIES = 4;
 async function fetchPageBytes(title, row, signal) {
   const get = (r, fresh) => request('/xml', {
     signal, as: 'text', fresh,
     headers: { Range: `bytes=${r.start}-${r.end}`, ...(r.etag ? { 'If-Match': r.etag } : {}) },
   });
-  try {
-    return { answer: await get(row, false), row };
-  } catch (e) {
-    if (!(e instanceof ApiError) || e.status !== 412) throw e;
+  for (let tries = 1; ; tries++) {
+    try {
+      return { answer: await get(row, tries > 1), row };
+    } catch (e) {
+      if (!(e instanceof ApiError) || e.status !== 412) throw e;
+      if (tries === FETCH_TRIES) {
+        throw new ApiError(`${FETCH_TRIES} fetches in a row met a server on another dump than `
+          + 'the lookup before it (an update under way?); try again in a moment.', 412);
+      }
+    }
+    row = await lookupExact(title, signal, true);
+    if (!row) return { answer: null, row: null };
   }
-  const fresh = await lookupExact(title, signal, true);
-  if (!fresh) return { answer: null, row: null };
-  return { answer: await get(fresh, true), row: fresh };
 }
 
 /** Shows page `title`, reading its bytes with a Range request. */

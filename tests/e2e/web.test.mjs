@@ -247,6 +247,19 @@ function recordXmlRanges(page) {
   return { sent: () => Promise.all(ranges) };
 }
 
+/**
+ * Records the path and headers of every `/xml` and `/offsets/…` request the
+ * page makes, as promises (see `recordXmlRanges`): `await Promise.all(sent)`.
+ */
+function recordHeaders(page) {
+  const sent = [];
+  page.on('request', (req) => {
+    const u = new URL(req.url());
+    if (u.pathname === '/xml' || u.pathname.startsWith('/offsets/')) sent.push(req.allHeaders().then((h) => ({ path: u.pathname, h })));
+  });
+  return sent;
+}
+
 // ------------------------------------------------------------------ tests
 
 test('before typing: the empty state, a labelled combobox and a live status', async (t) => {
@@ -322,15 +335,12 @@ test('a page fetch names the dump its offsets came from; on 412 it looks the tit
   const tag = (await fetch(BASE + offsetsPath(open.title))).headers.get('etag');
   assert.ok(tag, '/offsets carries an ETag');
   await withPage({}, async (page) => {
-    const sent = [];
-    page.on('request', (req) => {
-      const u = new URL(req.url());
-      if (u.pathname === '/xml' || u.pathname.startsWith('/offsets/')) sent.push(req.allHeaders().then((h) => ({ path: u.pathname, h })));
-    });
-    // The first ranged fetch meets a server that has moved to another dump.
+    const sent = recordHeaders(page);
+    // The first two ranged fetches meet servers that have moved to another
+    // dump (a rolling update behind a balancer).
     let refused = 0;
     await page.route('**/xml', async (route) => {
-      if (refused++ === 0) {
+      if (refused++ < 2) {
         await route.fulfill({ status: 412, contentType: 'application/json', body: JSON.stringify({ error: 'If-Match names another dump' }) });
       } else {
         await route.continue();
@@ -341,15 +351,36 @@ test('a page fetch names the dump its offsets came from; on 412 it looks the tit
     await page.click(`#results li.result[data-title=${attr(open.title)}]`);
     await waitOpen(page, open.title);
     const body = norm(await page.innerText('#page-body'));
-    assert.ok(body.includes(norm(open.text_snippet)), 'the page shows after the retry');
+    assert.ok(body.includes(norm(open.text_snippet)), 'the page shows after the retries');
     const requests = await Promise.all(sent);
     const xml = requests.filter((r) => r.path === '/xml');
-    assert.equal(xml.length, 2, 'fetched, refused, fetched again');
+    assert.equal(xml.length, 3, 'fetched, refused twice, fetched again');
     assert.equal(xml[0].h['if-match'], tag, 'the first fetch names the tag its offsets came with');
-    assert.equal(xml[1].h['if-match'], tag, 'the retry names the tag of the fresh lookup');
-    assert.equal(xml[1].h['cache-control'], 'no-cache', 'the retry revalidates every cache');
+    for (const retry of xml.slice(1)) {
+      assert.equal(retry.h['if-match'], tag, 'a retry names the tag of the fresh lookup');
+      assert.equal(retry.h['cache-control'], 'no-cache', 'a retry revalidates every cache');
+    }
     const lookups = requests.filter((r) => r.path.startsWith('/offsets/'));
     assert.equal(lookups[lookups.length - 1].h['cache-control'], 'no-cache', 'so does the lookup again');
+  });
+});
+
+test('a page fetch that keeps meeting another dump gives up with a clear error, not a loop', async () => {
+  const { open } = EXPECT;
+  await withPage({}, async (page) => {
+    const sent = recordHeaders(page);
+    await page.route('**/xml', (route) => route.fulfill({
+      status: 412, contentType: 'application/json', body: JSON.stringify({ error: 'If-Match names another dump' }),
+    }));
+    await page.goto('/');
+    await search(page, open.title);
+    await page.click(`#results li.result[data-title=${attr(open.title)}]`);
+    await page.waitForFunction(() => document.getElementById('viewer').dataset.state === 'error');
+    const notice = await page.innerText('#page-notice');
+    assert.match(notice, /another dump/, notice);
+    assert.match(notice, /try again/, notice);
+    const xml = (await Promise.all(sent)).filter((r) => r.path === '/xml');
+    assert.equal(xml.length, 4, 'four tries, then the error');
   });
 });
 
