@@ -123,7 +123,7 @@ pub struct ServeArgs {
     #[arg(long, env = "WIKIDEX_DRAIN_SECS", default_value_t = wikidex_server::config::DEFAULT_DRAIN.as_secs())]
     pub drain_secs: u64,
     /// Seconds caches may reuse an answer about the dump's content
-    /// (`Cache-Control: public, max-age=…` on /offsets, /wiki, /xml,
+    /// (`Cache-Control: max-age=…` on /offsets, /wiki, /xml,
     /// /opensearch, /suggest): they change only when the dump does.
     #[arg(long, env = "WIKIDEX_MAX_AGE", default_value_t = wikidex_server::config::DEFAULT_MAX_AGE.as_secs())]
     pub max_age: u64,

@@ -1,6 +1,6 @@
 //! HTTP caching of the answers about the dump's content (issue #22): one
 //! strong `ETag` per dump and index on `/offsets`, `/wiki`, `/xml`,
-//! `/opensearch` and `/suggest`, `Cache-Control: public, max-age=…` from
+//! `/opensearch` and `/suggest`, `Cache-Control: max-age=…` from
 //! `--max-age`, `304 Not Modified` for an `If-None-Match` that names the
 //! tag, and the same tag from a replica serving the XML and one serving the
 //! page store of the same dump.
@@ -54,7 +54,7 @@ fn content_answers_carry_one_tag_and_a_max_age_and_revalidate_to_304() {
         let r = s.get_with(path, headers);
         assert!(r.status == 200 || r.status == 206, "{path}: {}", r.status);
         assert_eq!(r.header("etag"), Some(tag.as_str()), "{path}: the one tag");
-        assert_eq!(r.header("cache-control"), Some("public, max-age=120"), "{path}");
+        assert_eq!(r.header("cache-control"), Some("max-age=120"), "{path}");
         for sent in [tag.clone(), format!("W/{tag}"), format!("\"x\", {tag}"), "*".to_string()] {
             let mut with: Vec<(&str, &str)> = headers.to_vec();
             with.push(("If-None-Match", &sent));
@@ -62,7 +62,7 @@ fn content_answers_carry_one_tag_and_a_max_age_and_revalidate_to_304() {
             assert_eq!(again.status, 304, "{path} with If-None-Match: {sent}");
             assert!(again.body.is_empty(), "{path}: a 304 has no body");
             assert_eq!(again.header("etag"), Some(tag.as_str()), "{path}: a 304 names the tag");
-            assert_eq!(again.header("cache-control"), Some("public, max-age=120"), "{path}");
+            assert_eq!(again.header("cache-control"), Some("max-age=120"), "{path}");
             assert_eq!(s.head_with(path, &with).status, 304, "HEAD {path}");
         }
         let mut stale: Vec<(&str, &str)> = headers.to_vec();
@@ -80,11 +80,53 @@ fn content_answers_carry_one_tag_and_a_max_age_and_revalidate_to_304() {
     }
 }
 
+/// `/xml` sends `Last-Modified`, so it honours the date preconditions in
+/// RFC 9110 §13.2.2's order: each only when its entity-tag twin is absent.
+#[test]
+fn xml_honours_the_date_preconditions_after_their_tag_twins() {
+    let (_dir, store, _, _) = both_storages();
+    let s = serve(&store, &[]);
+    let range = ("Range", "bytes=0-99");
+    let r = s.get_with("/xml", &[range]);
+    assert_eq!(r.status, 206);
+    let modified = r.header("last-modified").expect("a Last-Modified").to_string();
+    let tag = r.header("etag").unwrap().to_string();
+    let at = httpdate::parse_http_date(&modified).unwrap();
+    let date = |t| httpdate::fmt_http_date(t);
+    let before = date(at - std::time::Duration::from_secs(1));
+    let after = date(at + std::time::Duration::from_secs(3600));
+    for (sent, status) in [(&modified, 304), (&after, 304), (&before, 206), (&"not a date".to_string(), 206)]
+    {
+        let r = s.get_with("/xml", &[range, ("If-Modified-Since", sent)]);
+        assert_eq!(r.status, status, "If-Modified-Since: {sent}");
+        if status == 304 {
+            assert!(r.body.is_empty());
+            assert_eq!(r.header("etag"), Some(tag.as_str()));
+            assert_eq!(r.header("last-modified"), Some(modified.as_str()));
+        }
+    }
+    // If-None-Match decides alone when present (§13.1.3).
+    let r = s.get_with("/xml", &[range, ("If-None-Match", "\"another\""), ("If-Modified-Since", &after)]);
+    assert_eq!(r.status, 206);
+    for (sent, status) in [(&modified, 206), (&after, 206), (&before, 412), (&"not a date".to_string(), 206)]
+    {
+        let r = s.get_with("/xml", &[range, ("If-Unmodified-Since", sent)]);
+        assert_eq!(r.status, status, "If-Unmodified-Since: {sent}");
+    }
+    let refused = s.get_with("/xml", &[range, ("If-Unmodified-Since", &before)]);
+    assert!(refused.assert_error(412).contains(&tag), "names the dump to look up again with");
+    // If-Match decides alone when present (§13.1.4).
+    assert_eq!(
+        s.get_with("/xml", &[range, ("If-Match", &tag), ("If-Unmodified-Since", &before)]).status,
+        206
+    );
+}
+
 #[test]
 fn the_default_max_age_is_an_hour() {
     let (_dir, store, _, _) = both_storages();
     let s = serve(&store, &[]);
-    assert_eq!(s.get("/offsets/A").header("cache-control"), Some("public, max-age=3600"));
+    assert_eq!(s.get("/offsets/A").header("cache-control"), Some("max-age=3600"));
 }
 
 #[test]

@@ -580,6 +580,20 @@ fn opensearch_suggestions_and_description() {
     assert_eq!(short, serde_json::json!(["an", want[..3]]));
     let r = s.get("/opensearch.xml");
     assert_eq!(r.header("content-type"), Some("application/opensearchdescription+xml"));
+    // Its URLs come from the host headers: caches must key on them.
+    assert_eq!(r.header("cache-control"), Some("no-cache"));
+    let vary = r.header("vary").unwrap_or_default().to_ascii_lowercase();
+    assert!(
+        ["forwarded", "x-forwarded-proto", "x-forwarded-host"].iter().all(|h| vary.contains(h)),
+        "{vary}"
+    );
+    let tag = r.header("etag").expect("a validator to revalidate with");
+    let again = s.get_with("/opensearch.xml", &[("If-None-Match", tag)]);
+    assert_eq!((again.status, again.body.len()), (304, 0));
+    let proxied =
+        s.get_with("/opensearch.xml", &[("If-None-Match", tag), ("X-Forwarded-Host", "wiki.example")]);
+    assert_eq!(proxied.status, 200, "another host, another document, another tag");
+    assert!(proxied.text().contains("//wiki.example/"), "{}", proxied.text());
     let doc = r.text();
     let mut reader = quick_xml::Reader::from_str(&doc);
     let mut templates = Vec::new();

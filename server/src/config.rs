@@ -37,7 +37,7 @@ pub struct Config {
     /// Bytes of decompressed page store frames kept in memory (an index
     /// built from a compressed dump).
     pub store_cache_bytes: u64,
-    /// `Cache-Control: public, max-age=…` of the answers about the dump's
+    /// `Cache-Control: max-age=…` of the answers about the dump's
     /// content (`/offsets`, `/wiki`, `/xml`, `/opensearch`, `/suggest`).
     pub max_age: Duration,
 }

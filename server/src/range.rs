@@ -362,19 +362,37 @@ pub fn if_range_matches(if_range: &[u8], etag: &str, last_modified: SystemTime) 
         Some(b'"') => !etag.starts_with("W/") && value == etag.as_bytes(),
         // A weak validator (`W/"…"`) never matches a strong comparison.
         Some(b'W') if value.starts_with(b"W/") => false,
-        Some(_) => {
-            let Ok(text) = std::str::from_utf8(value) else {
-                return false;
-            };
-            let Ok(date) = httpdate::parse_http_date(text) else {
-                return false;
-            };
-            match (date.duration_since(UNIX_EPOCH), last_modified.duration_since(UNIX_EPOCH)) {
-                (Ok(date), Ok(modified)) => date.as_secs() == modified.as_secs(),
-                _ => false,
-            }
-        }
+        Some(_) => http_date_secs(value).is_some_and(|date| Some(date) == unix_secs(last_modified)),
     }
+}
+
+/// Whether something last modified at `last_modified` was modified after the
+/// HTTP-date `value` of an `If-Modified-Since` or `If-Unmodified-Since`
+/// (RFC 9110 §13.1.3, §13.1.4), to the second; `None` when `value` is not an
+/// HTTP-date, which makes the header one to ignore.
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// use wikidex_server::range::modified_since;
+/// let modified = UNIX_EPOCH + Duration::from_millis(784_111_777_500);
+/// assert_eq!(modified_since(b"Sun, 06 Nov 1994 08:49:36 GMT", modified), Some(true));
+/// assert_eq!(modified_since(b"Sun, 06 Nov 1994 08:49:37 GMT", modified), Some(false));
+/// assert_eq!(modified_since(b"yesterday", modified), None);
+/// ```
+pub fn modified_since(value: &[u8], last_modified: SystemTime) -> Option<bool> {
+    let date = http_date_secs(trim_ows(value))?;
+    Some(unix_secs(last_modified).is_some_and(|modified| modified > date))
+}
+
+/// Seconds since the epoch of an HTTP-date in any of its three formats.
+fn http_date_secs(value: &[u8]) -> Option<u64> {
+    let date = httpdate::parse_http_date(std::str::from_utf8(value).ok()?).ok()?;
+    unix_secs(date)
+}
+
+/// Whole seconds since the epoch; `None` before it.
+fn unix_secs(time: SystemTime) -> Option<u64> {
+    time.duration_since(UNIX_EPOCH).ok().map(|d| d.as_secs())
 }
 
 #[cfg(test)]

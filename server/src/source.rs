@@ -61,7 +61,10 @@ impl PageSource {
             bytes,
             size: manifest.content.bytes,
             etag_header: header(etag),
-            cache_control_header: header(format!("public, max-age={}", max_age.as_secs())),
+            // No `public`: it only lets shared caches keep answers to
+            // requests with `Authorization`, which wikidex never asks for
+            // (docs/OPERATIONS.md, "REDbot").
+            cache_control_header: header(format!("max-age={}", max_age.as_secs())),
             last_modified_header: header(httpdate::fmt_http_date(last_modified)),
             last_modified,
         }

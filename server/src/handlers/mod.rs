@@ -34,7 +34,7 @@ pub(crate) fn none_match<'a>(values: impl IntoIterator<Item = &'a [u8]>, etag: &
 
 /// Adds the validators of an answer about the dump's content: the one
 /// strong `ETag` of this dump and index ([`crate::source`]) and
-/// `Cache-Control: public, max-age=…` (`--max-age`). Straight into the
+/// `Cache-Control: max-age=…` (`--max-age`). Straight into the
 /// map, as pre-built values: no conversion or check per answer.
 pub(crate) fn content_validators(headers: &mut HeaderMap, state: &AppState) {
     headers.insert(header::ETAG, state.dump.etag_header());

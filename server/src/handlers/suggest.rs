@@ -144,9 +144,20 @@ pub fn description(req: &Request, state: &AppState) -> HttpResponse {
 </OpenSearchDescription>
 "#
     );
-    HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, "application/opensearchdescription+xml"))
-        .body(body)
+    // The URLs in it come from the request's host headers (a cache keys on
+    // `Host` anyway), and the binary can change under the same URL: caches
+    // keep one copy per proxy addressing and revalidate it by its tag.
+    let etag = format!("\"{:016x}\"", xxhash_rust::xxh3::xxh3_64(body.as_bytes()));
+    let unchanged =
+        super::none_match(req.headers().get_all(header::IF_NONE_MATCH).map(|v| v.as_bytes()), &etag);
+    let mut res = if unchanged { HttpResponse::NotModified() } else { HttpResponse::Ok() };
+    res.insert_header((header::ETAG, etag))
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .insert_header((header::VARY, "Forwarded, X-Forwarded-Proto, X-Forwarded-Host"));
+    if unchanged {
+        return res.finish();
+    }
+    res.insert_header((header::CONTENT_TYPE, "application/opensearchdescription+xml")).body(body)
 }
 
 /// `scheme://host` of this request as the client addressed us: behind a

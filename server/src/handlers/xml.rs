@@ -1,13 +1,14 @@
 //! `GET /xml` with `Range: bytes=…`: bytes of the dump (RFC 9110 ranges,
-//! one range per request, with `ETag`/`Last-Modified`, `If-Match` and
-//! `If-Range`). A client that holds offsets sends the dump's `ETag` (on
+//! one range per request, with `ETag`/`Last-Modified` and the preconditions
+//! of RFC 9110 §13.2.2 in its order: `If-Match` (else `If-Unmodified-Since`),
+//! `If-None-Match` (else `If-Modified-Since`), then `If-Range`). A client that holds offsets sends the dump's `ETag` (on
 //! every `/wiki` and `/xml` answer) as `If-Match`: a server on another dump
 //! answers 412 instead of another page's bytes.
 
 use super::with_dump_bytes;
 use crate::error::ApiError;
 use crate::mime::{self, content_type};
-use crate::range::{RangeError, if_match, if_range_matches, parse_range};
+use crate::range::{RangeError, if_match, if_range_matches, modified_since, parse_range};
 use crate::state::AppState;
 use actix_web::HttpResponse;
 use actix_web::http::header::{self, HeaderMap, HeaderValue};
@@ -30,10 +31,28 @@ pub(crate) fn answer(headers: &HeaderMap, state: &Arc<AppState>) -> Result<HttpR
             }
             Err(message) => return Err(ApiError::BadRequest(message)),
         }
+    } else if let Some(date) = headers.get(header::IF_UNMODIFIED_SINCE)
+        && modified_since(date.as_bytes(), dump.last_modified()) == Some(true)
+    {
+        return Err(ApiError::PreconditionFailed(format!(
+            "the dump was modified after If-Unmodified-Since: this server's is {}, last modified {}; \
+             look the title up again here",
+            dump.etag(),
+            dump.last_modified_header().to_str().unwrap_or_default()
+        )));
     }
     // §13.2.2 again: If-None-Match next, and a GET it matches is a 304
-    // whatever its Range.
+    // whatever its Range; without it, If-Modified-Since.
     if let Some(res) = super::not_modified(headers, state) {
+        return Ok(res);
+    }
+    if !headers.contains_key(header::IF_NONE_MATCH)
+        && let Some(date) = headers.get(header::IF_MODIFIED_SINCE)
+        && modified_since(date.as_bytes(), dump.last_modified()) == Some(false)
+    {
+        let mut res = HttpResponse::NotModified().finish();
+        super::content_validators(res.headers_mut(), state);
+        res.headers_mut().insert(header::LAST_MODIFIED, dump.last_modified_header());
         return Ok(res);
     }
     let mut ranges = headers.get_all(header::RANGE);
