@@ -74,7 +74,7 @@ pub struct IndexArgs {
     pub store_level: i32,
     /// KiB of XML per page store frame: larger compresses better, smaller
     /// serves a page with less decompression.
-    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(16..=16384))]
+    #[arg(long, default_value_t = 48, value_parser = clap::value_parser!(u64).range(16..=16384))]
     pub store_frame_kib: u64,
 }
 

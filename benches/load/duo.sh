@@ -33,6 +33,13 @@
 # perf events in $EXTRA_EVENTS (e.g. cache-misses,context-switches). CAP=0
 # runs them uncapped: then the one client core is usually the limit for
 # both, and only the per-request counts mean anything.
+# ALONE=1 loads one side at a time (in alternating order), uncapped by
+# default: each server has the core and its caches to itself, as it would
+# in service. For servers whose cost depends on what stays in the CPU's
+# caches (the page store decompressing frames), sharing a core with the
+# other side distorts the comparison more than the host's phases do.
+# WARM (default 2) sets the warm-up seconds per target, e.g. to fill the
+# store's frame cache before counting.
 # Needs root and cgroup v1's cpu controller or v2's (for the caps), wrk,
 # perf, taskset, curl and python3; nginx for an `nginx` side.
 set -euo pipefail
@@ -43,7 +50,8 @@ source "$HERE/common.sh"
 source "$HERE/../lib/server.sh"
 INDEX=${1:?index dir}; DUMP=${2:?dump}; TARGET=${3:?target}; ROUNDS=${4:?rounds}
 A=${5:?first server}; B=${6:?second server}
-SECS=${SECONDS_PER_ROUND:-5} CAP=${CAP:-15} SERVER_CPU=${SERVER_CPU:-0} CLIENT_CPU=${CLIENT_CPU:-1}
+ALONE=${ALONE:-0} WARM=${WARM:-2}
+SECS=${SECONDS_PER_ROUND:-5} CAP=${CAP:-$( ((ALONE)) && echo 0 || echo 15)} SERVER_CPU=${SERVER_CPU:-0} CLIENT_CPU=${CLIENT_CPU:-1}
 PORT_A=${PORT_DUO_A:-28492} PORT_B=${PORT_DUO_B:-28493}
 for t in wrk perf taskset curl python3; do
   command -v $t >/dev/null || { echo "duo.sh: $t is required" >&2; exit 2; }
@@ -114,6 +122,30 @@ aim() {
   if [ -n "${TARGET_B:-}" ]; then WRK_B=(wrk -t1 -c64) ARGS_B=() PATH_B=$TARGET_B; fi
 }
 EVENTS=task-clock,cycles,instructions,cycles:u,instructions:u${EXTRA_EVENTS:+,$EXTRA_EVENTS}
+# load SIDE...: drives the given sides (a, b) at once: $WARM s of warm-up,
+# then $SECS s counted by perf (wrk's output in wrk-SIDE.out, perf's in
+# perf-SIDE.out).
+load() {
+  local side pids=() port path wrk args
+  for side in "$@"; do
+    if [ "$side" = a ]; then port=$PORT_A path=$PATH_ wrk=("${WRK[@]}") args=("${ARGS[@]}")
+    else port=$PORT_B path=$PATH_B wrk=("${WRK_B[@]}") args=("${ARGS_B[@]}"); fi
+    taskset -c "$CLIENT_CPU" "${wrk[@]}" -d"${WARM}s" "http://127.0.0.1:$port$path" "${args[@]}" > /dev/null & pids+=($!)
+  done
+  wait "${pids[@]}"; pids=()
+  for side in "$@"; do
+    if [ "$side" = a ]; then port=$PORT_A path=$PATH_ wrk=("${WRK[@]}") args=("${ARGS[@]}")
+    else port=$PORT_B path=$PATH_B wrk=("${WRK_B[@]}") args=("${ARGS_B[@]}"); fi
+    taskset -c "$CLIENT_CPU" "${wrk[@]}" -d$((SECS + 2))s "http://127.0.0.1:$port$path" "${args[@]}" \
+      > "$WORK/wrk-$side.out" & pids+=($!)
+  done
+  sleep 1
+  for side in "$@"; do
+    perf stat -x, -e "$EVENTS" -p "$( [ "$side" = a ] && echo "$PA" || echo "$PB")" -o "$WORK/perf-$side.out" \
+      -- sleep "$SECS" & pids+=($!)
+  done
+  wait "${pids[@]}"
+}
 LABEL=""
 [ ${#TARGETS[@]} -gt 1 ] && LABEL="target | "
 echo "| round | ${LABEL}server | req/s | CPU % | cycles/req | of them user space | instructions/req | of them user space | IPC | other events/req |"
@@ -130,17 +162,12 @@ for round in $(seq "$ROUNDS"); do
   if [ -n "$CG" ]; then cg_join a "$KA"; cg_join b "$KB"; fi
   for target in "${TARGETS[@]}"; do
     aim "$target"
-    taskset -c "$CLIENT_CPU" "${WRK[@]}" -d2s "http://127.0.0.1:$PORT_A$PATH_" "${ARGS[@]}" > /dev/null & wa=$!
-    taskset -c "$CLIENT_CPU" "${WRK_B[@]}" -d2s "http://127.0.0.1:$PORT_B$PATH_B" "${ARGS_B[@]}" > /dev/null & wb=$!
-    wait "$wa" "$wb"
-    taskset -c "$CLIENT_CPU" "${WRK[@]}" -d$((SECS + 2))s "http://127.0.0.1:$PORT_A$PATH_" "${ARGS[@]}" \
-      > "$WORK/wrk-a.out" & wa=$!
-    taskset -c "$CLIENT_CPU" "${WRK_B[@]}" -d$((SECS + 2))s "http://127.0.0.1:$PORT_B$PATH_B" "${ARGS_B[@]}" \
-      > "$WORK/wrk-b.out" & wb=$!
-    sleep 1
-    perf stat -x, -e "$EVENTS" -p "$PA" -o "$WORK/perf-a.out" -- sleep "$SECS" & pa=$!
-    perf stat -x, -e "$EVENTS" -p "$PB" -o "$WORK/perf-b.out" -- sleep "$SECS"
-    wait "$pa" "$wa" "$wb"
+    if [ "$ALONE" = 1 ]; then
+      # One side at a time, in the round's start order.
+      if (( round % 2 )); then load a; load b; else load b; load a; fi
+    else
+      load a b
+    fi
     python3 - "$WORK" "$SECS" "$round" "$A" "$B" "$([ -n "$LABEL" ] && echo "$target")" <<'PY'
 import re, sys
 work, secs, round_, a, b, target = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6]

@@ -150,7 +150,7 @@ impl Builder {
             json_rows: false,
             skip_invalid: false,
             store_level: 3,
-            store_frame_bytes: 64 << 10,
+            store_frame_bytes: 48 << 10,
         }
     }
 
@@ -209,8 +209,8 @@ impl Builder {
     }
 
     /// The uncompressed bytes per frame of the page store (default
-    /// 64 KiB): larger frames compress better, smaller ones decompress
-    /// faster per page read.
+    /// 48 KiB, docs/BENCHMARKS.md, "Compressed dumps"): larger frames
+    /// compress better, smaller ones decompress faster per page read.
     pub fn store_frame_bytes(mut self, bytes: usize) -> Builder {
         self.store_frame_bytes = bytes.max(4096);
         self
