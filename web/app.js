@@ -172,6 +172,8 @@ function toRow(r, etag = null) {
   return { title: r[0], start: Number(r[1]), end: Number(r[2]), ns: r[3] == null ? 0 : Number(r[3]), redirect: r[4] ?? null, etag };
 }
 const rowSize = (row) => row.end - row.start + 1;
+/** The page `row` stands for: its redirect's target (without a `#section`), or itself. */
+const pageOf = (row) => (row.redirect == null ? row.title : String(row.redirect).split('#')[0]);
 
 // ------------------------------------------------------------------ state
 
@@ -180,7 +182,7 @@ const state = {
   mode: null,         // the matching mode of the list shown ('fuzzy' or 'exact')
   limit: PAGE_SIZE,   // fuzzy mode: the `limit` the list was fetched with
   rows: [],
-  seen: new Set(),
+  seen: new Set(),    // titles listed, and the pages they stand for
   more: false,
   active: -1,
   page: null,         // title of the open page
@@ -409,10 +411,17 @@ function showResults(q, mode, rows, { append, limit }) {
   state.query = q;
   state.mode = mode;
   state.limit = limit;
+  // Each page once, as in /opensearch: a redirect whose target is listed
+  // (in this answer or before it), or that follows another redirect to the
+  // same page, is not shown again.
+  const listed = new Set(rows.filter((r) => r.redirect == null).map((r) => r.title));
   const frag = document.createDocumentFragment();
   for (const row of rows) {
-    if (state.seen.has(row.title)) continue;
+    const page = pageOf(row);
+    if (state.seen.has(row.title) || state.seen.has(page)) continue;
+    if (row.redirect != null && listed.has(page)) continue;
     state.seen.add(row.title);
+    state.seen.add(page);
     state.rows.push(row);
     frag.append(resultItem(row, state.rows.length - 1));
   }

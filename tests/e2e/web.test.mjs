@@ -72,6 +72,27 @@ async function offsets(prefix, opts) {
   return (await apiJson(offsetsPath(prefix, opts))).map(([title, start, end, ns, redirect]) => ({ title, start, end, ns, redirect }));
 }
 
+/**
+ * The titles the page lists for these successive `/offsets` answers (rows
+ * as `offsets` gives them): each page once. A redirect is left out when its
+ * target is a row of the same answer, or when a title listed before already
+ * stands for the same page (is it, or redirects to it).
+ */
+function onePerPage(...answers) {
+  const shown = [];
+  const seen = new Set();
+  for (const rows of answers) {
+    const pages = new Set(rows.filter((r) => r.redirect == null).map((r) => r.title));
+    for (const r of rows) {
+      const page = r.redirect == null ? r.title : r.redirect.split('#')[0];
+      if (seen.has(r.title) || seen.has(page) || (r.redirect != null && pages.has(page))) continue;
+      seen.add(r.title).add(page);
+      shown.push(r.title);
+    }
+  }
+  return shown;
+}
+
 async function fragment(start, end) {
   const res = await fetch(`${BASE}/xml`, { headers: { Range: `bytes=${start}-${end}` } });
   assert.equal(res.status, 206, `GET /xml bytes=${start}-${end}`);
@@ -137,7 +158,7 @@ async function loadExpect() {
     }
     const [p2, n] = [...groups].sort((a, b) => b[1] - a[1])[0] || ['', 0];
     const prefix = n >= 3 ? p2 : busiest.prefix;
-    expect = { prefix, titles: (await offsets(prefix)).map((r) => r.title) };
+    expect = { prefix, titles: onePerPage(await offsets(prefix)) };
   }
   if (!expect.open) {
     const rows = await offsets(expect.prefix);
@@ -293,7 +314,7 @@ test('typing a prefix lists exactly the expected titles, in order, with ranges, 
     assert.deepEqual(shown.slice(0, titles.length), titles);
     assert.match(await page.textContent('#status'), new RegExp(`${shown.length}\\+? titles? match(es)? “`));
     assert.equal(await page.getAttribute('#q', 'aria-expanded'), 'true');
-    for (const row of rows.slice(0, 12)) {
+    for (const row of rows.filter((r) => shown.includes(r.title)).slice(0, 12)) {
       const li = page.locator(`#results li.result[data-title=${attr(row.title)}]`);
       assert.equal(await li.getAttribute('role'), 'option');
       const text = norm(await li.innerText());
@@ -384,6 +405,24 @@ test('a page fetch that keeps meeting another dump gives up with a clear error, 
   });
 });
 
+test('each page is listed once: redirects to a listed page, or to one already stood for, are not shown', async () => {
+  // [title, start, end, ns, redirect]: targets rank first, redirects (score 0) after.
+  const rows = [
+    ['New York City', 100, 199, 0, null],
+    ['New York', 200, 299, 0, null],
+    ['NYC', 10, 19, 0, 'New York City'],
+    ['NY', 20, 29, 0, 'New York#Name'],
+    ['Nyc (city)', 30, 39, 0, 'Gotham'],
+    ['Nyc city', 40, 49, 0, 'Gotham#History'],
+  ];
+  await withPage({}, async (page) => {
+    await page.goto('/');
+    await page.route('**/offsets/**', (route) => route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(rows) }));
+    await search(page, 'N');
+    assert.deepEqual(await listed(page), ['New York City', 'New York', 'Nyc (city)']);
+  });
+});
+
 test('Enter opens the exact title, even when pressed before the results arrive', async () => {
   const { open } = EXPECT;
   await withPage({}, async (page) => {
@@ -466,12 +505,12 @@ test('exact mode: load more appends the titles after the last one shown (after=)
     const requests = recordOffsets(page);
     await page.goto('/?match=exact');
     await search(page, prefix, 'exact');
-    assert.deepEqual(await listed(page), first.map((r) => r.title));
+    assert.deepEqual(await listed(page), onePerPage(first));
     assert.ok(await page.isVisible('#load-more'));
     await page.click('#load-more');
     await page.waitForFunction((n) => document.querySelectorAll('#results li.result').length > n, PAGE_SIZE);
     const shown = await listed(page);
-    assert.deepEqual(shown, [...first, ...second].map((r) => r.title));
+    assert.deepEqual(shown, onePerPage(first, second));
     assert.equal(new Set(shown).size, shown.length, 'no duplicates');
     assert.equal(await page.isVisible('#load-more'), second.length === PAGE_SIZE);
     const last = requests[requests.length - 1];
@@ -514,7 +553,7 @@ async function demo() {
 test('default mode is fuzzy: lower case and a typo both find the title; typo hits are marked', async (t) => {
   const { title, lower, typo } = await demo();
   if (lower === title && !typo) return t.skip(`nothing to fold or misspell in ${JSON.stringify(title)}`);
-  const expectLower = (await offsets(lower)).map((r) => r.title);
+  const expectLower = onePerPage(await offsets(lower));
   assert.ok(expectLower.includes(title), `the API's fuzzy answer for ${lower} lists ${title}`);
   await withPage({}, async (page) => {
     const requests = recordOffsets(page);
@@ -538,7 +577,7 @@ test('default mode is fuzzy: lower case and a typo both find the title; typo hit
     assert.equal(urlMatch(page), null, 'the default mode is not written into the URL');
 
     if (typo) {
-      const expectTypo = (await offsets(typo)).map((r) => r.title);
+      const expectTypo = onePerPage(await offsets(typo));
       assert.ok(expectTypo.includes(title), `the API's fuzzy answer for ${typo} lists ${title}`);
       await search(page, typo);
       assert.deepEqual(await listed(page), expectTypo);
@@ -555,8 +594,8 @@ test('default mode is fuzzy: lower case and a typo both find the title; typo hit
 
 test('exact mode: the lower-case spelling finds nothing, a capitalised prefix finds exact matches', async () => {
   const { title, lower, short } = await demo();
-  const exactLower = (await offsets(lower, { match: 'exact' })).map((r) => r.title);
-  const exactShort = (await offsets(short, { match: 'exact' })).map((r) => r.title);
+  const exactLower = onePerPage(await offsets(lower, { match: 'exact' }));
+  const exactShort = onePerPage(await offsets(short, { match: 'exact' }));
   assert.ok(exactShort.includes(title) || exactShort.length === PAGE_SIZE);
   await withPage({}, async (page) => {
     const requests = recordOffsets(page);
@@ -584,15 +623,15 @@ test('exact mode: the lower-case spelling finds nothing, a capitalised prefix fi
     // And back: the same text, fuzzy again.
     await page.getByRole('radio', { name: 'Fuzzy' }).check();
     await waitResults(page, short);
-    assert.deepEqual(await listed(page), (await offsets(short)).map((r) => r.title));
+    assert.deepEqual(await listed(page), onePerPage(await offsets(short)));
     assert.equal(urlMatch(page), null);
   });
 });
 
 test('the mode survives a shared URL, a reload, Back and Forward; arrow keys switch it', async () => {
   const { title, lower, short } = await demo();
-  const exactShort = (await offsets(short, { match: 'exact' })).map((r) => r.title);
-  const exactLower = (await offsets(lower, { match: 'exact' })).map((r) => r.title);
+  const exactShort = onePerPage(await offsets(short, { match: 'exact' }));
+  const exactLower = onePerPage(await offsets(lower, { match: 'exact' }));
   await withPage({}, async (page) => {
     await page.goto(`/?q=${encodeURIComponent(lower)}&match=exact`);
     await waitResults(page, lower, 'exact');
@@ -628,7 +667,7 @@ test('the mode survives a shared URL, a reload, Back and Forward; arrow keys swi
     await page.goForward();
     await waitResults(page, short);
     assert.equal(await checkedMode(page), 'fuzzy');
-    assert.deepEqual(await listed(page), (await offsets(short)).map((r) => r.title));
+    assert.deepEqual(await listed(page), onePerPage(await offsets(short)));
 
     // The keyboard: the radios are one tab stop; arrow keys move the selection.
     await page.focus(modeRadio('fuzzy'));
@@ -651,10 +690,12 @@ test('fuzzy mode: load more asks again with a larger limit and appends only the 
     const requests = recordOffsets(page);
     await page.goto('/');
     await search(page, prefix);
-    assert.deepEqual(await listed(page), (await offsets(prefix)).map((r) => r.title));
+    const answers = [await offsets(prefix)];
+    assert.deepEqual(await listed(page), onePerPage(...answers));
     for (let limit = 2 * PAGE_SIZE; limit <= Math.min(4 * PAGE_SIZE, MAX_LIMIT); limit += PAGE_SIZE) {
       assert.ok(await page.isVisible('#load-more'), `load more is offered below ${limit - PAGE_SIZE} titles`);
-      const expected = (await offsets(prefix, { limit })).map((r) => r.title);
+      answers.push(await offsets(prefix, { limit }));
+      const expected = onePerPage(...answers);
       const before = (await listed(page)).length;
       await page.click('#load-more');
       await page.waitForFunction((n) => document.querySelectorAll('#results li.result').length > n
@@ -666,7 +707,7 @@ test('fuzzy mode: load more asks again with a larger limit and appends only the 
       assert.equal(new Set(shown).size, shown.length, 'no duplicates');
       const ids = await page.$$eval('#results li.result', (els) => els.map((e) => e.id));
       assert.equal(new Set(ids).size, ids.length, 'option ids stay unique');
-      if (expected.length < limit) {
+      if (answers[answers.length - 1].length < limit) {
         assert.ok(await page.isHidden('#load-more'), 'no load more after the last match');
         break;
       }
@@ -812,7 +853,7 @@ test('no results: a clear message; in exact mode, hints about capitals and fuzzy
     assert.match(await page.textContent('#status'), /No titles start with/);
     const lower = prefix[0].toLowerCase() + prefix.slice(1);
     if (lower !== prefix && (await offsets(lower, { match: 'exact' })).length === 0) {
-      const exact = (await offsets(prefix, { match: 'exact' })).map((r) => r.title);
+      const exact = onePerPage(await offsets(prefix, { match: 'exact' }));
       await search(page, lower, 'exact');
       await page.click('#no-results button.try-capital');
       await waitResults(page, prefix, 'exact');
@@ -825,7 +866,7 @@ test('no results: a clear message; in exact mode, hints about capitals and fuzzy
       await waitResults(page, lower, 'fuzzy');
       assert.equal(await checkedMode(page), 'fuzzy');
       assert.equal(urlMatch(page), null);
-      assert.deepEqual(await listed(page), (await offsets(lower)).map((r) => r.title));
+      assert.deepEqual(await listed(page), onePerPage(await offsets(lower)));
     }
   });
 });
