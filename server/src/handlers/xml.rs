@@ -1,7 +1,8 @@
 //! `GET /xml` with `Range: bytes=…`: bytes of the dump (RFC 9110 ranges,
 //! one range per request, with `ETag`/`Last-Modified` and the preconditions
-//! of RFC 9110 §13.2.2 in its order: `If-Match` (else `If-Unmodified-Since`),
-//! `If-None-Match` (else `If-Modified-Since`), then `If-Range`). A client that holds offsets sends the dump's `ETag` (on
+//! of RFC 9110 §13.2.2 in its order: `If-Match` (else
+//! `If-Unmodified-Since`), `If-None-Match` (else `If-Modified-Since`), then
+//! `If-Range`). A client that holds offsets sends the dump's `ETag` (on
 //! every `/wiki` and `/xml` answer) as `If-Match`: a server on another dump
 //! answers 412 instead of another page's bytes.
 
