@@ -195,6 +195,10 @@ pub struct RankedRows<'a, D> {
     span: Range<u32>,
     /// Rows left out (the exact matches, when listing folded ones).
     exclude: Range<u32>,
+    /// Rows kept, when a filter (a namespace) leaves some out: applied
+    /// inside the scans, so a filter that keeps few rows costs one pass
+    /// over the span, not one per batch.
+    keep: Option<&'a (dyn Fn(u32) -> bool + Sync)>,
     /// Rows ranked so far and not yet handed out, best last.
     ready: Vec<u32>,
     /// The key of the last row fetched: later rows rank below it.
@@ -212,13 +216,16 @@ pub struct RankedRows<'a, D> {
 impl<'a, D: AsRef<[u8]>> RankedRows<'a, D> {
     /// The elements `span` of `domain`, in rank order, after the row of
     /// key `after` (all of them when `None`), leaving out rows in
-    /// `exclude`; `want` is how many the caller expects to take.
+    /// `exclude` and those `keep` refuses; `want` is how many the caller
+    /// expects to take.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         ranking: &'a Ranking<D>,
         postings: Option<&'a [u8]>,
         domain: Domain,
         span: Range<u32>,
         exclude: Range<u32>,
+        keep: Option<&'a (dyn Fn(u32) -> bool + Sync)>,
         after: Option<u64>,
         want: usize,
     ) -> RankedRows<'a, D> {
@@ -228,6 +235,7 @@ impl<'a, D: AsRef<[u8]>> RankedRows<'a, D> {
             domain,
             span,
             exclude,
+            keep,
             ready: Vec::new(),
             below: after.unwrap_or(u64::MAX),
             list_read: false,
@@ -285,7 +293,8 @@ impl<'a, D: AsRef<[u8]>> RankedRows<'a, D> {
             if let Some(&last) = rows.last() {
                 self.below = ranking.key(last);
             }
-            self.ready.extend(rows.into_iter().rev().filter(|r| !self.exclude.contains(r)));
+            let wanted: Vec<u32> = rows.into_iter().rev().filter(|&r| self.wanted(r)).collect();
+            self.ready.extend(wanted);
             if !self.ready.is_empty() {
                 return;
             }
@@ -293,20 +302,26 @@ impl<'a, D: AsRef<[u8]>> RankedRows<'a, D> {
         self.scan();
     }
 
-    /// Scans the span for the `batch` best rows ranking below `below`.
+    /// Whether `row` may be handed out: not excluded, and kept.
+    fn wanted(&self, row: u32) -> bool {
+        !self.exclude.contains(&row) && self.keep.is_none_or(|keep| keep(row))
+    }
+
+    /// Scans the span for the `batch` best wanted rows ranking below
+    /// `below`, in one pass whatever the batch: candidates gather in a
+    /// buffer of twice the batch, cut back to the best `batch` (a
+    /// selection, not a sort) each time it fills, which also raises the
+    /// floor a candidate must clear.
     fn scan(&mut self) {
-        // A min-heap of the best keys so far, as a sorted vector: batches
-        // are small and most elements lose to its smallest at once.
-        let mut best: Vec<u64> = Vec::with_capacity(self.batch + 1);
-        let mut floor = 0u64;
         let batch = self.batch;
+        let mut best: Vec<u64> = Vec::with_capacity(2 * batch);
+        // Keys at or below `floor` cannot make the batch (0: no floor yet).
+        let mut floor = 0u64;
         let offer = |key: u64, best: &mut Vec<u64>, floor: &mut u64| {
-            let at = best.partition_point(|&k| k > key);
-            best.insert(at, key);
-            if best.len() > batch {
-                best.pop();
-            }
-            if best.len() == batch {
+            best.push(key);
+            if best.len() == 2 * batch {
+                best.select_nth_unstable_by(batch - 1, |a, b| b.cmp(a));
+                best.truncate(batch);
                 *floor = best[batch - 1];
             }
         };
@@ -319,16 +334,13 @@ impl<'a, D: AsRef<[u8]>> RankedRows<'a, D> {
                 let column = &scores[self.span.start as usize * 2..self.span.end as usize * 2];
                 for (j, pair) in column.chunks_exact(2).enumerate() {
                     let short = u16::from_le_bytes([pair[0], pair[1]]);
-                    if best.len() == batch && short != u16::MAX && u64::from(short) < floor >> 32 {
+                    if short != u16::MAX && u64::from(short) < floor >> 32 {
                         continue;
                     }
                     let row = self.span.start + j as u32;
                     let score = if short == u16::MAX { self.ranking.score(row) } else { u32::from(short) };
                     let key = rank_key(score, row);
-                    if key >= self.below
-                        || (best.len() == batch && key <= floor)
-                        || self.exclude.contains(&row)
-                    {
+                    if key >= self.below || key <= floor || !self.wanted(row) {
                         continue;
                     }
                     offer(key, &mut best, &mut floor);
@@ -338,17 +350,16 @@ impl<'a, D: AsRef<[u8]>> RankedRows<'a, D> {
                 for i in self.span.clone() {
                     let row = self.element(i);
                     let key = self.ranking.key(row);
-                    if key >= self.below
-                        || (best.len() == batch && key <= floor)
-                        || self.exclude.contains(&row)
-                    {
+                    if key >= self.below || key <= floor || !self.wanted(row) {
                         continue;
                     }
                     offer(key, &mut best, &mut floor);
                 }
             }
         }
-        if best.len() < self.batch {
+        best.sort_unstable_by(|a, b| b.cmp(a));
+        best.truncate(batch);
+        if best.len() < batch {
             self.exhausted = true;
         }
         if let Some(&last) = best.last() {
@@ -408,11 +419,38 @@ mod tests {
         let r = ranking(&scores);
         let mut expected: Vec<u32> = (100..9_000).filter(|row| !(500..600).contains(row)).collect();
         expected.sort_by_key(|&row| std::cmp::Reverse(r.key(row)));
-        let all: Vec<u32> = RankedRows::new(&r, None, Domain::Rows, 100..9_000, 500..600, None, 10).collect();
+        let all: Vec<u32> =
+            RankedRows::new(&r, None, Domain::Rows, 100..9_000, 500..600, None, None, 10).collect();
         assert_eq!(all, expected);
         let after = r.key(expected[4321]);
         let rest: Vec<u32> =
-            RankedRows::new(&r, None, Domain::Rows, 100..9_000, 500..600, Some(after), 7).collect();
+            RankedRows::new(&r, None, Domain::Rows, 100..9_000, 500..600, None, Some(after), 7).collect();
         assert_eq!(rest, expected[4322..]);
+    }
+
+    #[test]
+    fn a_filtered_scan_keeps_rank_order_for_any_batch() {
+        let scores: Vec<u32> = (0..20_000u32).map(|i| (i * 7919) % 997).collect();
+        let r = ranking(&scores);
+        let keep = |row: u32| row.is_multiple_of(3);
+        let mut expected: Vec<u32> =
+            (0..20_000).filter(|&row| keep(row) && !(10..20).contains(&row)).collect();
+        expected.sort_by_key(|&row| std::cmp::Reverse(r.key(row)));
+        // Small and large batches: the buffer is cut back many times, or never.
+        for want in [1, 10, 5_000, 100_000] {
+            let all: Vec<u32> =
+                RankedRows::new(&r, None, Domain::Rows, 0..20_000, 10..20, Some(&keep), None, want).collect();
+            assert_eq!(all, expected, "want {want}");
+        }
+        let after = r.key(expected[777]);
+        let rest: Vec<u32> =
+            RankedRows::new(&r, None, Domain::Rows, 0..20_000, 10..20, Some(&keep), Some(after), 3).collect();
+        assert_eq!(rest, expected[778..]);
+        // A filter that keeps nothing ends the rows.
+        let none = |_| false;
+        assert_eq!(
+            RankedRows::new(&r, None, Domain::Rows, 0..20_000, 0..0, Some(&none), None, 10).count(),
+            0
+        );
     }
 }

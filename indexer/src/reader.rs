@@ -594,32 +594,42 @@ impl Index {
     }
 
     /// The rows whose titles start with `prefix`, highest score first,
-    /// ties in title order; with `after` (a row), only those ranking after
-    /// it. `want` is how many the caller expects to take (it sizes the
-    /// work, not the answer).
+    /// ties in title order; with `keep`, only the rows it keeps (say, of
+    /// one namespace); with `after` (a row), only those ranking after it.
+    /// `want` is how many the caller expects to take (it sizes the work,
+    /// not the answer).
     ///
     /// ```no_run
     /// # let index = wikidex_indexer::Index::open("enwiki.xml.wikidex".as_ref())?;
-    /// let best: Vec<u32> = index.ranked_prefix(b"Ap", None, 10).take(10).collect();
+    /// let best: Vec<u32> = index.ranked_prefix(b"Ap", None, None, 10).take(10).collect();
+    /// let talk = |row| index.namespace(row) == 1;
+    /// let best_talk: Vec<u32> = index.ranked_prefix(b"Talk:Ap", Some(&talk), None, 10).take(10).collect();
     /// # Ok::<(), wikidex_indexer::Error>(())
     /// ```
-    pub fn ranked_prefix(&self, prefix: &[u8], after: Option<u32>, want: usize) -> Ranked<'_> {
+    pub fn ranked_prefix<'a>(
+        &'a self,
+        prefix: &[u8],
+        keep: Option<&'a (dyn Fn(u32) -> bool + Sync)>,
+        after: Option<u32>,
+        want: usize,
+    ) -> Ranked<'a> {
         let span = self.span_of(self.titles.as_fst(), prefix);
         let after = after.map(|row| self.ranking.key(row));
-        Ranked(RankedRows::new(&self.ranking, None, Domain::Rows, span, 0..0, after, want))
+        Ranked(RankedRows::new(&self.ranking, None, Domain::Rows, span, 0..0, keep, after, want))
     }
 
     /// The rows whose folded titles start with `folded_prefix` (folded
     /// with [`crate::fold::fold`]), leaving out the rows `exclude` (the
     /// exact matches, listed first), in rank order as
     /// [`Index::ranked_prefix`]. `None` without `folded.fst`.
-    pub fn ranked_folded(
-        &self,
+    pub fn ranked_folded<'a>(
+        &'a self,
         folded_prefix: &str,
         exclude: Range<u32>,
+        keep: Option<&'a (dyn Fn(u32) -> bool + Sync)>,
         after: Option<u32>,
         want: usize,
-    ) -> Option<Ranked<'_>> {
+    ) -> Option<Ranked<'a>> {
         let (map, postings) = self.folded.as_ref()?;
         let span = self.span_of(map.as_fst(), folded_prefix.as_bytes());
         let after = after.map(|row| self.ranking.key(row));
@@ -629,6 +639,7 @@ impl Index {
             Domain::Folded,
             span,
             exclude,
+            keep,
             after,
             want,
         );
@@ -708,14 +719,23 @@ impl Index {
     /// If `row >= self.pages()`. Rows come from this index's own queries.
     pub fn page(&self, row: u32) -> Page {
         let start = self.start(row);
-        let i = row as usize * 2;
-        let ns = i16::from_le_bytes(self.namespaces.as_ref()[i..i + 2].try_into().unwrap());
+        let ns = self.namespace(row);
         let redirect = match self.redirect_raw(row) {
             NOT_REDIRECT => Redirect::None,
             TARGET_MISSING => Redirect::Missing,
             r => Redirect::To(r),
         };
-        Page { row, start, end: format::page_end(start, self.length(row)), ns: i32::from(ns), redirect }
+        Page { row, start, end: format::page_end(start, self.length(row)), ns, redirect }
+    }
+
+    /// The namespace of the page at `row` (a column read: cheaper than
+    /// [`Index::page`] in a filter).
+    ///
+    /// # Panics
+    /// If `row >= self.pages()`.
+    pub fn namespace(&self, row: u32) -> i32 {
+        let i = row as usize * 2;
+        i32::from(i16::from_le_bytes(self.namespaces.as_ref()[i..i + 2].try_into().unwrap()))
     }
 
     /// The rows of the page(s) titled exactly `title` (several only if the

@@ -309,8 +309,10 @@ fn select(state: &AppState, q: &OffsetsQuery, out: &mut Rows<'_>) -> Result<(), 
     let index = &state.index;
     let mut title = Vec::with_capacity(64);
     match q.mode {
+        MatchMode::Exact if !q.namespaces_may_match(state, false) => {}
         MatchMode::Exact => {
-            let mut rows = index.prefix(q.prefix.as_bytes(), q.after.as_deref().map(str::as_bytes));
+            let prefix = q.narrowed_prefix(state, false);
+            let mut rows = index.prefix(prefix.as_bytes(), q.after.as_deref().map(str::as_bytes));
             while let Some(range) = rows.next_title(&mut title) {
                 if !out.title(&title, range)? {
                     break;
@@ -319,9 +321,11 @@ fn select(state: &AppState, q: &OffsetsQuery, out: &mut Rows<'_>) -> Result<(), 
         }
         MatchMode::Folded | MatchMode::Fuzzy => {
             let folded = fold(&q.prefix);
-            let mut rows = index.folded_prefix(&folded, q.after.as_deref()).expect("checked has_folded");
+            let narrowed = q.narrowed_prefix(state, true);
+            let mut rows = index.folded_prefix(&narrowed, q.after.as_deref()).expect("checked has_folded");
             let mut seen = HashSet::new();
-            while let Some(range) = rows.next_title(&mut title) {
+            let may_match = q.namespaces_may_match(state, true);
+            while may_match && let Some(range) = rows.next_title(&mut title) {
                 if q.mode == MatchMode::Fuzzy {
                     seen.insert(range.start);
                 }
@@ -368,6 +372,55 @@ fn each_typo_match(
     Ok(())
 }
 
+impl OffsetsQuery {
+    /// Whether a title of some namespace of `ns=` can start with the prefix
+    /// (as typed, or `folded`): every title of a named namespace begins with
+    /// `Name:`, so the two must agree as far as both go. Without `ns=`, or
+    /// with the main namespace or one the siteinfo does not name, anything
+    /// can. When none can, the prefix and folded groups are empty, found
+    /// without a pass over a span the filter would empty row by row.
+    fn namespaces_may_match(&self, state: &AppState, folded: bool) -> bool {
+        let Some(keys) = &self.namespaces else { return true };
+        let site = &state.index.manifest().site;
+        keys.iter().any(|&key| match site.namespace(key) {
+            Some(ns) if !ns.name.is_empty() => {
+                let (head, prefix) = self.heads(&ns.name, folded);
+                head.starts_with(&prefix) || prefix.starts_with(&head)
+            }
+            _ => true,
+        })
+    }
+
+    /// The prefix to look up (as typed, or `folded`): with `ns=` one named
+    /// namespace whose `Name:` extends the prefix (`ns=14` under `Cat`),
+    /// that head, whose span holds just that namespace's titles; else the
+    /// prefix itself.
+    fn narrowed_prefix(&self, state: &AppState, folded: bool) -> String {
+        let prefix = if folded { fold(&self.prefix) } else { self.prefix.clone() };
+        let site = &state.index.manifest().site;
+        match self
+            .namespaces
+            .as_deref()
+            .map(|keys| keys.iter().map(|&k| site.namespace(k)).collect::<Vec<_>>())
+        {
+            Some(names) if names.len() == 1 => match names[0] {
+                Some(ns) if !ns.name.is_empty() => {
+                    let (head, prefix) = self.heads(&ns.name, folded);
+                    if head.starts_with(&prefix) { head } else { prefix }
+                }
+                _ => prefix,
+            },
+            _ => prefix,
+        }
+    }
+
+    /// `Name:` and the prefix, both folded or both as they are.
+    fn heads(&self, name: &str, folded: bool) -> (String, String) {
+        let head = format!("{name}:");
+        if folded { (fold(&head), fold(&self.prefix)) } else { (head, self.prefix.clone()) }
+    }
+}
+
 /// [`select`] for `order=rank`: the exact-prefix rows by score, then (for
 /// `match=folded|fuzzy`) the other folded-prefix rows by score, then the
 /// typo-tolerant ones by score. `after=` names a title listed before; the
@@ -396,14 +449,20 @@ fn select_ranked(state: &AppState, q: &OffsetsQuery, out: &mut Rows<'_>) -> Resu
         }
         out.title(&title, row..row + 1)
     };
+    // `ns=` filters inside the ranking's scans, so a namespace with few
+    // rows under a big prefix costs one pass over its span, not one per
+    // batch of rows the filter then drops.
+    let in_namespaces = |row: u32| q.namespaces.as_ref().is_none_or(|ns| ns.contains(&index.namespace(row)));
+    let keep: Option<&(dyn Fn(u32) -> bool + Sync)> = q.namespaces.as_ref().map(|_| &in_namespaces as _);
     // The exact group; its span (rows) is what the folded group leaves out.
-    let mut ranked = index.ranked_prefix(q.prefix.as_bytes(), None, q.limit);
+    let prefix = q.narrowed_prefix(state, false);
+    let mut ranked = index.ranked_prefix(prefix.as_bytes(), keep, None, q.limit);
     let exact = ranked.span();
     let after_exact = after.filter(|r| exact.contains(r));
     if after_exact.is_some() {
-        ranked = index.ranked_prefix(q.prefix.as_bytes(), after_exact, q.limit);
+        ranked = index.ranked_prefix(prefix.as_bytes(), keep, after_exact, q.limit);
     }
-    if after.is_none() || after_exact.is_some() {
+    if (after.is_none() || after_exact.is_some()) && q.namespaces_may_match(state, false) {
         for row in ranked {
             if !take(row, out)? {
                 return Ok(());
@@ -415,8 +474,10 @@ fn select_ranked(state: &AppState, q: &OffsetsQuery, out: &mut Rows<'_>) -> Resu
     }
     let folded = fold(&q.prefix);
     let after_folded = after.filter(|_| after_exact.is_none());
-    for row in index.ranked_folded(&folded, exact.clone(), after_folded, q.limit).expect("checked has_folded")
-    {
+    let narrowed = q.narrowed_prefix(state, true);
+    let folded_rows = index.ranked_folded(&narrowed, exact.clone(), keep, after_folded, q.limit);
+    let may_match = q.namespaces_may_match(state, true);
+    for row in folded_rows.expect("checked has_folded").take_while(|_| may_match) {
         if !take(row, out)? {
             return Ok(());
         }
