@@ -2,7 +2,9 @@
 # Ranked /offsets along every path issue #21's latency target names: the
 # server-side time (`Server-Timing`) of `order=rank` with `ns=`, with
 # `match=folded`, and deep pages of `after=`, beside plain ranked and
-# title-order lookups of the same prefixes. One request at a time over one
+# title-order lookups of the same prefixes; and `/opensearch` (what the
+# search box asks: namespace 0, ranked, typo-tolerant) over them and over
+# the starts of namespace names (`Tal`, `Wiki`). One request at a time over one
 # keep-alive connection, so each figure is the cost of one answer, not a
 # queue.
 #
@@ -59,6 +61,10 @@ for p in prefixes:
     if len(rows) == depth:
         deep.append((p, rows[-1][0]))
 
+def opensearch(p, **query):
+    return get(f"/opensearch?{urllib.parse.urlencode({'search': p, **query})}")
+
+heads = ["Talk", "Tal", "Wiki", "Cat", "Cata", "Temp", "File", "User", "Help", "Port"]
 kinds = {
     "title order": [(p, {"limit": 10}) for p in prefixes],
     "rank": [(p, {"limit": 10, "order": "rank"}) for p in prefixes],
@@ -67,6 +73,8 @@ kinds = {
     "rank, match=folded": [(p, {"limit": 10, "order": "rank", "match": "folded"}) for p in prefixes],
     f"rank, after the {depth:,}th": [(p, {"limit": 10, "order": "rank", "after": t}) for p, t in deep],
     f"title order, after the {depth:,}th": [(p, {"limit": 10, "after": t}) for p, t in deep],
+    "/opensearch (ns 0, ranked, fuzzy)": [(p, {}) for p in prefixes],
+    "/opensearch, namespace names' starts": [(p, {}) for p in heads],
 }
 def pct(xs, q):
     xs = sorted(xs)
@@ -77,7 +85,8 @@ print("|---|---|---|---|---|---|---|")
 for name, queries in kinds.items():
     times = []
     for _ in range(3):  # three passes; the first warms the page cache
-        times = [(offsets(p, **q)[1], p) for p, q in queries]
+        ask = opensearch if name.startswith("/opensearch") else offsets
+        times = [(ask(p, **q)[1], p) for p, q in queries]
     us = [t for t, _ in times]
     worst = max(times)
     print(f"| {name} | {len(us)} | {pct(us, .5):,.0f} | {pct(us, .9):,.0f} | {pct(us, .99):,.0f} | "

@@ -50,6 +50,20 @@ pub enum Domain {
     Folded,
 }
 
+/// What a ranked listing leaves out besides the span's edges: the rows a
+/// filter refuses (`keep`, say a namespace), and keys known to belong only
+/// to refused rows (`skip`: prefixes of the domain's keys, e.g. `Talk:`
+/// when only the main namespace is wanted), whose spans a scan passes over
+/// instead of refusing them one by one. `skip` is only a shortcut: `keep`
+/// must refuse those rows too.
+#[derive(Clone, Copy, Default)]
+pub struct Filter<'a> {
+    /// Rows kept; all when `None`.
+    pub keep: Option<&'a (dyn Fn(u32) -> bool + Sync)>,
+    /// Key prefixes whose elements `keep` refuses.
+    pub skip: &'a [String],
+}
+
 /// The score column and the ranked lists, validated once.
 pub struct Ranking<D> {
     scores: D,
@@ -199,6 +213,9 @@ pub struct RankedRows<'a, D> {
     /// inside the scans, so a filter that keeps few rows costs one pass
     /// over the span, not one per batch.
     keep: Option<&'a (dyn Fn(u32) -> bool + Sync)>,
+    /// Parts of the span a scan passes over ([`Filter::skip`]), ascending
+    /// and disjoint.
+    skip: Vec<Range<u32>>,
     /// Rows ranked so far and not yet handed out, best last.
     ready: Vec<u32>,
     /// The key of the last row fetched: later rows rank below it.
@@ -216,8 +233,9 @@ pub struct RankedRows<'a, D> {
 impl<'a, D: AsRef<[u8]>> RankedRows<'a, D> {
     /// The elements `span` of `domain`, in rank order, after the row of
     /// key `after` (all of them when `None`), leaving out rows in
-    /// `exclude` and those `keep` refuses; `want` is how many the caller
-    /// expects to take.
+    /// `exclude` and those `keep` refuses (and not scanning `skip`, parts of
+    /// the span it refuses whole); `want` is how many the caller expects to
+    /// take.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         ranking: &'a Ranking<D>,
@@ -226,6 +244,7 @@ impl<'a, D: AsRef<[u8]>> RankedRows<'a, D> {
         span: Range<u32>,
         exclude: Range<u32>,
         keep: Option<&'a (dyn Fn(u32) -> bool + Sync)>,
+        skip: Vec<Range<u32>>,
         after: Option<u64>,
         want: usize,
     ) -> RankedRows<'a, D> {
@@ -236,6 +255,7 @@ impl<'a, D: AsRef<[u8]>> RankedRows<'a, D> {
             span,
             exclude,
             keep,
+            skip,
             ready: Vec::new(),
             below: after.unwrap_or(u64::MAX),
             list_read: false,
@@ -302,6 +322,22 @@ impl<'a, D: AsRef<[u8]>> RankedRows<'a, D> {
         self.scan();
     }
 
+    /// The span less its `skip` parts, in order.
+    fn pieces(&self) -> Vec<Range<u32>> {
+        let mut pieces = Vec::with_capacity(self.skip.len() + 1);
+        let mut at = self.span.start;
+        for skip in &self.skip {
+            if skip.start > at {
+                pieces.push(at..skip.start.min(self.span.end));
+            }
+            at = at.max(skip.end);
+        }
+        if at < self.span.end {
+            pieces.push(at..self.span.end);
+        }
+        pieces
+    }
+
     /// Whether `row` may be handed out: not excluded, and kept.
     fn wanted(&self, row: u32) -> bool {
         !self.exclude.contains(&row) && self.keep.is_none_or(|keep| keep(row))
@@ -325,35 +361,38 @@ impl<'a, D: AsRef<[u8]>> RankedRows<'a, D> {
                 *floor = best[batch - 1];
             }
         };
-        match self.postings {
-            None => {
-                // Rows: the span of the score column, read in place; an
-                // element whose short score is below the floor's is
-                // passed over on one comparison.
-                let scores = self.ranking.scores.as_ref();
-                let column = &scores[self.span.start as usize * 2..self.span.end as usize * 2];
-                for (j, pair) in column.chunks_exact(2).enumerate() {
-                    let short = u16::from_le_bytes([pair[0], pair[1]]);
-                    if short != u16::MAX && u64::from(short) < floor >> 32 {
-                        continue;
+        for piece in self.pieces() {
+            match self.postings {
+                None => {
+                    // Rows: the piece of the score column, read in place;
+                    // an element whose short score is below the floor's is
+                    // passed over on one comparison.
+                    let scores = self.ranking.scores.as_ref();
+                    let column = &scores[piece.start as usize * 2..piece.end as usize * 2];
+                    for (j, pair) in column.chunks_exact(2).enumerate() {
+                        let short = u16::from_le_bytes([pair[0], pair[1]]);
+                        if short != u16::MAX && u64::from(short) < floor >> 32 {
+                            continue;
+                        }
+                        let row = piece.start + j as u32;
+                        let score =
+                            if short == u16::MAX { self.ranking.score(row) } else { u32::from(short) };
+                        let key = rank_key(score, row);
+                        if key >= self.below || key <= floor || !self.wanted(row) {
+                            continue;
+                        }
+                        offer(key, &mut best, &mut floor);
                     }
-                    let row = self.span.start + j as u32;
-                    let score = if short == u16::MAX { self.ranking.score(row) } else { u32::from(short) };
-                    let key = rank_key(score, row);
-                    if key >= self.below || key <= floor || !self.wanted(row) {
-                        continue;
-                    }
-                    offer(key, &mut best, &mut floor);
                 }
-            }
-            Some(_) => {
-                for i in self.span.clone() {
-                    let row = self.element(i);
-                    let key = self.ranking.key(row);
-                    if key >= self.below || key <= floor || !self.wanted(row) {
-                        continue;
+                Some(_) => {
+                    for i in piece {
+                        let row = self.element(i);
+                        let key = self.ranking.key(row);
+                        if key >= self.below || key <= floor || !self.wanted(row) {
+                            continue;
+                        }
+                        offer(key, &mut best, &mut floor);
                     }
-                    offer(key, &mut best, &mut floor);
                 }
             }
         }
@@ -420,11 +459,13 @@ mod tests {
         let mut expected: Vec<u32> = (100..9_000).filter(|row| !(500..600).contains(row)).collect();
         expected.sort_by_key(|&row| std::cmp::Reverse(r.key(row)));
         let all: Vec<u32> =
-            RankedRows::new(&r, None, Domain::Rows, 100..9_000, 500..600, None, None, 10).collect();
+            RankedRows::new(&r, None, Domain::Rows, 100..9_000, 500..600, None, Vec::new(), None, 10)
+                .collect();
         assert_eq!(all, expected);
         let after = r.key(expected[4321]);
         let rest: Vec<u32> =
-            RankedRows::new(&r, None, Domain::Rows, 100..9_000, 500..600, None, Some(after), 7).collect();
+            RankedRows::new(&r, None, Domain::Rows, 100..9_000, 500..600, None, Vec::new(), Some(after), 7)
+                .collect();
         assert_eq!(rest, expected[4322..]);
     }
 
@@ -432,25 +473,31 @@ mod tests {
     fn a_filtered_scan_keeps_rank_order_for_any_batch() {
         let scores: Vec<u32> = (0..20_000u32).map(|i| (i * 7919) % 997).collect();
         let r = ranking(&scores);
+        // Rows 0..20_000 less 10..20, as `keep` filters them and skipping
+        // `skip`, after `after`, sized for `want`.
+        let rows = |keep: &(dyn Fn(u32) -> bool + Sync), skip: &[Range<u32>], after, want| -> Vec<u32> {
+            RankedRows::new(&r, None, Domain::Rows, 0..20_000, 10..20, Some(keep), skip.to_vec(), after, want)
+                .collect()
+        };
         let keep = |row: u32| row.is_multiple_of(3);
         let mut expected: Vec<u32> =
             (0..20_000).filter(|&row| keep(row) && !(10..20).contains(&row)).collect();
         expected.sort_by_key(|&row| std::cmp::Reverse(r.key(row)));
         // Small and large batches: the buffer is cut back many times, or never.
         for want in [1, 10, 5_000, 100_000] {
-            let all: Vec<u32> =
-                RankedRows::new(&r, None, Domain::Rows, 0..20_000, 10..20, Some(&keep), None, want).collect();
-            assert_eq!(all, expected, "want {want}");
+            assert_eq!(rows(&keep, &[], None, want), expected, "want {want}");
         }
-        let after = r.key(expected[777]);
-        let rest: Vec<u32> =
-            RankedRows::new(&r, None, Domain::Rows, 0..20_000, 10..20, Some(&keep), Some(after), 3).collect();
-        assert_eq!(rest, expected[778..]);
+        assert_eq!(rows(&keep, &[], Some(r.key(expected[777])), 3), expected[778..]);
+        // Skipping parts the filter refuses whole changes nothing.
+        let outside = |row: u32| keep(row) && !(5_000..9_000).contains(&row) && row < 19_000;
+        let mut want_outside = expected.clone();
+        want_outside.retain(|&row| outside(row));
+        let skips: [&[Range<u32>]; 2] =
+            [&[5_000..7_000, 7_000..9_000], &[0..0, 5_000..6_000, 6_000..9_000, 19_000..25_000]];
+        for skip in skips {
+            assert_eq!(rows(&outside, skip, None, 10), want_outside, "skip {skip:?}");
+        }
         // A filter that keeps nothing ends the rows.
-        let none = |_| false;
-        assert_eq!(
-            RankedRows::new(&r, None, Domain::Rows, 0..20_000, 0..0, Some(&none), None, 10).count(),
-            0
-        );
+        assert!(rows(&|_| false, &[], None, 10).is_empty());
     }
 }

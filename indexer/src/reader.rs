@@ -11,7 +11,7 @@ use crate::format::{
     self, FOOTER_LEN, FileKind, Footer, JsonRows, MANIFEST, Manifest, NOT_REDIRECT, TARGET_MISSING,
     TitleColumn, TitleCursor,
 };
-use crate::rank::{Domain, RankedRows, Ranking};
+use crate::rank::{Domain, Filter, RankedRows, Ranking};
 use fst::{IntoStreamer, Streamer};
 use memmap2::Mmap;
 use std::fs::File;
@@ -594,44 +594,70 @@ impl Index {
     }
 
     /// The rows whose titles start with `prefix`, highest score first,
-    /// ties in title order; with `keep`, only the rows it keeps (say, of
-    /// one namespace); with `after` (a row), only those ranking after it.
+    /// ties in title order; only the rows `filter` keeps (say, of one
+    /// namespace); with `after` (a row), only those ranking after it.
     /// `want` is how many the caller expects to take (it sizes the work,
     /// not the answer).
     ///
     /// ```no_run
+    /// use wikidex_indexer::rank::Filter;
     /// # let index = wikidex_indexer::Index::open("enwiki.xml.wikidex".as_ref())?;
-    /// let best: Vec<u32> = index.ranked_prefix(b"Ap", None, None, 10).take(10).collect();
-    /// let talk = |row| index.namespace(row) == 1;
-    /// let best_talk: Vec<u32> = index.ranked_prefix(b"Talk:Ap", Some(&talk), None, 10).take(10).collect();
+    /// let best: Vec<u32> = index.ranked_prefix(b"Ap", Filter::default(), None, 10).take(10).collect();
+    /// // Main-namespace titles under `Ta`, passing over the `Talk:` ones.
+    /// let main = |row| index.namespace(row) == 0;
+    /// let skip = ["Talk:".to_string()];
+    /// let filter = Filter { keep: Some(&main), skip: &skip };
+    /// let best_main: Vec<u32> = index.ranked_prefix(b"Ta", filter, None, 10).take(10).collect();
     /// # Ok::<(), wikidex_indexer::Error>(())
     /// ```
     pub fn ranked_prefix<'a>(
         &'a self,
         prefix: &[u8],
-        keep: Option<&'a (dyn Fn(u32) -> bool + Sync)>,
+        filter: Filter<'a>,
         after: Option<u32>,
         want: usize,
     ) -> Ranked<'a> {
-        let span = self.span_of(self.titles.as_fst(), prefix);
+        let fst = self.titles.as_fst();
+        let span = self.span_of(fst, prefix);
+        let skip = self.skip_spans(fst, &span, filter.skip);
         let after = after.map(|row| self.ranking.key(row));
-        Ranked(RankedRows::new(&self.ranking, None, Domain::Rows, span, 0..0, keep, after, want))
+        Ranked(RankedRows::new(&self.ranking, None, Domain::Rows, span, 0..0, filter.keep, skip, after, want))
+    }
+
+    /// The spans of `fst` under the `skip` prefixes, within `span`,
+    /// ascending and disjoint.
+    fn skip_spans(
+        &self,
+        fst: &fst::raw::Fst<Payload>,
+        span: &Range<u32>,
+        skip: &[String],
+    ) -> Vec<Range<u32>> {
+        let mut spans: Vec<Range<u32>> = skip
+            .iter()
+            .map(|prefix| self.span_of(fst, prefix.as_bytes()))
+            .map(|s| s.start.max(span.start)..s.end.min(span.end))
+            .filter(|s| s.start < s.end)
+            .collect();
+        spans.sort_by_key(|s| s.start);
+        spans
     }
 
     /// The rows whose folded titles start with `folded_prefix` (folded
     /// with [`crate::fold::fold`]), leaving out the rows `exclude` (the
     /// exact matches, listed first), in rank order as
-    /// [`Index::ranked_prefix`]. `None` without `folded.fst`.
+    /// [`Index::ranked_prefix`] (`filter`'s skip prefixes are folded keys,
+    /// `talk:`). `None` without `folded.fst`.
     pub fn ranked_folded<'a>(
         &'a self,
         folded_prefix: &str,
         exclude: Range<u32>,
-        keep: Option<&'a (dyn Fn(u32) -> bool + Sync)>,
+        filter: Filter<'a>,
         after: Option<u32>,
         want: usize,
     ) -> Option<Ranked<'a>> {
         let (map, postings) = self.folded.as_ref()?;
         let span = self.span_of(map.as_fst(), folded_prefix.as_bytes());
+        let skip = self.skip_spans(map.as_fst(), &span, filter.skip);
         let after = after.map(|row| self.ranking.key(row));
         let rows = RankedRows::new(
             &self.ranking,
@@ -639,7 +665,8 @@ impl Index {
             Domain::Folded,
             span,
             exclude,
-            keep,
+            filter.keep,
+            skip,
             after,
             want,
         );
@@ -947,16 +974,19 @@ impl Index {
 
     /// Titles whose folded form has a prefix within the edit distance that
     /// `dfa` encodes (a `levenshtein_automata` prefix DFA over a folded
-    /// query), in (folded, title) order, with that distance. `None` without
+    /// query), in (folded, title) order, with that distance; leaving out
+    /// those whose folded form starts with `beyond` (unless it is empty):
+    /// the query's own prefix matches, listed before, which under a short
+    /// common prefix would be most of the walk. `None` without
     /// `folded.fst`.
-    pub fn fuzzy<'a>(&'a self, dfa: &'a levenshtein_automata::DFA) -> Option<FuzzyRows<'a>> {
+    pub fn fuzzy<'a>(&'a self, dfa: &'a levenshtein_automata::DFA, beyond: &'a str) -> Option<FuzzyRows<'a>> {
         let (map, _) = self.folded.as_ref()?;
         Some(FuzzyRows {
             groups: Groups { index: self, pending: 0..0, skip: None },
             map,
             dfa,
             distance: 0,
-            stream: map.search_with_state(DfaAutomaton(dfa)).into_stream(),
+            stream: map.search_with_state(DfaAutomaton { dfa, beyond: beyond.as_bytes() }).into_stream(),
         })
     }
 }
@@ -1059,25 +1089,40 @@ impl FoldedRows<'_> {
 
 /// An [`fst::Automaton`] over a `levenshtein_automata` DFA.
 #[derive(Clone, Copy)]
-pub struct DfaAutomaton<'a>(&'a levenshtein_automata::DFA);
+pub struct DfaAutomaton<'a> {
+    dfa: &'a levenshtein_automata::DFA,
+    /// Keys starting with this are left out (none when it is empty).
+    beyond: &'a [u8],
+}
+
+/// Bytes of [`DfaAutomaton::beyond`] a key has matched so far; `DIVERGED`
+/// once it differs.
+const DIVERGED: u32 = u32::MAX;
 
 impl fst::Automaton for DfaAutomaton<'_> {
-    type State = u32;
+    /// The DFA's state, and how far the key follows `beyond`.
+    type State = (u32, u32);
 
-    fn start(&self) -> u32 {
-        self.0.initial_state()
+    fn start(&self) -> (u32, u32) {
+        (self.dfa.initial_state(), if self.beyond.is_empty() { DIVERGED } else { 0 })
     }
 
-    fn is_match(&self, state: &u32) -> bool {
-        matches!(self.0.distance(*state), levenshtein_automata::Distance::Exact(_))
+    fn is_match(&self, state: &(u32, u32)) -> bool {
+        self.can_match(state)
+            && matches!(self.dfa.distance(state.0), levenshtein_automata::Distance::Exact(_))
     }
 
-    fn can_match(&self, state: &u32) -> bool {
-        *state != levenshtein_automata::SINK_STATE
+    fn can_match(&self, state: &(u32, u32)) -> bool {
+        state.0 != levenshtein_automata::SINK_STATE && state.1 as usize != self.beyond.len()
     }
 
-    fn accept(&self, state: &u32, byte: u8) -> u32 {
-        self.0.transition(*state, byte)
+    fn accept(&self, state: &(u32, u32), byte: u8) -> (u32, u32) {
+        let followed = match state.1 {
+            DIVERGED => DIVERGED,
+            n if self.beyond.get(n as usize) == Some(&byte) => n + 1,
+            _ => DIVERGED,
+        };
+        (self.dfa.transition(state.0, byte), followed)
     }
 }
 
@@ -1098,7 +1143,7 @@ impl FuzzyRows<'_> {
             if let Some(rows) = self.groups.next_title(title) {
                 return Some((rows, self.distance));
             }
-            let (key, from, state) = self.stream.next()?;
+            let (key, from, (state, _)) = self.stream.next()?;
             self.distance = match self.dfa.distance(state) {
                 levenshtein_automata::Distance::Exact(d) | levenshtein_automata::Distance::AtLeast(d) => d,
             };

@@ -33,6 +33,10 @@ pub struct AppState {
     pub top_pages: std::sync::OnceLock<serde_json::Value>,
     /// Set once the server drains before stopping ([`Drain`]).
     pub drain: Drain,
+    /// Every named namespace of the siteinfo with the start of its titles,
+    /// as written and folded: `(14, "Category:", "category:")`. `ns=`
+    /// filters read them on every request (crate::handlers::offsets).
+    pub namespace_heads: Vec<(i32, String, String)>,
 }
 
 /// Why the server cannot start.
@@ -122,6 +126,18 @@ impl AppState {
             dump_bytes: dump.size(),
             index_bytes: index.bytes(),
         };
+        let namespace_heads = index
+            .manifest()
+            .site
+            .namespaces
+            .iter()
+            .filter(|ns| !ns.name.is_empty())
+            .map(|ns| {
+                let head = format!("{}:", ns.name);
+                (ns.key, wikidex_indexer::fold::fold(&head), head)
+            })
+            .map(|(key, folded, head)| (key, head, folded))
+            .collect();
         Ok(AppState {
             index,
             dump,
@@ -133,6 +149,7 @@ impl AppState {
             verify_in_background,
             top_pages: std::sync::OnceLock::new(),
             drain: Drain::default(),
+            namespace_heads,
         })
     }
 

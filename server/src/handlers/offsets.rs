@@ -18,6 +18,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 use wikidex_indexer::fold::fold;
 use wikidex_indexer::levenshtein_automata::LevenshteinAutomatonBuilder;
+use wikidex_indexer::rank::Filter;
 use wikidex_indexer::{Page, Redirect};
 
 /// Extra per-row fields a client may ask for with `fields=`.
@@ -357,7 +358,7 @@ fn each_typo_match(
     let mut title = Vec::with_capacity(64);
     for distance in 1..=typos {
         let dfa = dfa_builder(distance).build_prefix_dfa(folded);
-        let mut rows = index.fuzzy(&dfa).expect("checked has_folded");
+        let mut rows = index.fuzzy(&dfa, folded).expect("checked has_folded");
         let mut checked = 0u32;
         while let Some((range, _)) = rows.next_title(&mut title) {
             checked += 1;
@@ -381,13 +382,10 @@ impl OffsetsQuery {
     /// without a pass over a span the filter would empty row by row.
     fn namespaces_may_match(&self, state: &AppState, folded: bool) -> bool {
         let Some(keys) = &self.namespaces else { return true };
-        let site = &state.index.manifest().site;
-        keys.iter().any(|&key| match site.namespace(key) {
-            Some(ns) if !ns.name.is_empty() => {
-                let (head, prefix) = self.heads(&ns.name, folded);
-                head.starts_with(&prefix) || prefix.starts_with(&head)
-            }
-            _ => true,
+        let prefix = self.typed(folded);
+        keys.iter().any(|key| match self.heads(state, folded).find(|(k, _)| k == key) {
+            Some((_, head)) => agree(head, &prefix),
+            None => true,
         })
     }
 
@@ -396,29 +394,45 @@ impl OffsetsQuery {
     /// that head, whose span holds just that namespace's titles; else the
     /// prefix itself.
     fn narrowed_prefix(&self, state: &AppState, folded: bool) -> String {
-        let prefix = if folded { fold(&self.prefix) } else { self.prefix.clone() };
-        let site = &state.index.manifest().site;
-        match self
-            .namespaces
-            .as_deref()
-            .map(|keys| keys.iter().map(|&k| site.namespace(k)).collect::<Vec<_>>())
+        let prefix = self.typed(folded);
+        if let Some([key]) = self.namespaces.as_deref()
+            && let Some((_, head)) = self.heads(state, folded).find(|(k, _)| k == key)
+            && head.starts_with(prefix.as_str())
         {
-            Some(names) if names.len() == 1 => match names[0] {
-                Some(ns) if !ns.name.is_empty() => {
-                    let (head, prefix) = self.heads(&ns.name, folded);
-                    if head.starts_with(&prefix) { head } else { prefix }
-                }
-                _ => prefix,
-            },
-            _ => prefix,
+            return head.to_string();
         }
+        prefix
     }
 
-    /// `Name:` and the prefix, both folded or both as they are.
-    fn heads(&self, name: &str, folded: bool) -> (String, String) {
-        let head = format!("{name}:");
-        if folded { (fold(&head), fold(&self.prefix)) } else { (head, self.prefix.clone()) }
+    /// With `ns=`, the `Name:` of every named namespace not asked for that
+    /// the prefix could begin (as typed, or `folded`): spans whose titles
+    /// the filter refuses whole.
+    fn other_heads(&self, state: &AppState, folded: bool) -> Vec<String> {
+        let Some(keys) = &self.namespaces else { return Vec::new() };
+        let prefix = self.typed(folded);
+        self.heads(state, folded)
+            .filter(|(key, head)| !keys.contains(key) && agree(head, &prefix))
+            .map(|(_, head)| head.to_string())
+            .collect()
     }
+
+    /// The prefix, folded or as it is.
+    fn typed(&self, folded: bool) -> String {
+        if folded { fold(&self.prefix) } else { self.prefix.clone() }
+    }
+
+    /// Each named namespace's key and `Name:`, folded or as written.
+    fn heads<'s>(&self, state: &'s AppState, folded: bool) -> impl Iterator<Item = (i32, &'s str)> {
+        state.namespace_heads.iter().map(move |(key, head, folded_head)| {
+            (*key, if folded { folded_head.as_str() } else { head.as_str() })
+        })
+    }
+}
+
+/// Whether a title can start with both `head` and `prefix`: one extends
+/// the other.
+fn agree(head: &str, prefix: &str) -> bool {
+    head.starts_with(prefix) || prefix.starts_with(head)
 }
 
 /// [`select`] for `order=rank`: the exact-prefix rows by score, then (for
@@ -452,15 +466,19 @@ fn select_ranked(state: &AppState, q: &OffsetsQuery, out: &mut Rows<'_>) -> Resu
     // `ns=` filters inside the ranking's scans, so a namespace with few
     // rows under a big prefix costs one pass over its span, not one per
     // batch of rows the filter then drops.
+    // The titles of namespaces not asked for (`Talk:` under `Ta`, ns=0)
+    // are passed over as spans.
     let in_namespaces = |row: u32| q.namespaces.as_ref().is_none_or(|ns| ns.contains(&index.namespace(row)));
     let keep: Option<&(dyn Fn(u32) -> bool + Sync)> = q.namespaces.as_ref().map(|_| &in_namespaces as _);
+    let (skip_exact, skip_folded) = (q.other_heads(state, false), q.other_heads(state, true));
+    let exact_filter = Filter { keep, skip: &skip_exact };
     // The exact group; its span (rows) is what the folded group leaves out.
     let prefix = q.narrowed_prefix(state, false);
-    let mut ranked = index.ranked_prefix(prefix.as_bytes(), keep, None, q.limit);
+    let mut ranked = index.ranked_prefix(prefix.as_bytes(), exact_filter, None, q.limit);
     let exact = ranked.span();
     let after_exact = after.filter(|r| exact.contains(r));
     if after_exact.is_some() {
-        ranked = index.ranked_prefix(prefix.as_bytes(), keep, after_exact, q.limit);
+        ranked = index.ranked_prefix(prefix.as_bytes(), exact_filter, after_exact, q.limit);
     }
     if (after.is_none() || after_exact.is_some()) && q.namespaces_may_match(state, false) {
         for row in ranked {
@@ -475,7 +493,8 @@ fn select_ranked(state: &AppState, q: &OffsetsQuery, out: &mut Rows<'_>) -> Resu
     let folded = fold(&q.prefix);
     let after_folded = after.filter(|_| after_exact.is_none());
     let narrowed = q.narrowed_prefix(state, true);
-    let folded_rows = index.ranked_folded(&narrowed, exact.clone(), keep, after_folded, q.limit);
+    let folded_filter = Filter { keep, skip: &skip_folded };
+    let folded_rows = index.ranked_folded(&narrowed, exact.clone(), folded_filter, after_folded, q.limit);
     let may_match = q.namespaces_may_match(state, true);
     for row in folded_rows.expect("checked has_folded").take_while(|_| may_match) {
         if !take(row, out)? {
