@@ -156,6 +156,33 @@ fn namespace_filters_and_prefixes() {
     f.server.get("/offsets/Sci?ns=x").assert_error(400);
 }
 
+/// A namespace the filter leaves out is passed over as a block, not row
+/// by row against the scan budget (`handlers::offsets::SCAN_BUDGET`): on
+/// enwiki, `Cat?ns=0` meets 2 M `Category:` titles between `Catalan` and
+/// `Cats`, and must still reach `Cats`.
+#[test]
+fn a_filtered_namespace_larger_than_the_scan_budget_is_passed_over() {
+    let categories = wikidex_server::handlers::offsets::SCAN_BUDGET + 1;
+    let mut pages = String::with_capacity(categories * 40);
+    pages.push_str(&page("Catalan", 0, None));
+    for i in 0..categories {
+        pages.push_str(&format!("<page><title>Category:C{i:07}</title><ns>14</ns><id>{i}</id></page>\n"));
+    }
+    pages.push_str(&page("Cats", 0, None));
+    let xml = format!(
+        "<mediawiki>\n  <siteinfo>\n    <namespaces>\n      <namespace key=\"0\" />\n      <namespace key=\"14\">Category</namespace>\n    </namespaces>\n  </siteinfo>\n{pages}</mediawiki>\n"
+    );
+    let (_dir, dump) = crate::util::dump_file(&xml);
+    let server = Server::start(&["--dump", dump.to_str().unwrap()]);
+    assert_eq!(titles(&server, "/offsets/Cat?ns=0"), ["Catalan", "Cats"]);
+    assert_eq!(titles(&server, "/offsets/Cat?ns=0&after=Catalan"), ["Cats"]);
+    assert_eq!(titles(&server, "/offsets/Category:C0000001?ns=0").len(), 0);
+    assert_eq!(
+        titles(&server, "/offsets/Cat?ns=0,14&limit=3"),
+        ["Catalan", "Category:C0000000", "Category:C0000001"]
+    );
+}
+
 #[test]
 fn redirects_resolve_to_their_targets_once() {
     let f = fixture();

@@ -313,8 +313,18 @@ fn select(state: &AppState, q: &OffsetsQuery, out: &mut Rows<'_>) -> Result<(), 
         MatchMode::Exact if !q.namespaces_may_match(state, false) => {}
         MatchMode::Exact => {
             let prefix = q.narrowed_prefix(state, false);
+            // Titles of namespaces not asked for are stepped over a block
+            // at a time (`Category:` under `Cat` with ns=0), not one by one
+            // against the scan budget, which would end the answer there.
+            let skip = q.other_heads(state, false);
             let mut rows = index.prefix(prefix.as_bytes(), q.after.as_deref().map(str::as_bytes));
             while let Some(range) = rows.next_title(&mut title) {
+                if let Some(head) = skip.iter().find(|head| title.starts_with(head.as_bytes())) {
+                    // 0xFF never occurs in UTF-8: past every title under `head`.
+                    let past = [head.as_bytes(), &[0xFF]].concat();
+                    rows = index.prefix(prefix.as_bytes(), Some(&past));
+                    continue;
+                }
                 if !out.title(&title, range)? {
                     break;
                 }
