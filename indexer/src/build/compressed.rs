@@ -227,6 +227,7 @@ impl Pass<'_> {
         self.store_frames(body_end, &page_starts)?;
         self.pending.drain(..body_end);
         self.base += body_end as u64;
+        super::release_freed();
         self.b.report_decoding(self.compressed, self.total, self.base, self.pages, self.single_stream);
         Ok(())
     }

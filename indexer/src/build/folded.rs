@@ -10,8 +10,10 @@ use std::io::Write;
 
 /// A distinct title's folded form: for an ASCII title, its lowercase
 /// (computed when needed, so the most common case stores no bytes);
-/// otherwise bytes in a per-batch arena. 24 bytes: at 20 M titles every byte
-/// here is 20 MB of peak memory.
+/// otherwise bytes in a per-batch arena. At 20 M titles every byte
+/// here is 20 MB of peak memory, hence `packed(2)`: 20 bytes, not the 24
+/// that aligning `key` would take (docs/BENCHMARKS.md, "Compressed dumps").
+#[repr(C, packed(2))]
 struct FoldedTitle {
     key: u64,
     first: u32,
@@ -20,6 +22,8 @@ struct FoldedTitle {
     len: u16,
     batch: u16,
 }
+
+const _: () = assert!(size_of::<FoldedTitle>() == 20);
 
 /// `FoldedTitle::at` of an ASCII title.
 const ASCII: u32 = u32::MAX;
@@ -81,7 +85,7 @@ pub(super) fn plan_folded(scanned: &ScanResult, rows: &[RawPage]) -> FoldedPlan 
     ByString {
         len: |f: &FoldedTitle| usize::from(f.len),
         word: |f: &FoldedTitle, at| if at == 0 { f.key } else { plan.folded(f, title(f.first)).word_at(at) },
-        tie: |a: &FoldedTitle, b: &FoldedTitle| a.first.cmp(&b.first),
+        tie: |a: &FoldedTitle, b: &FoldedTitle| { a.first }.cmp(&{ b.first }),
     }
     .sort(&mut order);
     plan.order = order;

@@ -24,7 +24,6 @@ use crate::format::{
 use crate::input::{self, InputKind};
 use crate::scan::{self, ScanOptions};
 use memmap2::{Advice, Mmap, UncheckedAdvice};
-use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -107,6 +106,21 @@ fn fst_error(path: &Path, source: fst::Error) -> Error {
     match source {
         fst::Error::Io(e) => Error::io(path, "write", e),
         source => Error::Fst { path: path.to_path_buf(), source },
+    }
+}
+
+/// Hands the memory freed so far back to the system. Between phases the
+/// build frees what the next one will not reuse (the scan's per-chunk page
+/// lists once moved into one sorted list, the decoder's buffers), and
+/// glibc keeps freed blocks inside its heaps, resident, where the next
+/// phase's large allocations (mapped on their own) never reuse them:
+/// docs/BENCHMARKS.md, "Compressed dumps".
+fn release_freed() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free heap pages to the system; it
+    // takes the allocator's own locks and touches no live allocation.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 
@@ -301,30 +315,33 @@ impl Builder {
         }
     }
 
-    /// Writes `ranked.u32`: the lists of large title prefixes and, with
-    /// the folded index, of large folded prefixes.
-    fn write_ranked_lists(
+    /// The lists of `ranked.u32`: those of large title prefixes and, with
+    /// the folded index, of large folded prefixes. Computed before the
+    /// files are written, so that their working set (a row and a folded
+    /// title per posting) is gone before the writers' buffers exist: the
+    /// build's peak memory is the larger of the two, not their sum.
+    fn ranked_lists(
         &self,
-        writer: &IndexWriter,
         scanned: &scan::ScanResult,
         rows: &[scan::RawPage],
         scores: &[u32],
         plan: Option<&folded::FoldedPlan>,
-    ) -> Result<(String, format::FileEntry)> {
+    ) -> (Vec<ranking::RankList>, Vec<ranking::RankList>) {
         let key = |row: usize| crate::rank::rank_key(scores[row], row as u32);
         let title_byte = |i: usize, d: usize| scanned.title(&rows[i]).get(d).copied();
         let exact = ranking::Domain { len: rows.len(), byte: &title_byte, rank: &key }.lists();
         let folded = match plan {
             Some(plan) => {
                 let postings = plan.postings(scanned, rows);
-                let keys: Vec<u64> = postings.rows.par_iter().map(|&r| key(r as usize)).collect();
                 let byte = |i: usize, d: usize| postings.byte(plan, scanned, rows, i, d);
-                let rank = |i: usize| keys[i];
+                // Folded order is close to title order, so `scores` is
+                // read nearly in sequence: no column of keys is kept.
+                let rank = |i: usize| key(postings.rows[i] as usize);
                 ranking::Domain { len: postings.rows.len(), byte: &byte, rank: &rank }.lists()
             }
             None => Vec::new(),
         };
-        ranking::write_lists(writer, &exact, &folded)
+        (exact, folded)
     }
 
     /// Runs the build.
@@ -398,9 +415,11 @@ impl Builder {
                 message: format!("{pages} pages; one index holds at most {}", format::MAX_PAGES),
             });
         }
+        release_freed();
         self.report(Phase::Sorting, 0, pages, pages);
         let skipped: Vec<SkippedPage> = scanned.skipped().cloned().collect();
         let rows = rows::sorted_rows(&mut scanned);
+        release_freed();
         self.report(Phase::Sorting, pages, pages, pages);
         self.check_cancel()?;
 
@@ -429,10 +448,12 @@ impl Builder {
             }
         };
         let store = store.map(|(entry, _)| entry);
+        release_freed();
         self.check_cancel()?;
         let sort_seconds = started.elapsed().as_secs_f64() - scan_seconds;
         self.report(Phase::Writing, 0, pages, pages);
         let plan = self.folded.then(|| folded::plan_folded(&scanned, &rows));
+        let (exact_lists, folded_lists) = self.ranked_lists(&scanned, &rows, &scores, plan.as_ref());
         let (titles, (folded, columns)) = rayon::join(
             || write::write_titles(&writer, &scanned, &rows),
             || {
@@ -450,13 +471,7 @@ impl Builder {
                                     &writer, &scanned, &rows, &redirects,
                                 )?);
                                 columns.push(ranking::write_scores(&writer, &scores)?);
-                                columns.push(self.write_ranked_lists(
-                                    &writer,
-                                    &scanned,
-                                    &rows,
-                                    &scores,
-                                    plan.as_ref(),
-                                )?);
+                                columns.push(ranking::write_lists(&writer, &exact_lists, &folded_lists)?);
                                 Ok::<_, Error>(columns)
                             },
                             || {

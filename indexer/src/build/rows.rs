@@ -18,7 +18,7 @@ pub(super) fn sorted_rows(scanned: &mut ScanResult) -> Vec<RawPage> {
     ByString {
         len: |p: &RawPage| usize::from(p.title_len),
         word: |p: &RawPage, at| if at == 0 { p.key } else { scan::word_at(scanned.title(p), at) },
-        tie: |a: &RawPage, b: &RawPage| a.start.cmp(&b.start),
+        tie: |a: &RawPage, b: &RawPage| { a.start }.cmp(&{ b.start }),
     }
     .sort(&mut rows);
     rows
@@ -44,7 +44,7 @@ pub(super) fn resolve_redirects(scanned: &ScanResult, rows: &[RawPage]) -> Vec<u
     let mut targets = vec![NOT_REDIRECT; rows.len()];
     let mut i = 0;
     for (key, title, row) in wanted {
-        let probe = |r: &RawPage| r.key.cmp(&key).then_with(|| scanned.title(r).cmp(title));
+        let probe = |r: &RawPage| { r.key }.cmp(&key).then_with(|| scanned.title(r).cmp(title));
         while i < rows.len() && probe(&rows[i]).is_lt() {
             i += 1;
         }
