@@ -42,6 +42,8 @@ fn fixture() -> &'static Fixture {
             page("Science", 0, None),
             page("Science fiction", 0, None),
             page("Talk:Science", 1, None),
+            // Folds into `category:`, yet is of the main namespace.
+            page("Catégory: A Film", 0, None),
         ]
         .concat();
         let xml = format!(
@@ -154,6 +156,11 @@ fn namespace_filters_and_prefixes() {
     let both = titles(&f.server, "/offsets/S?ns=0,14&match=folded");
     assert!(both.contains(&"Science".to_string()) && both.contains(&"Straße".to_string()));
     f.server.get("/offsets/Sci?ns=x").assert_error(400);
+    // `category:` also holds a main-namespace title: not passed over.
+    for order in ["title", "rank"] {
+        let path = format!("/offsets/categ?ns=0&match=folded&order={order}");
+        assert_eq!(titles(&f.server, &path), ["Catégory: A Film"], "{path}");
+    }
 }
 
 /// A namespace the filter leaves out is passed over as a block, not row
@@ -176,6 +183,9 @@ fn a_filtered_namespace_larger_than_the_scan_budget_is_passed_over() {
     let server = Server::start(&["--dump", dump.to_str().unwrap()]);
     assert_eq!(titles(&server, "/offsets/Cat?ns=0"), ["Catalan", "Cats"]);
     assert_eq!(titles(&server, "/offsets/Cat?ns=0&after=Catalan"), ["Cats"]);
+    assert_eq!(titles(&server, "/offsets/cat?ns=0&match=folded"), ["Catalan", "Cats"]);
+    assert_eq!(titles(&server, "/offsets/cat?ns=0&match=folded&after=Catalan"), ["Cats"]);
+    assert_eq!(titles(&server, "/offsets/cat?ns=0&match=folded&order=rank").len(), 2);
     assert_eq!(titles(&server, "/offsets/Category:C0000001?ns=0").len(), 0);
     assert_eq!(
         titles(&server, "/offsets/Cat?ns=0,14&limit=3"),

@@ -673,6 +673,14 @@ impl Index {
         Some(Ranked(rows))
     }
 
+    /// How many rows have a folded title starting with `folded_prefix`
+    /// (folded with [`crate::fold::fold`]); 0 without `folded.fst`.
+    pub fn folded_rows_under(&self, folded_prefix: &str) -> u32 {
+        self.folded
+            .as_ref()
+            .map_or(0, |(map, _)| self.span_of(map.as_fst(), folded_prefix.as_bytes()).len() as u32)
+    }
+
     /// The values (rows, or `folded.u32` positions) that the keys of `fst`
     /// starting with `prefix` span; the last key's run to the page count.
     fn span_of(&self, fst: &fst::raw::Fst<Payload>, prefix: &[u8]) -> Range<u32> {
@@ -964,6 +972,7 @@ impl Index {
         };
         Some(FoldedRows {
             groups: Groups { index: self, pending: 0..0, skip: None },
+            map,
             stream,
             prefix: folded_prefix.as_bytes().to_vec(),
             skip,
@@ -1049,6 +1058,7 @@ impl Iterator for Ranked<'_> {
 /// Titles matching a folded prefix; see [`Index::folded_prefix`].
 pub struct FoldedRows<'a> {
     groups: Groups<'a>,
+    map: &'a fst::Map<Payload>,
     stream: fst::map::Stream<'a>,
     prefix: Vec<u8>,
     skip: Option<(Vec<u8>, u32)>,
@@ -1058,6 +1068,18 @@ pub struct FoldedRows<'a> {
 }
 
 impl FoldedRows<'_> {
+    /// Goes on after every folded title starting with `folded_head`
+    /// (which the title just returned starts with): a block the caller
+    /// knows it wants none of.
+    pub fn pass_over(&mut self, folded_head: &str) {
+        // 0xFF never occurs in UTF-8: past every key under the head.
+        let past = [folded_head.as_bytes(), &[0xFF]].concat();
+        self.stream = self.map.range().ge(past).into_stream();
+        self.lookahead = None;
+        self.skip = None;
+        self.groups.pending = 0..0;
+    }
+
     /// Writes the next title into `title` and returns its rows.
     pub fn next_title(&mut self, title: &mut Vec<u8>) -> Option<Range<u32>> {
         loop {

@@ -16,7 +16,7 @@ use std::collections::HashSet;
 use std::ops::Range;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
-use wikidex_indexer::fold::fold;
+use wikidex_indexer::fold::{fold, fold_into};
 use wikidex_indexer::levenshtein_automata::LevenshteinAutomatonBuilder;
 use wikidex_indexer::rank::Filter;
 use wikidex_indexer::{Page, Redirect};
@@ -336,7 +336,18 @@ fn select(state: &AppState, q: &OffsetsQuery, out: &mut Rows<'_>) -> Result<(), 
             let mut rows = index.folded_prefix(&narrowed, q.after.as_deref()).expect("checked has_folded");
             let mut seen = HashSet::new();
             let may_match = q.namespaces_may_match(state, true);
+            // As in the exact group: other namespaces' spans a block at a time.
+            let skip = q.other_heads(state, true);
+            let mut folded_title = String::new();
             while may_match && let Some(range) = rows.next_title(&mut title) {
+                if !skip.is_empty() {
+                    folded_title.clear();
+                    fold_into(&String::from_utf8_lossy(&title), &mut folded_title);
+                    if let Some(head) = skip.iter().find(|head| folded_title.starts_with(head.as_str())) {
+                        rows.pass_over(head);
+                        continue;
+                    }
+                }
                 if q.mode == MatchMode::Fuzzy {
                     seen.insert(range.start);
                 }
@@ -416,13 +427,28 @@ impl OffsetsQuery {
 
     /// With `ns=`, the `Name:` of every named namespace not asked for that
     /// the prefix could begin (as typed, or `folded`): spans whose titles
-    /// the filter refuses whole.
+    /// the filter refuses whole. A folded head's span can also hold titles
+    /// of other namespaces (`Catégory: A Film` folds into `category:`), so
+    /// it is one only when it holds exactly the namespace's own titles,
+    /// all of which start with its `Name:` as written.
     fn other_heads(&self, state: &AppState, folded: bool) -> Vec<String> {
         let Some(keys) = &self.namespaces else { return Vec::new() };
         let prefix = self.typed(folded);
-        self.heads(state, folded)
-            .filter(|(key, head)| !keys.contains(key) && agree(head, &prefix))
-            .map(|(_, head)| head.to_string())
+        let index = &state.index;
+        state
+            .namespace_heads
+            .iter()
+            .filter(|(key, head, folded_head)| {
+                !keys.contains(key)
+                    && if folded {
+                        agree(folded_head, &prefix)
+                            && index.folded_rows_under(folded_head)
+                                == index.prefix_rows(head.as_bytes(), None, u32::MAX).len() as u32
+                    } else {
+                        agree(head, &prefix)
+                    }
+            })
+            .map(|(_, head, folded_head)| if folded { folded_head.clone() } else { head.clone() })
             .collect()
     }
 
