@@ -176,16 +176,28 @@ fn a_filtered_namespace_larger_than_the_scan_budget_is_passed_over() {
         pages.push_str(&format!("<page><title>Category:C{i:07}</title><ns>14</ns><id>{i}</id></page>\n"));
     }
     pages.push_str(&page("Cats", 0, None));
+    // One typo from `cats` (`catf`), and past the whole `category:` span.
+    pages.push_str(&page("Catfish", 0, None));
     let xml = format!(
         "<mediawiki>\n  <siteinfo>\n    <namespaces>\n      <namespace key=\"0\" />\n      <namespace key=\"14\">Category</namespace>\n    </namespaces>\n  </siteinfo>\n{pages}</mediawiki>\n"
     );
     let (_dir, dump) = crate::util::dump_file(&xml);
     let server = Server::start(&["--dump", dump.to_str().unwrap()]);
-    assert_eq!(titles(&server, "/offsets/Cat?ns=0"), ["Catalan", "Cats"]);
-    assert_eq!(titles(&server, "/offsets/Cat?ns=0&after=Catalan"), ["Cats"]);
-    assert_eq!(titles(&server, "/offsets/cat?ns=0&match=folded"), ["Catalan", "Cats"]);
-    assert_eq!(titles(&server, "/offsets/cat?ns=0&match=folded&after=Catalan"), ["Cats"]);
-    assert_eq!(titles(&server, "/offsets/cat?ns=0&match=folded&order=rank").len(), 2);
+    assert_eq!(titles(&server, "/offsets/Cat?ns=0"), ["Catalan", "Catfish", "Cats"]);
+    assert_eq!(titles(&server, "/offsets/Cat?ns=0&after=Catalan"), ["Catfish", "Cats"]);
+    assert_eq!(titles(&server, "/offsets/cat?ns=0&match=folded"), ["Catalan", "Catfish", "Cats"]);
+    assert_eq!(titles(&server, "/offsets/cat?ns=0&match=folded&after=Catalan"), ["Catfish", "Cats"]);
+    assert_eq!(titles(&server, "/offsets/cat?ns=0&match=folded&order=rank").len(), 3);
+    // The typo group (`cata…`, `catf…`) walks past the categories (`cate…`)
+    // rather than filling its share with rows the filter then refuses.
+    for order in ["title", "rank"] {
+        let path = format!("/offsets/cats?ns=0&match=fuzzy&order={order}");
+        assert_eq!(titles(&server, &path), ["Cats", "Catalan", "Catfish"], "{path}");
+    }
+    let opensearch = server.get("/opensearch?search=cats");
+    assert_eq!(opensearch.status, 200);
+    let found: serde_json::Value = serde_json::from_slice(&opensearch.body).unwrap();
+    assert_eq!(found[1], serde_json::json!(["Cats", "Catalan", "Catfish"]));
     assert_eq!(titles(&server, "/offsets/Category:C0000001?ns=0").len(), 0);
     assert_eq!(
         titles(&server, "/offsets/Cat?ns=0,14&limit=3"),

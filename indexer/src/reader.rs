@@ -984,18 +984,30 @@ impl Index {
     /// Titles whose folded form has a prefix within the edit distance that
     /// `dfa` encodes (a `levenshtein_automata` prefix DFA over a folded
     /// query), in (folded, title) order, with that distance; leaving out
-    /// those whose folded form starts with `beyond` (unless it is empty):
-    /// the query's own prefix matches, listed before, which under a short
-    /// common prefix would be most of the walk. `None` without
+    /// those whose folded form starts with one of `left_out` (folded
+    /// prefixes; empty ones are ignored): the query's own prefix matches,
+    /// listed before, which under a short common prefix would be most of
+    /// the walk, and spans the caller refuses whole (another namespace's
+    /// `talk:`). Their subtrees are never walked. `None` without
     /// `folded.fst`.
-    pub fn fuzzy<'a>(&'a self, dfa: &'a levenshtein_automata::DFA, beyond: &'a str) -> Option<FuzzyRows<'a>> {
+    pub fn fuzzy<'a>(
+        &'a self,
+        dfa: &'a levenshtein_automata::DFA,
+        left_out: &[&str],
+    ) -> Option<FuzzyRows<'a>> {
         let (map, _) = self.folded.as_ref()?;
+        let left_out: Vec<Vec<u8>> = left_out
+            .iter()
+            .filter(|p| !p.is_empty())
+            .take(LEFT_OUT_MAX)
+            .map(|p| p.as_bytes().to_vec())
+            .collect();
         Some(FuzzyRows {
             groups: Groups { index: self, pending: 0..0, skip: None },
             map,
             dfa,
             distance: 0,
-            stream: map.search_with_state(DfaAutomaton { dfa, beyond: beyond.as_bytes() }).into_stream(),
+            stream: map.search_with_state(DfaAutomaton { dfa, left_out }).into_stream(),
         })
     }
 }
@@ -1109,42 +1121,64 @@ impl FoldedRows<'_> {
     }
 }
 
-/// An [`fst::Automaton`] over a `levenshtein_automata` DFA.
-#[derive(Clone, Copy)]
+/// Prefixes a [`DfaAutomaton`] leaves out at most (one bit each in its
+/// state); past that, [`Index::fuzzy`]'s caller filters what is left.
+const LEFT_OUT_MAX: usize = 64;
+
+/// An [`fst::Automaton`] over a `levenshtein_automata` DFA, leaving out
+/// the keys that start with any of a few prefixes.
 pub struct DfaAutomaton<'a> {
     dfa: &'a levenshtein_automata::DFA,
-    /// Keys starting with this are left out (none when it is empty).
-    beyond: &'a [u8],
+    /// Keys starting with one of these are left out.
+    left_out: Vec<Vec<u8>>,
 }
 
-/// Bytes of [`DfaAutomaton::beyond`] a key has matched so far; `DIVERGED`
-/// once it differs.
-const DIVERGED: u32 = u32::MAX;
+/// A [`DfaAutomaton`] state.
+#[derive(Clone, Copy)]
+pub struct DfaState {
+    /// The DFA's state; its sink once the key starts with a left-out
+    /// prefix.
+    dfa: u32,
+    /// Bytes of the key so far.
+    depth: u32,
+    /// The left-out prefixes the key has followed so far, one bit each.
+    following: u64,
+}
 
 impl fst::Automaton for DfaAutomaton<'_> {
-    /// The DFA's state, and how far the key follows `beyond`.
-    type State = (u32, u32);
+    type State = DfaState;
 
-    fn start(&self) -> (u32, u32) {
-        (self.dfa.initial_state(), if self.beyond.is_empty() { DIVERGED } else { 0 })
+    fn start(&self) -> DfaState {
+        let following = if self.left_out.len() == 64 { u64::MAX } else { (1u64 << self.left_out.len()) - 1 };
+        DfaState { dfa: self.dfa.initial_state(), depth: 0, following }
     }
 
-    fn is_match(&self, state: &(u32, u32)) -> bool {
+    fn is_match(&self, state: &DfaState) -> bool {
         self.can_match(state)
-            && matches!(self.dfa.distance(state.0), levenshtein_automata::Distance::Exact(_))
+            && matches!(self.dfa.distance(state.dfa), levenshtein_automata::Distance::Exact(_))
     }
 
-    fn can_match(&self, state: &(u32, u32)) -> bool {
-        state.0 != levenshtein_automata::SINK_STATE && state.1 as usize != self.beyond.len()
+    fn can_match(&self, state: &DfaState) -> bool {
+        state.dfa != levenshtein_automata::SINK_STATE
     }
 
-    fn accept(&self, state: &(u32, u32), byte: u8) -> (u32, u32) {
-        let followed = match state.1 {
-            DIVERGED => DIVERGED,
-            n if self.beyond.get(n as usize) == Some(&byte) => n + 1,
-            _ => DIVERGED,
-        };
-        (self.dfa.transition(state.0, byte), followed)
+    fn accept(&self, state: &DfaState, byte: u8) -> DfaState {
+        let depth = state.depth as usize;
+        let mut following = state.following;
+        let mut dfa = self.dfa.transition(state.dfa, byte);
+        let mut bits = following;
+        while bits != 0 {
+            let i = bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            let prefix = &self.left_out[i];
+            if prefix.get(depth) != Some(&byte) {
+                following &= !(1 << i);
+            } else if prefix.len() == depth + 1 {
+                // The key starts with a left-out prefix: so does every key below.
+                dfa = levenshtein_automata::SINK_STATE;
+            }
+        }
+        DfaState { dfa, depth: state.depth.saturating_add(1), following }
     }
 }
 
@@ -1165,8 +1199,8 @@ impl FuzzyRows<'_> {
             if let Some(rows) = self.groups.next_title(title) {
                 return Some((rows, self.distance));
             }
-            let (key, from, (state, _)) = self.stream.next()?;
-            self.distance = match self.dfa.distance(state) {
+            let (key, from, state) = self.stream.next()?;
+            self.distance = match self.dfa.distance(state.dfa) {
                 levenshtein_automata::Distance::Exact(d) | levenshtein_automata::Distance::AtLeast(d) => d,
             };
             // A key's rows end where the next key's (in the whole map) begin.

@@ -33,10 +33,24 @@ pub struct AppState {
     pub top_pages: std::sync::OnceLock<serde_json::Value>,
     /// Set once the server drains before stopping ([`Drain`]).
     pub drain: Drain,
-    /// Every named namespace of the siteinfo with the start of its titles,
-    /// as written and folded: `(14, "Category:", "category:")`. `ns=`
-    /// filters read them on every request (crate::handlers::offsets).
-    pub namespace_heads: Vec<(i32, String, String)>,
+    /// Every named namespace of the siteinfo with the start of its titles.
+    /// `ns=` filters read them on every request (crate::handlers::offsets).
+    pub namespace_heads: Vec<NamespaceHead>,
+}
+
+/// A named namespace and the start of its titles.
+#[derive(Debug, Clone)]
+pub struct NamespaceHead {
+    /// Its key: 14.
+    pub key: i32,
+    /// `Category:`
+    pub head: String,
+    /// `category:`
+    pub folded: String,
+    /// Whether the titles whose folded form starts with `folded` are all
+    /// of this namespace. Usually; but `Catégory: A Film`, of the main
+    /// namespace, folds into `category:` too.
+    pub folded_alone: bool,
 }
 
 /// Why the server cannot start.
@@ -134,9 +148,15 @@ impl AppState {
             .filter(|ns| !ns.name.is_empty())
             .map(|ns| {
                 let head = format!("{}:", ns.name);
-                (ns.key, wikidex_indexer::fold::fold(&head), head)
+                let folded = wikidex_indexer::fold::fold(&head);
+                // Every title of the namespace starts with `head` as written
+                // (MediaWiki reads any other spelling as the namespace's),
+                // and its folded form with `folded`: the folded span is the
+                // namespace's alone when it holds no more rows.
+                let own = index.prefix_rows(head.as_bytes(), None, u32::MAX).len() as u32;
+                let folded_alone = index.folded_rows_under(&folded) == own;
+                NamespaceHead { key: ns.key, head, folded, folded_alone }
             })
-            .map(|(key, folded, head)| (key, head, folded))
             .collect();
         Ok(AppState {
             index,

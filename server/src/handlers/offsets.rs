@@ -357,7 +357,10 @@ fn select(state: &AppState, q: &OffsetsQuery, out: &mut Rows<'_>) -> Result<(), 
             }
             let typos = typo_budget(folded.chars().count());
             if q.mode == MatchMode::Fuzzy && !out.full() && typos > 0 && folded.len() <= FUZZY_MAX_BYTES {
-                each_typo_match(index, &folded, typos, &mut seen, |title, range| out.title(title, range))?;
+                let typo_skip = q.typo_skip(state);
+                each_typo_match(index, &folded, typos, &mut seen, &typo_skip, |title, range| {
+                    out.title(title, range)
+                })?;
             }
         }
     }
@@ -365,21 +368,26 @@ fn select(state: &AppState, q: &OffsetsQuery, out: &mut Rows<'_>) -> Result<(), 
 }
 
 /// Hands `each` the titles whose folded form has a prefix within `typos`
-/// edits of `folded`, nearest first (distance 1, then 2), each title once
-/// (`seen` holds the first rows of those already listed), until `each`
-/// says it wants no more or [`FUZZY_BUDGET`] has passed.
+/// edits of `folded` but does not start with it, nearest first (distance
+/// 1, then 2), each title once (`seen` holds the first rows of those
+/// already listed), leaving out those under the folded heads `skip`,
+/// until `each` says it wants no more or [`FUZZY_BUDGET`] has passed.
 fn each_typo_match(
     index: &wikidex_indexer::Index,
     folded: &str,
     typos: u8,
     seen: &mut HashSet<u32>,
+    skip: &[String],
     mut each: impl FnMut(&[u8], Range<u32>) -> Result<bool, ApiError>,
 ) -> Result<(), ApiError> {
     let started = Instant::now();
     let mut title = Vec::with_capacity(64);
+    // The query's own prefix matches (listed before) and the spans of
+    // namespaces not asked for are never walked.
+    let left_out: Vec<&str> = std::iter::once(folded).chain(skip.iter().map(String::as_str)).collect();
     for distance in 1..=typos {
         let dfa = dfa_builder(distance).build_prefix_dfa(folded);
-        let mut rows = index.fuzzy(&dfa, folded).expect("checked has_folded");
+        let mut rows = index.fuzzy(&dfa, &left_out).expect("checked has_folded");
         let mut checked = 0u32;
         while let Some((range, _)) = rows.next_title(&mut title) {
             checked += 1;
@@ -427,29 +435,30 @@ impl OffsetsQuery {
 
     /// With `ns=`, the `Name:` of every named namespace not asked for that
     /// the prefix could begin (as typed, or `folded`): spans whose titles
-    /// the filter refuses whole. A folded head's span can also hold titles
-    /// of other namespaces (`Catégory: A Film` folds into `category:`), so
-    /// it is one only when it holds exactly the namespace's own titles,
-    /// all of which start with its `Name:` as written.
+    /// the filter refuses whole.
     fn other_heads(&self, state: &AppState, folded: bool) -> Vec<String> {
-        let Some(keys) = &self.namespaces else { return Vec::new() };
         let prefix = self.typed(folded);
-        let index = &state.index;
+        self.refused_heads(state, folded).filter(|head| agree(head, &prefix)).map(str::to_string).collect()
+    }
+
+    /// With `ns=`, the folded `Name:` of every named namespace not asked
+    /// for, wherever it stands against the prefix: spans a typo walk
+    /// (`cats` reaching `cate…`) passes over.
+    fn typo_skip(&self, state: &AppState) -> Vec<String> {
+        self.refused_heads(state, true).map(str::to_string).collect()
+    }
+
+    /// With `ns=`, the `Name:` (as written, or `folded`) of every named
+    /// namespace not asked for whose span holds its titles alone
+    /// ([`crate::state::NamespaceHead::folded_alone`]).
+    fn refused_heads<'s>(&self, state: &'s AppState, folded: bool) -> impl Iterator<Item = &'s str> {
+        let keys = self.namespaces.clone().unwrap_or_default();
+        let filtered = self.namespaces.is_some();
         state
             .namespace_heads
             .iter()
-            .filter(|(key, head, folded_head)| {
-                !keys.contains(key)
-                    && if folded {
-                        agree(folded_head, &prefix)
-                            && index.folded_rows_under(folded_head)
-                                == index.prefix_rows(head.as_bytes(), None, u32::MAX).len() as u32
-                    } else {
-                        agree(head, &prefix)
-                    }
-            })
-            .map(|(_, head, folded_head)| if folded { folded_head.clone() } else { head.clone() })
-            .collect()
+            .filter(move |ns| filtered && !keys.contains(&ns.key) && (!folded || ns.folded_alone))
+            .map(move |ns| if folded { ns.folded.as_str() } else { ns.head.as_str() })
     }
 
     /// The prefix, folded or as it is.
@@ -459,9 +468,10 @@ impl OffsetsQuery {
 
     /// Each named namespace's key and `Name:`, folded or as written.
     fn heads<'s>(&self, state: &'s AppState, folded: bool) -> impl Iterator<Item = (i32, &'s str)> {
-        state.namespace_heads.iter().map(move |(key, head, folded_head)| {
-            (*key, if folded { folded_head.as_str() } else { head.as_str() })
-        })
+        state
+            .namespace_heads
+            .iter()
+            .map(move |ns| (ns.key, if folded { ns.folded.as_str() } else { ns.head.as_str() }))
     }
 }
 
@@ -547,10 +557,10 @@ fn select_ranked(state: &AppState, q: &OffsetsQuery, out: &mut Rows<'_>) -> Resu
     // matches a good part of the index; ranking all of it would take the
     // whole budget on every keystroke.
     let mut found: Vec<u64> = Vec::new();
-    each_typo_match(index, &folded, typos, &mut HashSet::new(), |name, range| {
-        if !fold(&String::from_utf8_lossy(name)).starts_with(&folded) {
-            found.extend(range.map(|row| wikidex_indexer::rank::rank_key(index.score(row), row)));
-        }
+    each_typo_match(index, &folded, typos, &mut HashSet::new(), &q.typo_skip(state), |_, range| {
+        // Rows the filter refuses take no place among those ranked.
+        let kept = range.filter(|&row| keep.is_none_or(|keep| keep(row)));
+        found.extend(kept.map(|row| wikidex_indexer::rank::rank_key(index.score(row), row)));
         Ok(found.len() < FUZZY_RANKED)
     })?;
     found.sort_unstable_by(|a, b| b.cmp(a));
