@@ -1008,6 +1008,7 @@ impl Index {
             dfa,
             distance: 0,
             stream: map.search_with_state(DfaAutomaton { dfa, left_out }).into_stream(),
+            lookahead: None,
         })
     }
 }
@@ -1189,6 +1190,8 @@ pub struct FuzzyRows<'a> {
     dfa: &'a levenshtein_automata::DFA,
     distance: u8,
     stream: fst::map::StreamWithState<'a, DfaAutomaton<'a>>,
+    /// The next matching key, its value and state, read ahead.
+    lookahead: Option<(Vec<u8>, u64, DfaState)>,
 }
 
 impl FuzzyRows<'_> {
@@ -1199,13 +1202,28 @@ impl FuzzyRows<'_> {
             if let Some(rows) = self.groups.next_title(title) {
                 return Some((rows, self.distance));
             }
-            let (key, from, state) = self.stream.next()?;
+            let (key, from, state) = match self.lookahead.take() {
+                Some(next) => next,
+                None => self.stream.next().map(|(k, v, s)| (k.to_vec(), v, s))?,
+            };
             self.distance = match self.dfa.distance(state.dfa) {
                 levenshtein_automata::Distance::Exact(d) | levenshtein_automata::Distance::AtLeast(d) => d,
             };
-            // A key's rows end where the next key's (in the whole map) begin.
-            let to =
-                self.map.range().gt(key).into_stream().next().map_or(self.groups.index.pages(), |(_, v)| v);
+            // A key's rows end where the next key's (in the whole map)
+            // begin. Under a matching prefix most keys match, one title
+            // each: when the next matching key's rows start one position
+            // on, that is where this key's end, with no search of the map.
+            self.lookahead = self.stream.next().map(|(k, v, s)| (k.to_vec(), v, s));
+            let to = match &self.lookahead {
+                Some((_, next, _)) if *next == from + 1 => *next,
+                _ => self
+                    .map
+                    .range()
+                    .gt(&key)
+                    .into_stream()
+                    .next()
+                    .map_or(self.groups.index.pages(), |(_, v)| v),
+            };
             self.groups.start(from..to, None);
         }
     }
