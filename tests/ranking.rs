@@ -377,3 +377,56 @@ fn namespace_filters_keep_the_unfiltered_order() {
     }
     assert!(checked > 40, "only {checked} non-empty answers: the dump lacks namespaced titles");
 }
+
+/// A suggestion that is a redirect stands for its target page, and ranks
+/// by that page's score (issue #21: "a redirect and its target are one
+/// suggestion"), a page before a redirect to it; `order=rank` and
+/// `fields=score` keep the redirect's own score, 0.
+#[test]
+fn a_redirect_suggestion_ranks_by_its_pages_score() {
+    let page = |title: &str, body: &str| {
+        format!(
+            "  <page>\n    <title>{title}</title>\n    <ns>0</ns>\n    <id>1</id>\n    <revision>\n      <text xml:space=\"preserve\">{body}</text>\n    </revision>\n  </page>\n"
+        )
+    };
+    let redirect = |title: &str, target: &str| {
+        format!(
+            "  <page>\n    <title>{title}</title>\n    <ns>0</ns>\n    <id>2</id>\n    <redirect title=\"{target}\" />\n    <revision>\n      <text xml:space=\"preserve\">#REDIRECT [[{target}]]</text>\n    </revision>\n  </page>\n"
+        )
+    };
+    let mut pages = vec![
+        page("New York City", "a city"),
+        redirect("NYC", "New York City"),
+        page("NYC Ferry", "boats"),
+        page("NYC Marathon", "a race"),
+    ];
+    // Three pages link to New York City, two to NYC Ferry, one to the
+    // marathon (through the redirect for one of them).
+    for (i, body) in
+        ["[[NYC]] [[NYC Ferry]] [[NYC Marathon]]", "[[New York City]] [[NYC Ferry]]", "[[New York City]]"]
+            .iter()
+            .enumerate()
+    {
+        pages.push(page(&format!("Linker {i}"), body));
+    }
+    let xml = format!("<mediawiki>\n{}</mediawiki>\n", pages.concat());
+    let (_dir, dump) = dump_file(&xml);
+    let server = Server::start(&["--dump", dump.to_str().unwrap()]);
+    let suggested = |path: &str| -> Vec<String> {
+        let v = server.get(path).json();
+        v[1].as_array().unwrap().iter().map(|t| t.as_str().unwrap().to_string()).collect()
+    };
+    assert_eq!(suggested("/opensearch?search=NYC"), ["NYC", "NYC Ferry", "NYC Marathon"]);
+    assert_eq!(suggested("/suggest?q=nyc"), ["NYC", "NYC Ferry", "NYC Marathon"]);
+    // The page itself comes before a redirect to it, and is named once.
+    assert_eq!(suggested("/opensearch?search=N")[..2], ["New York City", "NYC Ferry"]);
+    // order=rank keeps every row's own score: the redirect's is 0.
+    let rows = server.get("/offsets/NYC?order=rank&fields=score").json();
+    let titles: Vec<(&str, u64)> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r[0].as_str().unwrap(), r.as_array().unwrap().last().unwrap().as_u64().unwrap()))
+        .collect();
+    assert_eq!(titles, [("NYC Ferry", 2), ("NYC Marathon", 1), ("NYC", 0)]);
+}

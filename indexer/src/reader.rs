@@ -755,12 +755,21 @@ impl Index {
     pub fn page(&self, row: u32) -> Page {
         let start = self.start(row);
         let ns = self.namespace(row);
-        let redirect = match self.redirect_raw(row) {
+        let redirect = self.redirect(row);
+        Page { row, start, end: format::page_end(start, self.length(row)), ns, redirect }
+    }
+
+    /// Whether the page at `row` is a redirect, and to which row (a column
+    /// read: cheaper than [`Index::page`]).
+    ///
+    /// # Panics
+    /// If `row >= self.pages()`.
+    pub fn redirect(&self, row: u32) -> Redirect {
+        match self.redirect_raw(row) {
             NOT_REDIRECT => Redirect::None,
             TARGET_MISSING => Redirect::Missing,
             r => Redirect::To(r),
-        };
-        Page { row, start, end: format::page_end(start, self.length(row)), ns, redirect }
+        }
     }
 
     /// The namespace of the page at `row` (a column read: cheaper than

@@ -18,7 +18,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 use wikidex_indexer::fold::{fold, fold_into};
 use wikidex_indexer::levenshtein_automata::LevenshteinAutomatonBuilder;
-use wikidex_indexer::rank::Filter;
+use wikidex_indexer::rank::{Filter, SCAN_ROWS};
 use wikidex_indexer::{Page, Redirect};
 
 /// Extra per-row fields a client may ask for with `fields=`.
@@ -475,6 +475,52 @@ impl OffsetsQuery {
     }
 }
 
+/// The score of the page `row` stands for: its own, or a redirect's
+/// target's (0 for a redirect to a missing page). Suggestions rank by it,
+/// since a redirect and its target are one suggestion; `order=rank` and
+/// `fields=score` keep each row's own score, which is 0 for a redirect.
+pub fn page_score(index: &wikidex_indexer::Index, row: u32) -> u32 {
+    // As `resolve_page`, reading the redirect column alone.
+    let mut at = row;
+    for _ in 0..=super::wiki::MAX_HOPS {
+        match index.redirect(at) {
+            Redirect::None => return index.score(at),
+            Redirect::To(next) if next != at => at = next,
+            _ => return 0,
+        }
+    }
+    0
+}
+
+/// A group's rows in answer order. For suggestions (`distinct`), rows
+/// rank by [`page_score`], a page before a redirect to it, when the
+/// group's span is small enough to be scanned whole
+/// ([`SCAN_ROWS`]): `NYC` (a redirect to a much
+/// linked page) then comes before `NYC Ferry`. A larger span is read from
+/// its precomputed list, by each row's own score: there redirects come
+/// last, and their targets, most often under the same short prefix,
+/// stand for them.
+fn by_page<'a>(
+    index: &'a wikidex_indexer::Index,
+    q: &OffsetsQuery,
+    ranked: wikidex_indexer::Ranked<'a>,
+) -> Box<dyn Iterator<Item = u32> + 'a> {
+    if !by_page_whole(q, &ranked) {
+        return Box::new(ranked);
+    }
+    let mut rows: Vec<(u32, bool, u32)> = ranked
+        .map(|row| (page_score(index, row), !matches!(index.redirect(row), Redirect::None), row))
+        .collect();
+    rows.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+    Box::new(rows.into_iter().map(|(_, _, row)| row))
+}
+
+/// Whether [`by_page`] reorders the whole group `ranked` (which should
+/// then be asked for all of its rows at once).
+fn by_page_whole(q: &OffsetsQuery, ranked: &wikidex_indexer::Ranked<'_>) -> bool {
+    q.distinct && ranked.span().len() <= SCAN_ROWS
+}
+
 /// Whether a title can start with both `head` and `prefix`: one extends
 /// the other.
 fn agree(head: &str, prefix: &str) -> bool {
@@ -523,11 +569,12 @@ fn select_ranked(state: &AppState, q: &OffsetsQuery, out: &mut Rows<'_>) -> Resu
     let mut ranked = index.ranked_prefix(prefix.as_bytes(), exact_filter, None, q.limit);
     let exact = ranked.span();
     let after_exact = after.filter(|r| exact.contains(r));
-    if after_exact.is_some() {
-        ranked = index.ranked_prefix(prefix.as_bytes(), exact_filter, after_exact, q.limit);
+    if after_exact.is_some() || by_page_whole(q, &ranked) {
+        let want = if by_page_whole(q, &ranked) { SCAN_ROWS } else { q.limit };
+        ranked = index.ranked_prefix(prefix.as_bytes(), exact_filter, after_exact, want);
     }
     if (after.is_none() || after_exact.is_some()) && q.namespaces_may_match(state, false) {
-        for row in ranked {
+        for row in by_page(index, q, ranked) {
             if !take(row, out)? {
                 return Ok(());
             }
@@ -540,9 +587,17 @@ fn select_ranked(state: &AppState, q: &OffsetsQuery, out: &mut Rows<'_>) -> Resu
     let after_folded = after.filter(|_| after_exact.is_none());
     let narrowed = q.narrowed_prefix(state, true);
     let folded_filter = Filter { keep, skip: &skip_folded };
-    let folded_rows = index.ranked_folded(&narrowed, exact.clone(), folded_filter, after_folded, q.limit);
+    let ranked_folded = |want| {
+        index
+            .ranked_folded(&narrowed, exact.clone(), folded_filter, after_folded, want)
+            .expect("checked has_folded")
+    };
+    let mut folded_rows = ranked_folded(q.limit);
+    if by_page_whole(q, &folded_rows) {
+        folded_rows = ranked_folded(SCAN_ROWS);
+    }
     let may_match = q.namespaces_may_match(state, true);
-    for row in folded_rows.expect("checked has_folded").take_while(|_| may_match) {
+    for row in by_page(index, q, folded_rows).take_while(|_| may_match) {
         if !take(row, out)? {
             return Ok(());
         }

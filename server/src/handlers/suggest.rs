@@ -4,7 +4,9 @@
 //! description a browser installs).
 
 use crate::error::ApiError;
-use crate::handlers::offsets::{MatchMode, OffsetsQuery, Order, parse_namespaces, parse_redirects, titles};
+use crate::handlers::offsets::{
+    MatchMode, OffsetsQuery, Order, page_score, parse_namespaces, parse_redirects, titles,
+};
 use crate::request::{encode_title, parse_query, single};
 use crate::state::AppState;
 use crate::title::first_letter_variant;
@@ -71,7 +73,7 @@ pub fn suggest(
         let index = &state.index;
         let score = |t: &String| {
             let rows = index.rows_of(t.as_bytes());
-            if rows.is_empty() { 0 } else { index.score(rows.start) }
+            if rows.is_empty() { 0 } else { page_score(index, rows.start) }
         };
         found.sort_by(|a, b| score(b).cmp(&score(a)).then_with(|| a.cmp(b)));
         found.dedup();
