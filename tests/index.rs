@@ -508,3 +508,54 @@ fn the_removed_no_json_rows_flag_says_what_replaced_it() {
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     assert!(out.join("titles.fc").is_file() && !out.join("rows.jsf").exists(), "the default: no rows.jsf");
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// `Index::fuzzy` lists exactly the titles whose folded form has a
+    /// prefix within the DFA's distance and starts with none of the
+    /// left-out prefixes, each once with all its rows: checked against
+    /// the DFA run over every title, on titles that share folded forms
+    /// (case and accents) and repeat.
+    #[test]
+    fn fuzzy_lists_the_matching_titles_but_the_left_out_ones(
+        titles in prop::collection::vec(
+            (prop::sample::select(vec!["A", "B", "É", "C"]),
+             prop::collection::vec(prop::sample::select(vec!["a", "b", "é", "c", "A", "B"]), 0..5)),
+            1..40,
+        ),
+        query in prop::collection::vec(prop::sample::select(vec!["a", "b", "e", "c"]), 2..5),
+        left_out in prop::collection::vec(prop::collection::vec(prop::sample::select(vec!["a", "b", "e", "c"]), 0..4), 0..3),
+        distance in 1u8..=2,
+    ) {
+        let titles: Vec<String> = titles.into_iter().map(|(first, rest)| format!("{first}{}", rest.concat())).collect();
+        let pages: String = titles.iter().map(|t| page(t)).collect();
+        let (dir, dump) = dump_file(&dump_with(&pages));
+        let out = dir.path().join("d.wikidex");
+        Builder::new(&dump, &out).build().unwrap();
+        let index = Index::open(&out).unwrap();
+        let query = query.concat();
+        let left_out: Vec<String> = std::iter::once(query.clone()).chain(left_out.into_iter().map(|p| p.concat())).collect();
+        let left_out: Vec<&str> = left_out.iter().map(String::as_str).collect();
+        let dfa = wikidex_indexer::levenshtein_automata::LevenshteinAutomatonBuilder::new(distance, true)
+            .build_prefix_dfa(&query);
+        let mut got = Vec::new();
+        let mut rows = index.fuzzy(&dfa, &left_out).unwrap();
+        let mut title = Vec::new();
+        while let Some((range, _)) = rows.next_title(&mut title) {
+            got.push((String::from_utf8(title.clone()).unwrap(), range));
+        }
+        got.sort_by(|a, b| a.0.cmp(&b.0));
+        let distinct: BTreeSet<&String> = titles.iter().collect();
+        let want: Vec<(String, Range<u32>)> = distinct
+            .into_iter()
+            .filter(|t| {
+                let folded = wikidex_indexer::fold::fold(t);
+                matches!(dfa.eval(&folded), wikidex_indexer::levenshtein_automata::Distance::Exact(_))
+                    && !left_out.iter().any(|p| !p.is_empty() && folded.starts_with(p))
+            })
+            .map(|t| (t.clone(), index.rows_of(t.as_bytes())))
+            .collect();
+        prop_assert_eq!(got, want);
+    }
+}
