@@ -494,12 +494,11 @@ pub fn page_score(index: &wikidex_indexer::Index, row: u32) -> u32 {
 
 /// A group's rows in answer order. For suggestions (`distinct`), rows
 /// rank by [`page_score`], a page before a redirect to it, when the
-/// group's span is small enough to be scanned whole
-/// ([`SCAN_ROWS`]): `NYC` (a redirect to a much
-/// linked page) then comes before `NYC Ferry`. A larger span is read from
-/// its precomputed list, by each row's own score: there redirects come
-/// last, and their targets, most often under the same short prefix,
-/// stand for them.
+/// group's span is small enough to be scanned whole ([`SCAN_ROWS`]):
+/// `NYC` (a redirect to a much linked page) then comes before `NYC
+/// Ferry`. A larger span is read from its precomputed list, by each row's
+/// own score: there redirects come last, and their targets, most often
+/// under the same short prefix, stand for them.
 fn by_page<'a>(
     index: &'a wikidex_indexer::Index,
     q: &OffsetsQuery,
