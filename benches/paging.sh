@@ -16,12 +16,7 @@ source benches/lib/server.sh
 INDEX=${1:?index dir}; DUMP=${2:?dump}; PAGE=${3:-10000}; ROUNDS=${4:-5}; PREFIX=${5:-}
 cargo build --release -q
 BIN=$PWD/target/release/wikidex
-PORT=$((20000 + RANDOM % 20000))
-cat "$INDEX"/* > /dev/null
-SERVER_CPU=${SERVER_CPU:-0}
-trap 'stop_server || true' EXIT
-start_wikidex "$BIN" /dev/null --index "$INDEX" --dump "$DUMP" --bind "127.0.0.1:$PORT" --workers 1 \
-  || { echo "paging.sh: the server did not start" >&2; exit 1; }
+serve_warm_index paging.sh "$BIN" "$INDEX" "$DUMP"
 taskset -c "${CLIENT_CPU:-1}" python3 - "$PORT" "$PAGE" "$ROUNDS" "$PREFIX" <<'PY'
 import http.client, json, statistics, string, sys, time, urllib.parse
 

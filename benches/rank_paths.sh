@@ -25,12 +25,7 @@ source benches/lib/server.sh
 INDEX=${1:?index dir}; DUMP=${2:?dump}; COUNT=${3:-300}; DEPTH=${4:-5000}
 BIN=${BIN:-$PWD/target/release/wikidex}
 [ -x "$BIN" ] || { echo "rank_paths.sh: build first: cargo build --release" >&2; exit 2; }
-PORT=$((20000 + RANDOM % 20000))
-cat "$INDEX"/* > /dev/null
-SERVER_CPU=${SERVER_CPU:-0}
-trap 'stop_server || true' EXIT
-start_wikidex "$BIN" /dev/null --index "$INDEX" --dump "$DUMP" --bind "127.0.0.1:$PORT" --workers 1 \
-  || { echo "rank_paths.sh: the server did not start" >&2; exit 1; }
+serve_warm_index rank_paths.sh "$BIN" "$INDEX" "$DUMP"
 taskset -c "${CLIENT_CPU:-1}" python3 - "$PORT" "$COUNT" "$DEPTH" <<'PY'
 import http.client, json, random, string, sys, urllib.parse
 

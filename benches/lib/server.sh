@@ -15,6 +15,12 @@
 #       configured in DIR, on core $SERVER_CPU when set; waits for /plaintext.
 #       Sets NGINX_PID (the master, to stop) and NGINX_WORKER (the worker, to
 #       count); returns 1 if it did not come up (DIR/error.log says why).
+#   serve_warm_index NAME BIN INDEX DUMP
+#       for a script measuring single requests: reads INDEX's files once
+#       (page cache warm), starts `BIN serve` on it with one worker on core
+#       $SERVER_CPU (default 0) at 127.0.0.1:$PORT (a random port, set here),
+#       and stops it when the script exits. Exits the script with
+#       "NAME: the server did not start" if it did not.
 #   stop_server [PID]
 #       SIGTERM to PID (default $SERVER_PID) and waits for it; returns its exit
 #       status, 0 if it was not running. Clears SERVER_PID when it stopped it.
@@ -93,6 +99,16 @@ start_nginx() {
   echo "server.sh: nginx did not start: $(tail -2 "$dir/error.log" 2>/dev/null)" >&2
   kill "$NGINX_PID" 2>/dev/null || true
   return 1
+}
+
+serve_warm_index() {
+  local name=$1 bin=$2 index=$3 dump=$4
+  PORT=$((20000 + RANDOM % 20000))
+  cat "$index"/* > /dev/null
+  SERVER_CPU=${SERVER_CPU:-0}
+  trap 'stop_server || true' EXIT
+  start_wikidex "$bin" /dev/null --index "$index" --dump "$dump" --bind "127.0.0.1:$PORT" --workers 1 \
+    || { echo "$name: the server did not start" >&2; exit 1; }
 }
 
 # shellcheck disable=SC2120  # PID is optional
