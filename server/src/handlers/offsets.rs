@@ -8,7 +8,7 @@ use super::path_rest;
 use crate::error::ApiError;
 use crate::mime;
 use crate::request::{decode_path_title, parse_query, single};
-use crate::state::AppState;
+use crate::state::{AppState, NamespaceHead};
 use actix_web::HttpResponse;
 use actix_web::http::Uri;
 use actix_web::http::header::HeaderMap;
@@ -16,7 +16,7 @@ use std::collections::HashSet;
 use std::ops::Range;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
-use wikidex_indexer::fold::{fold, fold_into};
+use wikidex_indexer::fold::fold;
 use wikidex_indexer::levenshtein_automata::LevenshteinAutomatonBuilder;
 use wikidex_indexer::rank::{Filter, SCAN_ROWS};
 use wikidex_indexer::{Page, Redirect};
@@ -336,17 +336,15 @@ fn select(state: &AppState, q: &OffsetsQuery, out: &mut Rows<'_>) -> Result<(), 
             let mut rows = index.folded_prefix(&narrowed, q.after.as_deref()).expect("checked has_folded");
             let mut seen = HashSet::new();
             let may_match = q.namespaces_may_match(state, true);
-            // As in the exact group: other namespaces' spans a block at a time.
-            let skip = q.other_heads(state, true);
-            let mut folded_title = String::new();
+            // As in the exact group: other namespaces' spans a block at a
+            // time. Such a span holds that namespace's titles alone, which
+            // all start with its `Name:` as written: no title is folded.
+            let skip: Vec<&NamespaceHead> =
+                q.refused_heads(state, true).filter(|ns| agree(&ns.folded, &folded)).collect();
             while may_match && let Some(range) = rows.next_title(&mut title) {
-                if !skip.is_empty() {
-                    folded_title.clear();
-                    fold_into(&String::from_utf8_lossy(&title), &mut folded_title);
-                    if let Some(head) = skip.iter().find(|head| folded_title.starts_with(head.as_str())) {
-                        rows.pass_over(head);
-                        continue;
-                    }
+                if let Some(ns) = skip.iter().find(|ns| title.starts_with(ns.head.as_bytes())) {
+                    rows.pass_over(&ns.folded);
+                    continue;
                 }
                 if q.mode == MatchMode::Fuzzy {
                     seen.insert(range.start);
@@ -438,27 +436,32 @@ impl OffsetsQuery {
     /// the filter refuses whole.
     fn other_heads(&self, state: &AppState, folded: bool) -> Vec<String> {
         let prefix = self.typed(folded);
-        self.refused_heads(state, folded).filter(|head| agree(head, &prefix)).map(str::to_string).collect()
+        self.refused_heads(state, folded)
+            .map(|ns| if folded { ns.folded.as_str() } else { ns.head.as_str() })
+            .filter(|head| agree(head, &prefix))
+            .map(str::to_string)
+            .collect()
     }
 
     /// With `ns=`, the folded `Name:` of every named namespace not asked
     /// for, wherever it stands against the prefix: spans a typo walk
     /// (`cats` reaching `cate…`) passes over.
     fn typo_skip(&self, state: &AppState) -> Vec<String> {
-        self.refused_heads(state, true).map(str::to_string).collect()
+        self.refused_heads(state, true).map(|ns| ns.folded.clone()).collect()
     }
 
-    /// With `ns=`, the `Name:` (as written, or `folded`) of every named
-    /// namespace not asked for whose span holds its titles alone
-    /// ([`crate::state::NamespaceHead::folded_alone`]).
-    fn refused_heads<'s>(&self, state: &'s AppState, folded: bool) -> impl Iterator<Item = &'s str> {
-        let keys = self.namespaces.clone().unwrap_or_default();
-        let filtered = self.namespaces.is_some();
-        state
-            .namespace_heads
-            .iter()
-            .filter(move |ns| filtered && !keys.contains(&ns.key) && (!folded || ns.folded_alone))
-            .map(move |ns| if folded { ns.folded.as_str() } else { ns.head.as_str() })
+    /// With `ns=`, every named namespace not asked for; with `folded`,
+    /// only those whose folded span holds their titles alone
+    /// ([`NamespaceHead::folded_alone`]).
+    fn refused_heads<'s>(
+        &'s self,
+        state: &'s AppState,
+        folded: bool,
+    ) -> impl Iterator<Item = &'s NamespaceHead> {
+        let keys = self.namespaces.as_deref();
+        state.namespace_heads.iter().filter(move |ns| {
+            keys.is_some_and(|keys| !keys.contains(&ns.key)) && (!folded || ns.folded_alone)
+        })
     }
 
     /// The prefix, folded or as it is.
@@ -480,16 +483,7 @@ impl OffsetsQuery {
 /// since a redirect and its target are one suggestion; `order=rank` and
 /// `fields=score` keep each row's own score, which is 0 for a redirect.
 pub fn page_score(index: &wikidex_indexer::Index, row: u32) -> u32 {
-    // As `resolve_page`, reading the redirect column alone.
-    let mut at = row;
-    for _ in 0..=super::wiki::MAX_HOPS {
-        match index.redirect(at) {
-            Redirect::None => return index.score(at),
-            Redirect::To(next) if next != at => at = next,
-            _ => return 0,
-        }
-    }
-    0
+    resolve_row(index, row).map_or(0, |page| index.score(page))
 }
 
 /// A group's rows in answer order. For suggestions (`distinct`), rows
@@ -697,7 +691,7 @@ impl<'a> Rows<'a> {
                 continue;
             }
             if self.q.distinct && !self.q.resolve {
-                let page = resolve_page(index, page).map_or(row, |target| target.row);
+                let page = resolve_row(index, row).unwrap_or(row);
                 if !self.resolved.insert(page) {
                     continue;
                 }
@@ -784,21 +778,27 @@ fn push_json_string(out: &mut Vec<u8>, title: &[u8]) -> Result<(), ApiError> {
 }
 
 /// Follows `page`'s redirects like `/wiki` does (at most 5 hops).
-fn resolve_page(index: &wikidex_indexer::Index, mut page: Page) -> Result<Page, ()> {
-    let mut hops = 0;
-    loop {
-        match page.redirect {
-            Redirect::None => return Ok(page),
-            Redirect::Missing => return Err(()),
-            Redirect::To(row) => {
-                hops += 1;
-                if hops > super::wiki::MAX_HOPS || row == page.row {
-                    return Err(());
-                }
-                page = index.page(row);
-            }
+fn resolve_page(index: &wikidex_indexer::Index, page: Page) -> Result<Page, ()> {
+    match resolve_row(index, page.row)? {
+        row if row == page.row => Ok(page),
+        row => Ok(index.page(row)),
+    }
+}
+
+/// The row the page at `row` leads to, following redirects like `/wiki`
+/// does (at most [`MAX_HOPS`](super::wiki::MAX_HOPS)), reading the
+/// redirect column alone; `Err` for a redirect to a missing page, a loop
+/// or too many hops.
+fn resolve_row(index: &wikidex_indexer::Index, row: u32) -> Result<u32, ()> {
+    let mut at = row;
+    for _ in 0..=super::wiki::MAX_HOPS {
+        match index.redirect(at) {
+            Redirect::None => return Ok(at),
+            Redirect::To(next) if next != at => at = next,
+            _ => return Err(()),
         }
     }
+    Err(())
 }
 
 /// The 503 for a row whose title the index cannot give back.
