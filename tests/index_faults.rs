@@ -288,3 +288,26 @@ fn a_header_element_does_not_run_over_the_end_tag() {
         String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or("")
     );
 }
+
+/// A failed system call is reported once, with its path and what was being
+/// done: the error's message holds the cause, and the cause is not repeated
+/// after it.
+#[test]
+fn a_missing_index_or_dump_is_named_with_its_cause_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no.wikidex");
+    let (_data, _dump, index) = indexed_copy(&crate::util::repo().join("data/sample.xml"));
+    let gone = dir.path().join("gone.xml");
+    for args in [
+        vec!["serve", "--index", missing.to_str().unwrap()],
+        vec!["verify", missing.to_str().unwrap()],
+        vec!["serve", "--index", index.to_str().unwrap(), "--dump", gone.to_str().unwrap()],
+        vec!["index", gone.to_str().unwrap(), "-o", missing.to_str().unwrap()],
+    ] {
+        let out = wikidex(&args);
+        assert!(!out.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.matches("No such file or directory").count(), 1, "{args:?}: {err}");
+        assert!(err.contains("no.wikidex") || err.contains("gone.xml"), "{args:?}: {err}");
+    }
+}

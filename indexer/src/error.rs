@@ -16,15 +16,14 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[non_exhaustive]
 pub enum Error {
     /// An operating-system call on `path` failed.
-    #[error("{path}: failed to {action}: {source}")]
+    #[error("{path}: failed to {action}: {cause}")]
     Io {
         /// The file or directory the call was about.
         path: PathBuf,
         /// What we were doing, as a verb phrase ("open", "write the index").
         action: &'static str,
         /// The underlying error.
-        #[source]
-        source: io::Error,
+        cause: io::Error,
     },
     /// The dump is not a well-formed MediaWiki XML export at `offset`.
     #[error("{path}: byte {offset}: {message}")]
@@ -79,13 +78,12 @@ pub enum Error {
         message: String,
     },
     /// The index's fst could not be read.
-    #[error("{path}: invalid fst: {source}")]
+    #[error("{path}: invalid fst: {cause}")]
     Fst {
         /// The fst file.
         path: PathBuf,
         /// The fst crate's error.
-        #[source]
-        source: fst::Error,
+        cause: fst::Error,
     },
     /// A limit of the format was exceeded (e.g. more than 4 billion pages).
     #[error("{path}: {message}")]
@@ -128,7 +126,7 @@ pub enum Error {
 impl Error {
     /// Shorthand for [`Error::Io`].
     pub fn io(path: impl Into<PathBuf>, action: &'static str, source: io::Error) -> Self {
-        Error::Io { path: path.into(), action, source }
+        Error::Io { path: path.into(), action, cause: source }
     }
 
     /// Shorthand for [`Error::Corrupt`].

@@ -358,12 +358,12 @@ impl Index {
         let targets = open(format::REDIRECT_TARGETS, FileKind::RedirectTargets)?;
         let targets_path = targets.path.clone();
         let missing_targets =
-            fst::Set::new(targets).map_err(|source| Error::Fst { path: targets_path, source })?;
+            fst::Set::new(targets).map_err(|source| Error::Fst { path: targets_path, cause: source })?;
         let folded = match manifest.files.contains_key(format::FOLDED_FST) {
             true => {
                 let payload = open(format::FOLDED_FST, FileKind::FoldedFst)?;
                 let path = payload.path.clone();
-                let map = fst::Map::new(payload).map_err(|source| Error::Fst { path, source })?;
+                let map = fst::Map::new(payload).map_err(|source| Error::Fst { path, cause: source })?;
                 let rows = open(format::FOLDED_ROWS, FileKind::FoldedRows)?;
                 rows.check_len(manifest.pages, 4)?;
                 Some((map, rows))
@@ -383,8 +383,8 @@ impl Index {
         let lists = open(format::RANKED_LISTS, FileKind::RankedLists)?;
         let ranking = Ranking::new(scores, lists, pages).map_err(|e| Error::corrupt(scores_path, e))?;
         let fst_path = fst_payload.path.clone();
-        let titles =
-            fst::Map::new(fst_payload).map_err(|source| Error::Fst { path: fst_path.clone(), source })?;
+        let titles = fst::Map::new(fst_payload)
+            .map_err(|source| Error::Fst { path: fst_path.clone(), cause: source })?;
         if titles.len() as u64 != manifest.titles {
             return Err(Error::corrupt(
                 &fst_path,

@@ -105,7 +105,7 @@ pub struct BuildSummary {
 fn fst_error(path: &Path, source: fst::Error) -> Error {
     match source {
         fst::Error::Io(e) => Error::io(path, "write", e),
-        source => Error::Fst { path: path.to_path_buf(), source },
+        source => Error::Fst { path: path.to_path_buf(), cause: source },
     }
 }
 

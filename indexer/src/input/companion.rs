@@ -56,7 +56,7 @@ pub fn companion_name(dump: &Path) -> Option<PathBuf> {
 /// Reads a companion index (bz2-compressed or plain text) and returns its
 /// distinct stream offsets, ascending.
 pub fn read_companion(path: &Path) -> Result<Vec<u64>, InputError> {
-    let io = |action| move |source| InputError::Io { path: path.to_owned(), action, source };
+    let io = |action| move |source| InputError::Io { path: path.to_owned(), action, cause: source };
     let file = File::open(path).map_err(io("open the companion index"))?;
     let size = file.metadata().map_err(io("read the metadata of the companion index"))?.len();
     let mut parser = Lines { path, line: 0, partial: Vec::new(), offsets: Vec::new() };
@@ -72,7 +72,7 @@ pub fn read_companion(path: &Path) -> Result<Vec<u64>, InputError> {
                 bz2::decode(&map, &starts, &DecodeOptions::new(&cancel), |piece| parser.feed(&piece.data))
                     .map_err(|e| match e.into_sink() {
                         Ok(e) => e,
-                        Err(source) => InputError::CompanionDecode { path: path.to_owned(), source },
+                        Err(source) => InputError::CompanionDecode { path: path.to_owned(), cause: source },
                     })?;
             }
             InputKind::Xml => parser.feed(&map)?,
@@ -283,7 +283,7 @@ mod tests {
         let path = write(dir.path(), "cut.txt.bz2", &packed);
         assert!(matches!(
             read_companion(&path),
-            Err(InputError::CompanionDecode { source: DecodeError::Truncated { .. }, .. })
+            Err(InputError::CompanionDecode { cause: DecodeError::Truncated { .. }, .. })
         ));
         let e = read_companion(&dir.path().join("absent.txt.bz2")).unwrap_err();
         assert!(matches!(e, InputError::Io { .. }), "{e:?}");

@@ -40,15 +40,14 @@ pub enum InputError {
         advice: &'static str,
     },
     /// An operating-system call on `path` failed.
-    #[error("{path}: failed to {action}: {source}")]
+    #[error("{path}: failed to {action}: {cause}")]
     Io {
         /// The file the call was about.
         path: PathBuf,
         /// What we were doing, as a verb phrase ("open the companion index").
         action: &'static str,
         /// The underlying error.
-        #[source]
-        source: io::Error,
+        cause: io::Error,
     },
     /// A line of the companion index is not `offset:page_id:title`.
     #[error(
@@ -73,13 +72,12 @@ pub enum InputError {
         reason: String,
     },
     /// The companion index's own bz2 data could not be decoded.
-    #[error("{path}: {source}")]
+    #[error("{path}: {cause}")]
     CompanionDecode {
         /// The companion index file.
         path: PathBuf,
         /// What the decoder found.
-        #[source]
-        source: DecodeError,
+        cause: DecodeError,
     },
 }
 

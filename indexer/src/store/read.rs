@@ -33,15 +33,14 @@ use zstd::zstd_safe;
 #[non_exhaustive]
 pub enum StoreError {
     /// An operating-system call on the store failed.
-    #[error("{path}: failed to {action}: {source}")]
+    #[error("{path}: failed to {action}: {cause}")]
     Io {
         /// The store.
         path: PathBuf,
         /// What we were doing, as a verb phrase.
         action: &'static str,
         /// The underlying error.
-        #[source]
-        source: io::Error,
+        cause: io::Error,
     },
     /// The file is not a page store, or its metadata is damaged.
     #[error("{path}: not a valid page store: {message} (rebuild the index with `wikidex index`)")]
@@ -167,7 +166,7 @@ impl Store {
     /// and that the seek table accounts for every byte; it decompresses
     /// nothing.
     pub fn open(path: &Path, cache_bytes: u64) -> Result<Store, StoreError> {
-        let io = |action, source| StoreError::Io { path: path.to_path_buf(), action, source };
+        let io = |action, source| StoreError::Io { path: path.to_path_buf(), action, cause: source };
         let bad = |message: String| StoreError::Format { path: path.to_path_buf(), message };
         let file = File::open(path).map_err(|e| io("open the page store", e))?;
         // SAFETY: the map is read-only, and index files are written once into
