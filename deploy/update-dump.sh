@@ -1,7 +1,8 @@
 #!/bin/bash
 # Moves one wikidex replica from the dump it serves to a new one: build the
 # new index beside the served one while it serves, check it, switch
-# atomically, restart, and switch back if the new one does not come up.
+# atomically, reload (or restart), and switch back if the new one is not
+# served.
 # docs/OPERATIONS.md, "Updating the dump", has the procedure and its cost.
 #
 #   deploy/update-dump.sh [OPTIONS] ROOT NAME [DUMP]
@@ -12,8 +13,16 @@
 #   ROOT/current -> releases/20260101     what `wikidex serve` is given:
 #                                         --index ROOT/current/index
 #                                         --dump  ROOT/current/dump.xml
+#   ROOT/current.next -> releases/20260201  the release to come, between
+#                                         --prepare-only and the switch:
+#                                         --next-index ROOT/current.next/index
+#                                         --next-dump  ROOT/current.next/dump.xml
 #   ROOT/releases/20260101/{index/,dump.xml}
 #   ROOT/releases/20260201/...            the new release NAME, made here
+#
+# A cluster moves without a 412: --prepare-only on every replica (each then
+# answers /xml fetches of the new dump too), then the switch on each (each
+# then still answers those of the old one, until its next reload).
 #
 # DUMP is the new dump: an uncompressed .xml (hard-linked, or copied with
 # its modification time, to ROOT/releases/NAME/dump.xml) or a .xml.bz2 (its
@@ -25,17 +34,31 @@
 #     priority, --threads) or copied (--from-index DIR, an index of the same
 #     dump built on another machine) into ROOT/releases/NAME/index;
 #  2. verify: `wikidex verify` of every checksum and of the dump's
-#     identity, then a trial: `wikidex serve` on the new release, on a free
-#     loopback port, must answer /healthz (the binary, its flags and the new
-#     release together). Either failing refuses the switch (exit 1);
+#     identity; with --restart, then a trial: `wikidex serve` on the new
+#     release, on a free loopback port, must answer /healthz (the binary,
+#     its flags and the new release together; a reload is its own trial).
+#     Either failing refuses the switch (exit 1). With --prepare-only and a
+#     reload, then the offer: ROOT/LINK.next -> releases/NAME and a reload,
+#     after which the server answers /xml fetches whose If-Match names the
+#     new dump (/stats says so: next_release); skipped if the server has no
+#     --next-index;
 #  3. switch: ROOT/current -> releases/NAME, atomically (ln -sfn to a
 #     temporary name, then mv -T: one rename(2));
-#  4. restart: --restart CMD. SIGTERM drains the old server (/healthz 503,
-#     Connection: close, --drain-secs) before it stops; the service manager
-#     starts the new one on ROOT/current. Then --health URL must answer 200
-#     from a server started after the switch within --timeout seconds, else
-#     current goes back to the old release, CMD runs again, and the exit
-#     status is 1;
+#  4. reload: --reload CMD (systemctl reload wikidex: SIGHUP). The server
+#     opens ROOT/current again and serves the new release from its next
+#     request, with no drain and no restart; /stats (at --health URL) must
+#     name the new release within --timeout seconds. If the server refuses
+#     it (/stats counts a refused reload; it goes on serving the old one),
+#     or the time runs out, current goes back to the old release (reloaded
+#     again after a timeout) and the exit status is 1.
+#     Or restart: --restart CMD. SIGTERM drains the old server (/healthz
+#     503, Connection: close, --drain-secs) before it stops; the service
+#     manager starts the new one on ROOT/current. Then --health URL (or
+#     --health-cmd) must answer 200 from a server started after the switch
+#     within --timeout seconds, else current goes back to the old release,
+#     CMD runs again, and the exit status is 1. A restart takes the replica
+#     out of rotation for its drain and start, and the replicas of a
+#     cluster serve two dumps meanwhile: docs/OPERATIONS.md, "Drill";
 #  5. prune: releases older than the previous one are removed, but for
 #     --keep N-2 of them and any that another link names. A newer one
 #     (prepared for later) is never removed.
@@ -54,17 +77,20 @@
 #   --from-index DIR  copy this index instead of building one
 #   --threads N       index build threads (default: half the cores, at least
 #                     one, so the replica keeps serving meanwhile)
-#   --restart CMD     default: systemctl restart wikidex
+#   --reload CMD      default: systemctl reload wikidex
+#   --restart CMD     restart instead of reloading (e.g. `systemctl restart
+#                     wikidex`)
 #   --health URL      the replica's address (default http://127.0.0.1:8080);
 #                     its /healthz and /stats are read (curl)
-#   --health-cmd CMD  instead of --health: a command that exits 0 once the
-#                     replica answers (e.g. `docker compose exec -T
-#                     wikidex1 wikidex-healthz`); CMD of --restart must then
-#                     return only once the old server has stopped, as
-#                     `systemctl restart` and `docker compose restart` do
-#   --timeout SECS    for the new server to answer (default 120)
+#   --health-cmd CMD  with --restart, instead of --health: a command that
+#                     exits 0 once the replica answers (e.g. `docker compose
+#                     exec -T wikidex1 wikidex-healthz`); CMD of --restart
+#                     must then return only once the old server has stopped,
+#                     as `systemctl restart` and `docker compose restart` do
+#   --timeout SECS    for the new release to be served (default 120)
 #   --keep N          releases kept of those up to the new one (default 2:
-#                     the new and the previous)
+#                     the new and the previous, whose /xml the reloaded
+#                     server still answers)
 #   --wikidex PATH    the binary (default: wikidex on PATH)
 #   --time FILE       the index build's resource use (/usr/bin/time -v) in
 #                     FILE
@@ -77,7 +103,7 @@ die() { echo "update-dump: $*" >&2; exit 2; }
 refuse() { echo "update-dump: refused: $*" >&2; exit 1; }
 say() { echo "update-dump: $*" >&2; }
 
-link=current prepare_only=0 from_index="" serve_args="" threads="" restart="systemctl restart wikidex"
+link=current prepare_only=0 from_index="" serve_args="" threads="" restart="" reload="systemctl reload wikidex"
 health=http://127.0.0.1:8080 health_cmd="" timeout=120 keep=2 wikidex=wikidex time_file=""
 args=()
 while [ $# -gt 0 ]; do
@@ -87,6 +113,7 @@ while [ $# -gt 0 ]; do
         --serve-args) serve_args=${2?}; shift ;;
         --from-index) from_index=${2:?}; shift ;;
         --threads) threads=${2:?}; shift ;;
+        --reload) reload=${2:?}; shift ;;
         --restart) restart=${2:?}; shift ;;
         --health) health=${2%/}; shift ;;
         --health-cmd) health_cmd=${2:?}; shift ;;
@@ -107,6 +134,9 @@ case $link in */* | . | .. | releases | '') die "--link must be a plain name, no
 if ! [[ $keep =~ ^[0-9]+$ ]] || [ "$keep" -lt 2 ]; then die "--keep must be 2 or more (the new release and the previous one)"; fi
 [ -L "$root/$link" ] || die "$root/$link is not a symbolic link to a release (see --help for the layout)"
 command -v "$wikidex" >/dev/null || die "no wikidex binary: $wikidex (--wikidex PATH)"
+if [ -n "$health_cmd" ] && [ -z "$restart" ]; then
+    die "--health-cmd goes with --restart: a reload is confirmed by the /stats of --health URL"
+fi
 
 old=$(readlink "$root/$link")
 old=${old%/}
@@ -148,8 +178,11 @@ else
         threads=$(( $(nproc) / 2 ))
         [ "$threads" -ge 1 ] || threads=1
     fi
-    say "indexing $src into $new/index ($threads threads, nice 19, idle I/O class)"
-    build=(nice -n 19 ionice -c 3 "$wikidex" index "$src" -o "$new/index" --threads "$threads")
+    # The idle CPU scheduling class (SCHED_IDLE), not nice 19: a nice-19
+    # build still takes its share of a core the replica wants (the drill saw
+    # the cluster's tail grow with it: docs/OPERATIONS.md, "Drill").
+    say "indexing $src into $new/index ($threads threads, idle CPU and I/O classes)"
+    build=(chrt --idle 0 ionice -c 3 "$wikidex" index "$src" -o "$new/index" --threads "$threads")
     if [ -n "$time_file" ]; then build=(/usr/bin/time -v -o "$time_file" "${build[@]}"); fi
     # The indexer writes a temporary directory and renames it into place:
     # an interrupted build leaves no $new/index.
@@ -182,8 +215,73 @@ trial() { # serve the new release on a free loopback port; /healthz must say 200
     rm -f "$log"
     return "$ok"
 }
-trial || refuse "wikidex serve on $new_rel did not answer /healthz; $old still serves"
-say "trial: wikidex serve on $new_rel answers"
+# The replica's /stats, and what it says: compact JSON from serde_json,
+# keys in order, no object inside these three.
+stats() { curl -fsS --max-time 2 "$health/stats" 2>/dev/null; }
+served_index() { stats | sed -n 's/.*"release":{[^}]*"index":"\([^"]*\)".*/\1/p'; }
+next_index() { stats | sed -n 's/.*"next_release":{[^}]*"index":"\([^"]*\)".*/\1/p'; }
+refused_reloads() { stats | sed -n 's/.*"reloads":{[^}]*"refused":\([0-9]*\).*/\1/p'; }
+json_string() { sed -n "s/.*\"$1\":\"\\(\\([^\"\\\\]\\|\\\\.\\)*\\)\".*/\\1/p"; }
+done_reloads() { stats | sed -n 's/.*"reloads":{"done":\([0-9]*\).*/\1/p'; }
+# reload_and_wait CHECK WHAT: reloads, waits for the reload to be done and
+# then for CHECK (a command) to succeed: 0; 1 if the server refuses the
+# reload, CHECK fails after it, or the time runs out.
+reload_and_wait() {
+    local refused_before done_before i
+    refused_before=$(refused_reloads)
+    done_before=$(done_reloads)
+    [ -n "$refused_before" ] || { say "no /stats at $health (--health URL)"; return 1; }
+    say "reloading: $reload"
+    bash -c "$reload" || return 1
+    for ((i = 0; i < timeout * 20; i++)); do
+        if [ "$(refused_reloads)" != "$refused_before" ]; then
+            say "the server refused $2: $(stats | json_string last_refusal)"
+            return 1
+        fi
+        [ "$(done_reloads)" = "$done_before" ] || break
+        sleep 0.05
+    done
+    # Done: the state /stats describes is the new one (a second's grace for
+    # a worker that answered from the old one as it was replaced).
+    for ((i = 0; i < 20; i++)); do
+        if $1; then return 0; fi
+        sleep 0.05
+    done
+    if [ -n "$why" ]; then say "$why"; else say "the server does not serve $2 after ${timeout}s"; fi
+    return 1
+}
+want_index=$(readlink -f "$new/index") why=""
+serves_new() { [ "$(served_index)" = "$want_index" ]; }
+serves_old() { [ "$(served_index)" = "$(readlink -f "$root/$old/index")" ]; }
+offers_new() {
+    local next
+    next=$(stats | sed -n 's/.*"next_release":{\([^}]*\)}.*/\1/p')
+    why=$(json_string refused <<<"$next")
+    [ -z "$why" ] || why="the server refused it: $why"
+    [ "$(next_index)" = "$want_index" ]
+}
+
+if [ -n "$restart" ]; then
+    # A restart has no way back but another restart: try the release first.
+    # A reload is its own trial (the server opens the release as a trial
+    # would, and refuses it with no harm to what it serves).
+    trial || refuse "wikidex serve on $new_rel did not answer /healthz; $old still serves"
+    say "trial: wikidex serve on $new_rel answers"
+elif [ "$prepare_only" = 0 ]; then
+    : # the switch follows
+elif stats | grep -q '"next_release":null'; then
+    say "the server has no --next-index: the new release is not offered before the switch"
+else
+    # Offer: ROOT/LINK.next -> the new release, and a reload: the server
+    # answers /xml fetches with the new dump's ETag before it serves it.
+    ln -sfn "$new_rel" "$root/.$link.tmp"
+    mv -T "$root/.$link.tmp" "$root/$link.next"
+    if ! reload_and_wait offers_new "$new_rel as the next release"; then
+        rm -f "$root/$link.next"
+        refuse "$new_rel was not offered; $old still serves"
+    fi
+    say "offered: the server answers /xml for $new_rel's dump too"
+fi
 if [ "$prepare_only" = 1 ]; then
     say "prepared $new_rel; run again without --prepare-only to switch"
     exit 0
@@ -191,12 +289,12 @@ fi
 
 # 3. switch
 point() { # point RELEASE: ROOT/LINK -> RELEASE in one rename(2)
-    ln -sfn "$1" "$root/.$link.next"
-    mv -T "$root/.$link.next" "$root/$link"
+    ln -sfn "$1" "$root/.$link.tmp"
+    mv -T "$root/.$link.tmp" "$root/$link"
 }
 
-# 4. restart, and wait for a server that started after the switch
-uptime_of() { curl -fsS --max-time 2 "$health/stats" 2>/dev/null | sed -n 's/.*"uptime_seconds":\([0-9.]*\).*/\1/p'; }
+# 4. reload (or restart), and wait for the replica to serve the new release
+uptime_of() { stats | sed -n 's/.*"uptime_seconds":\([0-9.]*\).*/\1/p'; }
 healthy_since() { # healthy_since EPOCH: /healthz 200 from a server started after EPOCH
     local up now
     if [ -n "$health_cmd" ]; then bash -c "$health_cmd" >/dev/null 2>&1; return; fi
@@ -219,8 +317,18 @@ restart_and_wait() {
 }
 
 point "$new_rel"
+rm -f "$root/$link.next"
 say "$link -> $new_rel (was $old)"
-if ! restart_and_wait; then
+if [ -z "$restart" ]; then
+    if ! reload_and_wait serves_new "$new_rel"; then
+        point "$old"
+        say "back to $old"
+        if ! serves_old; then
+            reload_and_wait serves_old "$old" || say "the server does not serve $old either: look at the service's log"
+        fi
+        exit 1
+    fi
+elif ! restart_and_wait; then
     say "the server on $new_rel did not answer ${health_cmd:-$health/healthz} within ${timeout}s: back to $old"
     point "$old"
     restart_and_wait || say "the server on $old did not come back either: look at the service's log"

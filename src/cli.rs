@@ -88,6 +88,16 @@ pub struct ServeArgs {
     /// index, or the bundled sample data/enwiki-sample-multistream.xml.bz2].
     #[arg(long, env = "WIKIDEX_DUMP")]
     pub dump: Option<PathBuf>,
+    /// The index of a release about to be served (deploy/update-dump.sh
+    /// --prepare-only links it): where it exists, /xml fetches whose
+    /// If-Match names its dump are answered from it, so that replicas
+    /// switched and not yet switched answer each other's offsets. Opened
+    /// at startup and at each reload (SIGHUP); missing, it is left out.
+    #[arg(long, env = "WIKIDEX_NEXT_INDEX")]
+    pub next_index: Option<PathBuf>,
+    /// That release's dump [default: dump.xml beside --next-index].
+    #[arg(long, env = "WIKIDEX_NEXT_DUMP", requires = "next_index")]
+    pub next_dump: Option<PathBuf>,
     /// Address to listen on.
     #[arg(long, env = "WIKIDEX_BIND", default_value = "127.0.0.1:8080")]
     pub bind: SocketAddr,

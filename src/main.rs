@@ -244,6 +244,10 @@ fn serve(args: ServeArgs) -> Result<()> {
     let config = wikidex_server::Config {
         index_dir,
         dump,
+        next: args.next_index.map(|index| {
+            let dump = args.next_dump.unwrap_or_else(|| index.with_file_name("dump.xml"));
+            (index, dump)
+        }),
         bind: args.bind,
         workers: args.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
         access_log: args.access_log,

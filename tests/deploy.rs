@@ -360,7 +360,7 @@ fn the_container_health_check_follows_healthz() {
 /// systemd starts what depends on it only then) and STOPPING=1 when it
 /// drains.
 #[test]
-fn the_server_notifies_systemd_when_ready_and_when_stopping() {
+fn the_server_notifies_systemd_when_ready_reloading_and_stopping() {
     use std::os::unix::net::UnixDatagram;
     let (_data, dump, index) = indexed_copy(&repo().join("data/sample.xml"));
     let dir = tempfile::tempdir().unwrap();
@@ -388,6 +388,14 @@ fn the_server_notifies_systemd_when_ready_and_when_stopping() {
     let addr = ready.split("http://").nth(1).expect("STATUS names the address").trim().to_string();
     // Ready means serving: the address answers at once.
     assert_eq!(get(&addr, "/healthz", "").status, 200);
+    // The unit's ExecReload: RELOADING=1, then READY=1 once the reload is
+    // done (here the same release again).
+    let _ = Command::new("kill").args(["-HUP", &server.0.id().to_string()]).status();
+    let reloading = message(&mut buf);
+    assert!(reloading.lines().any(|l| l == "RELOADING=1"), "{reloading:?}");
+    let reloaded = message(&mut buf);
+    assert!(reloaded.lines().any(|l| l == "READY=1"), "{reloaded:?}");
+    assert!(get(&addr, "/stats", "").text().contains(r#""done":1"#));
     let _ = Command::new("kill").args(["-TERM", &server.0.id().to_string()]).status();
     let stopping = message(&mut buf);
     assert!(stopping.lines().any(|l| l == "STOPPING=1"), "{stopping:?}");

@@ -17,6 +17,7 @@ mod index_faults;
 mod limits;
 mod link_reference;
 mod ranking;
+mod reload;
 mod search;
 mod server;
 mod titles;

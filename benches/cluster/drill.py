@@ -31,8 +31,10 @@ README.md has the rest):
    deploy/update-dump.sh: replica 1 builds dump B's index beside A's while
    it serves (`--prepare-only`; /usr/bin/time -v, and the peak anonymous
    memory), replicas 2 and 3 copy it (as from the machine that built it),
-   then each switches and restarts, one after the other (or --stagger
-   seconds apart). Each event's window runs from its first action until
+   each offered it (`--prepare-only` links `current.next`, which the
+   replicas serve as `--next-index`, and reloads), then each switches and
+   reloads (SIGHUP, as `systemctl reload` sends it; --switch restart:
+   restarts), one after the other (or --stagger seconds apart). Each event's window runs from its first action until
    5 s (more than nginx's fail_timeout) after its last replica answers again.
 5. A table per run: requests, failed requests (status >= 500, or the
    connection failed before the full answer), answers over 64 KiB cut short
@@ -193,7 +195,9 @@ class Replica:
         env = dict(os.environ, WIKIDEX_LOG="info", WIKIDEX_DRAIN_SECS=str(self.args.drain_secs))
         cur = os.path.join(self.root, "current")
         while not self.stopping:
+            nxt = os.path.join(self.root, "current.next")
             cmd = [self.wikidex, "serve", "--index", f"{cur}/index", "--dump", f"{cur}/dump.xml",
+                   "--next-index", f"{nxt}/index", "--next-dump", f"{nxt}/dump.xml",
                    "--bind", self.addr, "--workers", str(self.args.replica_workers)]
             self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=logf, stdin=subprocess.DEVNULL,
                                          env=env)
@@ -467,7 +471,9 @@ def drill_run(kind, args, wikidex, client_bin, data, rate_box):
         timing = os.path.join(run_dir, "build-time.txt")
         t0 = time.monotonic()
         anon = PeakAnon(wikidex)
-        run(["bash", UPDATE, "--prepare-only", "--wikidex", wikidex, "--time", timing,
+        def offer(r):  # --prepare-only offers the release to the replica (a reload)
+            return ["--reload", f"kill -HUP $(cat {r.pidfile})", "--health", r.url]
+        run(["bash", UPDATE, "--prepare-only", "--wikidex", wikidex, "--time", timing, *offer(first),
              first.root, "B", b_xml], stdout=subprocess.DEVNULL)
         marks.window("update: build B on r1", t0, time.monotonic())
         marks.notes["build"] = parse_time(timing)
@@ -476,13 +482,15 @@ def drill_run(kind, args, wikidex, client_bin, data, rate_box):
         marks.notes["build"]["index_bytes"] = du(built)
         # The other replicas get a copy, as from the machine that built it.
         for r in replicas[1:]:
-            run(["bash", UPDATE, "--prepare-only", "--wikidex", wikidex, "--from-index", built,
+            run(["bash", UPDATE, "--prepare-only", "--wikidex", wikidex, "--from-index", built, *offer(r),
                  r.root, "B", b_xml], stdout=subprocess.DEVNULL)
         time.sleep(args.gap)
         t0 = time.monotonic()
         switches = []
         for r in replicas:
-            cmd = ["bash", UPDATE, "--wikidex", wikidex, "--restart", f"kill -TERM $(cat {r.pidfile})",
+            how = "--reload" if args.switch == "reload" else "--restart"
+            sig = "HUP" if args.switch == "reload" else "TERM"
+            cmd = ["bash", UPDATE, "--wikidex", wikidex, how, f"kill -{sig} $(cat {r.pidfile})",
                    "--health", r.url, r.root, "B"]
             if args.stagger:
                 # Each replica's switch starts --stagger s after the last
@@ -672,6 +680,8 @@ def main():
     p.add_argument("--steady", type=float, default=30)
     p.add_argument("--gap", type=float, default=10, help="quiet seconds between events")
     p.add_argument("--drain-secs", type=int, default=5)
+    p.add_argument("--switch", choices=["reload", "restart"], default="reload",
+                   help="how each replica moves to dump B: update-dump.sh --reload or --restart")
     p.add_argument("--stagger", type=float, default=0,
                    help="start each replica's switch this many seconds after the last one's, not once it "
                    "answers again (0: one after the other)")

@@ -12,6 +12,12 @@ pub struct Config {
     pub index_dir: PathBuf,
     /// The dump the index points into.
     pub dump: PathBuf,
+    /// A release about to be served, as an index directory and its dump
+    /// (the dump is not read when the index holds the pages): where it
+    /// exists, `/xml` answers the fetches whose `If-Match` names its dump
+    /// from it, so that during a rolling update every replica answers
+    /// offsets from either dump ([`crate::reload`]).
+    pub next: Option<(PathBuf, PathBuf)>,
     /// Listen address.
     pub bind: SocketAddr,
     /// HTTP worker threads.
@@ -108,6 +114,7 @@ impl Config {
         Config {
             index_dir: index_dir.into(),
             dump: dump.into(),
+            next: None,
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             workers: std::thread::available_parallelism().map_or(1, |n| n.get().min(512)),
             access_log: false,

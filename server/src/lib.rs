@@ -7,7 +7,8 @@
 //!
 //! State ([`AppState`]) is built once — the index memory-mapped and
 //! validated, the dump opened and identified — and shared read-only; handlers
-//! are stateless. Every error is JSON ([`error::ApiError`]).
+//! are stateless. SIGHUP builds it again from the same settings and swaps it
+//! in ([`reload`]). Every error is JSON ([`error::ApiError`]).
 //!
 //! ```no_run
 //! let config = wikidex_server::Config::new("dump.xml.wikidex", "dump.xml");
@@ -24,6 +25,7 @@ pub mod handlers;
 pub mod metrics;
 pub mod mime;
 pub mod range;
+pub mod reload;
 pub mod request;
 pub mod routes;
 pub mod source;
@@ -48,7 +50,8 @@ use tokio::signal::unix::{SignalKind, signal};
 const SHUTDOWN_TIMEOUT_SECS: u64 = 30;
 
 /// Opens the index and dump named by `config`, binds, and serves until
-/// SIGINT/SIGTERM. The first signal starts the drain (`config.drain`,
+/// SIGINT/SIGTERM; SIGHUP opens them again and serves the new ones
+/// ([`reload`]). The first SIGINT/SIGTERM starts the drain (`config.drain`,
 /// [`stop::Drain`]): `/healthz` answers 503 and every answer closes its
 /// connection, so balancers stop sending here; then the listener closes,
 /// idle connections close and in-flight requests finish (up to 30 s). A
@@ -69,6 +72,7 @@ pub fn run(mut config: Config, started: Instant) -> Result<(), StartupError> {
     config.bind = addr;
     let state = Arc::new(AppState::load(config)?);
     let pages = state.index.pages();
+    let serving = Arc::new(reload::Serving::new(state.clone()));
     actix_web::rt::System::new().block_on(async move {
         let io = |context: &str| {
             let context = context.to_string();
@@ -76,6 +80,7 @@ pub fn run(mut config: Config, started: Instant) -> Result<(), StartupError> {
         };
         let mut terminate = signal(SignalKind::terminate()).map_err(io("cannot handle SIGTERM"))?;
         let mut interrupt = signal(SignalKind::interrupt()).map_err(io("cannot handle SIGINT"))?;
+        let hangup = signal(SignalKind::hangup()).map_err(io("cannot handle SIGHUP"))?;
         // actix-server: one accept thread, `workers` threads with an
         // actix-http HTTP/1 dispatcher each, over the route table. Its
         // own signal handling is off: `stop::until_stopped` drains first.
@@ -85,11 +90,11 @@ pub fn run(mut config: Config, started: Instant) -> Result<(), StartupError> {
             .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
             .disable_signals();
         let closing = builder.graceful_shutdown_signal();
-        let service_state = state.clone();
+        let service_state = serving.clone();
         let http = move || {
-            let state = service_state.clone();
+            let serving = service_state.clone();
             let routes = fn_service(move |req: Request| {
-                ready(Ok::<_, actix_http::Error>(routes::serve(&req, &state)))
+                ready(Ok::<_, actix_http::Error>(routes::serve(&req, &serving.current())))
             });
             let closing = closing.clone();
             HttpService::build()
@@ -121,28 +126,41 @@ pub fn run(mut config: Config, started: Instant) -> Result<(), StartupError> {
             started.elapsed().as_millis()
         );
         sd_notify(&format!("READY=1\nSTATUS=serving {pages} pages on http://{addr}"));
-        if state.verify_in_background {
-            let (state, handle) = (state.clone(), handle.clone());
-            std::thread::spawn(move || {
-                let t0 = Instant::now();
-                match state.index.verify_checksums() {
-                    Ok(()) => tracing::info!("index checksums verified in {} ms", t0.elapsed().as_millis()),
-                    Err(e) => {
-                        tracing::error!("{e}; stopping the server");
-                        let _ = state.damaged.set(e.to_string());
-                        // Sent at once; the server's future resolves when done.
-                        drop(handle.stop(true));
-                    }
-                }
-            });
-        }
+        let verify = {
+            let (serving, handle) = (serving.clone(), handle.clone());
+            move |state: Arc<AppState>| verify_later(state, serving.clone(), handle.clone())
+        };
+        verify(state.clone());
+        actix_web::rt::spawn(reload::on_hangup(hangup, serving.clone(), verify, sd_notify));
         let signals = (&mut terminate, &mut interrupt);
         stop::until_stopped(server, handle, signals, &state.drain, grace, sd_notify).await;
-        match state.damaged.get() {
+        match serving.current().damaged.get() {
             Some(damage) => Err(StartupError::Damaged(damage.clone())),
             None => Ok(()),
         }
     })
+}
+
+/// Verifies `state`'s checksums on a thread of its own if its settings
+/// left that for after startup; damage stops the server if `state` is
+/// still the one served (a reload may have replaced it meanwhile).
+fn verify_later(state: Arc<AppState>, serving: Arc<reload::Serving>, handle: actix_server::ServerHandle) {
+    if !state.verify_in_background {
+        return;
+    }
+    std::thread::spawn(move || {
+        let t0 = Instant::now();
+        match state.index.verify_checksums() {
+            Ok(()) => tracing::info!("index checksums verified in {} ms", t0.elapsed().as_millis()),
+            Err(e) if serving.is_current(&state) => {
+                tracing::error!("{e}; stopping the server");
+                let _ = state.damaged.set(e.to_string());
+                // Sent at once; the server's future resolves when done.
+                drop(handle.stop(true));
+            }
+            Err(e) => tracing::error!("{e}; a reload has replaced that index already"),
+        }
+    });
 }
 
 /// Binds `addr` with `SO_REUSEADDR` and the given accept backlog.

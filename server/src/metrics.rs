@@ -240,6 +240,7 @@ pub fn prometheus_text(
     uptime_seconds: f64,
     index: &IndexFacts,
     storage: &StorageFacts,
+    (reloads_done, reloads_failed): (u64, u64),
 ) -> String {
     let mut out = String::with_capacity(4096);
     let snaps: Vec<_> = Endpoint::ALL.iter().map(|&e| (e, metrics.snapshot(e))).collect();
@@ -275,6 +276,10 @@ pub fn prometheus_text(
     ];
     for (name, help, v) in gauges {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
+    }
+    out.push_str("# HELP wikidex_reloads_total Reloads on SIGHUP, by result: done (a new index served) or refused.\n# TYPE wikidex_reloads_total counter\n");
+    for (result, n) in [("done", reloads_done), ("refused", reloads_failed)] {
+        let _ = writeln!(out, "wikidex_reloads_total{{result=\"{result}\"}} {n}");
     }
     let _ = writeln!(
         out,
@@ -335,13 +340,16 @@ mod tests {
                 capacity: 20,
             }),
         };
-        let text = prometheus_text(&m, 1.5, &facts, &storage);
+        let text = prometheus_text(&m, 1.5, &facts, &storage, (2, 1));
         assert!(text.contains("\nwikidex_storage_info{storage=\"store\"} 1\n"));
         assert!(text.contains("\nwikidex_store_cache_hits_total 3\n"));
         assert!(text.contains("wikidex_requests_total{endpoint=\"xml\"} 1\n"));
         assert!(
             text.contains("wikidex_request_duration_seconds{endpoint=\"xml\",quantile=\"0.5\"} 0.000005\n")
         );
+        assert!(text.contains(
+            "\nwikidex_reloads_total{result=\"done\"} 2\nwikidex_reloads_total{result=\"refused\"} 1\n"
+        ));
         assert!(text.contains("\nwikidex_index_pages 1\n"));
         for line in text.lines().filter(|l| !l.starts_with('#')) {
             assert_eq!(line.split(' ').count(), 2, "{line}");

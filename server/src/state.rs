@@ -1,11 +1,14 @@
-//! [`AppState`]: everything a handler reads, built once at startup and
-//! shared read-only by all workers.
+//! [`AppState`]: everything a handler reads, built at startup (and again
+//! by each reload, [`crate::reload`]) and shared read-only by all workers.
 
 use crate::config::{AUTO_FULL_BYTES, Config, VerifyMode};
 use crate::dump::DumpFile;
 use crate::metrics::{IndexFacts, Metrics, StorageFacts};
+use crate::reload::ReloadLog;
 use crate::source::{PageSource, Storage};
 use crate::stop::Drain;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 use wikidex_indexer::Index;
 
@@ -18,12 +21,28 @@ pub struct AppState {
     pub dump: PageSource,
     /// Settings.
     pub config: Config,
-    /// Request metrics.
-    pub metrics: Metrics,
+    /// Request metrics (the process's: a reload keeps them).
+    pub metrics: Arc<Metrics>,
     /// Index facts for /stats.
     pub facts: IndexFacts,
     /// When the server started.
     pub started: Instant,
+    /// When this index and dump began to be served.
+    pub loaded: Instant,
+    /// The index directory with every link resolved: which release this
+    /// state serves, for `/stats`.
+    release: PathBuf,
+    /// The process's reloads.
+    pub reloads: Arc<ReloadLog>,
+    /// The state this one replaced in a reload, until the next reload: it
+    /// still answers `/xml` fetches whose `If-Match` names its dump
+    /// ([`crate::reload`]).
+    previous: arc_swap::ArcSwapOption<AppState>,
+    /// The release of `config.next`, where it exists and opens: it answers
+    /// `/xml` fetches whose `If-Match` names its dump too.
+    pub next: Option<Arc<AppState>>,
+    /// Why `config.next` exists but could not be opened.
+    pub next_refusal: Option<String>,
     /// Set when a background checksum pass found the index damaged.
     pub damaged: std::sync::OnceLock<String>,
     /// Whether the checksums still have to be verified after startup.
@@ -31,7 +50,8 @@ pub struct AppState {
     /// The highest-scored pages for `/stats`, found on its first request
     /// (a pass over the score column: kept out of startup).
     pub top_pages: std::sync::OnceLock<serde_json::Value>,
-    /// Set once the server drains before stopping ([`Drain`]).
+    /// Set once the server drains before stopping ([`Drain`]; the
+    /// process's: a reload keeps it).
     pub drain: Drain,
     /// Every named namespace of the siteinfo with the start of its titles.
     /// `ns=` filters read them on every request (crate::handlers::offsets).
@@ -100,6 +120,7 @@ impl AppState {
     /// every checksum now or later as `config.verify` says.
     pub fn load(config: Config) -> Result<AppState, StartupError> {
         config.validate()?;
+        let release = std::fs::canonicalize(&config.index_dir).unwrap_or_else(|_| config.index_dir.clone());
         let index = Index::open(&config.index_dir)?;
         let full = match config.verify {
             VerifyMode::Full => true,
@@ -158,19 +179,87 @@ impl AppState {
                 NamespaceHead { key: ns.key, head, folded, folded_alone }
             })
             .collect();
+        let (next, next_refusal) = AppState::open_next(&config);
         Ok(AppState {
             index,
             dump,
             config,
-            metrics: Metrics::default(),
+            metrics: Arc::default(),
             facts,
             started: Instant::now(),
+            loaded: Instant::now(),
+            release,
+            reloads: Arc::default(),
+            previous: arc_swap::ArcSwapOption::empty(),
+            next,
+            next_refusal,
             damaged: std::sync::OnceLock::new(),
             verify_in_background,
             top_pages: std::sync::OnceLock::new(),
             drain: Drain::default(),
             namespace_heads,
         })
+    }
+
+    /// The release `config.next` names, opened, or why it cannot be; none
+    /// if nothing is there. It is there when its index is, or the
+    /// directory holding it (a link to a release) is: an index missing
+    /// from a release is an error to report, not a release to leave out.
+    fn open_next(config: &Config) -> (Option<Arc<AppState>>, Option<String>) {
+        let Some((index_dir, dump)) = &config.next else { return (None, None) };
+        let there = index_dir.exists() || index_dir.parent().is_some_and(|d| d.symlink_metadata().is_ok());
+        if !there {
+            return (None, None);
+        }
+        let settings =
+            Config { index_dir: index_dir.clone(), dump: dump.clone(), next: None, ..config.clone() };
+        match AppState::load(settings) {
+            Ok(next) => (Some(Arc::new(next)), None),
+            Err(e) => {
+                let reason = crate::reload::with_sources(&e);
+                tracing::warn!("the next release {} is left out: {reason}", index_dir.display());
+                (None, Some(reason))
+            }
+        }
+    }
+
+    /// Opens the index and dump of this state's settings again, as
+    /// [`AppState::load`] does, for a reload: the paths may now lead to
+    /// another release. The process's metrics, drain and reload log carry
+    /// over. The new state keeps this one as its previous
+    /// ([`AppState::previous`]).
+    pub fn reopened(self: &Arc<AppState>) -> Result<AppState, StartupError> {
+        let mut fresh = AppState::load(self.config.clone())?;
+        fresh.metrics = self.metrics.clone();
+        fresh.started = self.started;
+        fresh.reloads = self.reloads.clone();
+        fresh.drain = self.drain.clone();
+        fresh.previous = arc_swap::ArcSwapOption::from(Some(self.clone()));
+        Ok(fresh)
+    }
+
+    /// The other releases whose `/xml` this state answers for an
+    /// `If-Match` that names their dump: the one it replaced in a reload,
+    /// and the next one.
+    pub fn others(&self) -> impl Iterator<Item = Arc<AppState>> {
+        self.previous().into_iter().chain(self.next.clone())
+    }
+
+    /// The state this one replaced, if it was reloaded (and not yet
+    /// replaced itself).
+    pub fn previous(&self) -> Option<Arc<AppState>> {
+        self.previous.load_full()
+    }
+
+    /// Lets the previous state go: called once this one is replaced, so
+    /// that one reload keeps one previous state open, not a chain of them.
+    pub(crate) fn forget_previous(&self) {
+        self.previous.store(None);
+    }
+
+    /// The index directory this state serves, with every link resolved.
+    pub fn release_path(&self) -> &Path {
+        &self.release
     }
 
     /// Where pages are served from, for `/stats` and `/metrics`.

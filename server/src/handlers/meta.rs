@@ -49,7 +49,10 @@ fn operator() -> actix_web::HttpResponseBuilder {
     res
 }
 
-/// `GET /stats`: counters, latency percentiles, index facts, RSS.
+/// `GET /stats`: counters, latency percentiles, index facts, RSS, and
+/// which release is served: its index directory and content ETag, since
+/// when, the one served before the last reload (its `/xml` still answers),
+/// and how the reloads went (`deploy/update-dump.sh` waits on these).
 pub fn stats(state: &AppState) -> HttpResponse {
     let mut doc = stats_json(
         &state.metrics,
@@ -59,6 +62,37 @@ pub fn stats(state: &AppState) -> HttpResponse {
         &state.storage_facts(),
     );
     doc["top_pages"] = state.top_pages().clone();
+    doc["release"] = serde_json::json!({
+        "index": state.release_path().to_string_lossy(),
+        "etag": state.dump.etag(),
+        "serving_seconds": state.loaded.elapsed().as_secs_f64(),
+    });
+    let release = |other: Option<std::sync::Arc<AppState>>| match other {
+        Some(p) => serde_json::json!({ "index": p.release_path().to_string_lossy(), "etag": p.dump.etag() }),
+        None => serde_json::Value::Null,
+    };
+    doc["previous_release"] = release(state.previous());
+    // null without --next-index; else the path given, and the release
+    // opened there, or why it could not be, or neither (nothing there).
+    if let Some((given, _)) = &state.config.next {
+        let mut next = release(state.next.clone());
+        if next.is_null() {
+            next = serde_json::json!({ "index": null });
+        }
+        next["given"] = given.to_string_lossy().into();
+        if let Some(refusal) = &state.next_refusal {
+            next["refused"] = refusal.as_str().into();
+        }
+        doc["next_release"] = next;
+    } else {
+        doc["next_release"] = serde_json::Value::Null;
+    }
+    let (done, refused) = state.reloads.counts();
+    doc["reloads"] = serde_json::json!({
+        "done": done,
+        "refused": refused,
+        "last_refusal": state.reloads.last_refusal(),
+    });
     operator().content_type(content_type(mime::JSON)).body(doc.to_string())
 }
 
@@ -69,6 +103,7 @@ pub fn metrics(state: &AppState) -> HttpResponse {
         state.started.elapsed().as_secs_f64(),
         &state.facts,
         &state.storage_facts(),
+        state.reloads.counts(),
     );
     operator().content_type("text/plain; version=0.0.4; charset=utf-8").body(text)
 }

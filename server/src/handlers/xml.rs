@@ -4,7 +4,9 @@
 //! `If-Unmodified-Since`), `If-None-Match` (else `If-Modified-Since`), then
 //! `If-Range`). A client that holds offsets sends the dump's `ETag` (on
 //! every `/wiki` and `/xml` answer) as `If-Match`: a server on another dump
-//! answers 412 instead of another page's bytes.
+//! answers 412 instead of another page's bytes, unless it is the dump this
+//! server served before its last reload or the next one it was given
+//! (`crate::reload`): then the bytes come from that dump.
 
 use super::with_dump_bytes;
 use crate::error::ApiError;
@@ -25,6 +27,12 @@ pub(crate) fn answer(headers: &HeaderMap, state: &Arc<AppState>) -> Result<HttpR
         match if_match(preconditions, dump.etag()) {
             Ok(true) => {}
             Ok(false) => {
+                let tags = || headers.get_all(header::IF_MATCH).map(|v| v.as_bytes());
+                if let Some(other) =
+                    state.others().find(|other| if_match(tags(), other.dump.etag()) == Ok(true))
+                {
+                    return answer(headers, &other);
+                }
                 return Err(ApiError::PreconditionFailed(format!(
                     "If-Match names another dump: this server's is {}; look the title up again here",
                     dump.etag()
