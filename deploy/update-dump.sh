@@ -227,18 +227,21 @@ done_reloads() { stats | sed -n 's/.*"reloads":{"done":\([0-9]*\).*/\1/p'; }
 # then for CHECK (a command) to succeed: 0; 1 if the server refuses the
 # reload, CHECK fails after it, or the time runs out.
 reload_and_wait() {
-    local refused_before done_before i
+    local refused_before done_before refused reloaded i
     refused_before=$(refused_reloads)
     done_before=$(done_reloads)
     [ -n "$refused_before" ] || { say "no /stats at $health (--health URL)"; return 1; }
     say "reloading: $reload"
     bash -c "$reload" || return 1
     for ((i = 0; i < timeout * 20; i++)); do
-        if [ "$(refused_reloads)" != "$refused_before" ]; then
+        # (A /stats that did not answer says nothing either way.)
+        refused=$(refused_reloads)
+        if [ -n "$refused" ] && [ "$refused" != "$refused_before" ]; then
             say "the server refused $2: $(stats | json_string last_refusal)"
             return 1
         fi
-        [ "$(done_reloads)" = "$done_before" ] || break
+        reloaded=$(done_reloads)
+        [ -z "$reloaded" ] || [ "$reloaded" = "$done_before" ] || break
         sleep 0.05
     done
     # Done: the state /stats describes is the new one (a second's grace for
@@ -269,7 +272,7 @@ if [ -n "$restart" ]; then
     say "trial: wikidex serve on $new_rel answers"
 elif [ "$prepare_only" = 0 ]; then
     : # the switch follows
-elif stats | grep -q '"next_release":null'; then
+elif [[ $(stats) == *'"next_release":null'* ]]; then
     say "the server has no --next-index: the new release is not offered before the switch"
 else
     # Offer: ROOT/LINK.next -> the new release, and a reload: the server
