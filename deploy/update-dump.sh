@@ -82,6 +82,9 @@
 #                     wikidex`)
 #   --health URL      the replica's address (default http://127.0.0.1:8080);
 #                     its /healthz and /stats are read (curl)
+#   --stats-cmd CMD   instead of --health: a command that prints the
+#                     replica's /stats (e.g. `docker compose exec -T
+#                     wikidex1 wikidex-healthz --stats`)
 #   --health-cmd CMD  with --restart, instead of --health: a command that
 #                     exits 0 once the replica answers (e.g. `docker compose
 #                     exec -T wikidex1 wikidex-healthz`); CMD of --restart
@@ -104,7 +107,7 @@ refuse() { echo "update-dump: refused: $*" >&2; exit 1; }
 say() { echo "update-dump: $*" >&2; }
 
 link=current prepare_only=0 from_index="" serve_args="" threads="" restart="" reload="systemctl reload wikidex"
-health=http://127.0.0.1:8080 health_cmd="" timeout=120 keep=2 wikidex=wikidex time_file=""
+health=http://127.0.0.1:8080 health_cmd="" stats_cmd="" timeout=120 keep=2 wikidex=wikidex time_file=""
 args=()
 while [ $# -gt 0 ]; do
     case $1 in
@@ -117,6 +120,7 @@ while [ $# -gt 0 ]; do
         --restart) restart=${2:?}; shift ;;
         --health) health=${2%/}; shift ;;
         --health-cmd) health_cmd=${2:?}; shift ;;
+        --stats-cmd) stats_cmd=${2:?}; shift ;;
         --timeout) timeout=${2:?}; shift ;;
         --keep) keep=${2:?}; shift ;;
         --wikidex) wikidex=${2:?}; shift ;;
@@ -135,7 +139,7 @@ if ! [[ $keep =~ ^[0-9]+$ ]] || [ "$keep" -lt 2 ]; then die "--keep must be 2 or
 [ -L "$root/$link" ] || die "$root/$link is not a symbolic link to a release (see --help for the layout)"
 command -v "$wikidex" >/dev/null || die "no wikidex binary: $wikidex (--wikidex PATH)"
 if [ -n "$health_cmd" ] && [ -z "$restart" ]; then
-    die "--health-cmd goes with --restart: a reload is confirmed by the /stats of --health URL"
+    die "--health-cmd goes with --restart: a reload is confirmed by the replica's /stats (--health URL or --stats-cmd)"
 fi
 
 old=$(readlink "$root/$link")
@@ -217,7 +221,10 @@ trial() { # serve the new release on a free loopback port; /healthz must say 200
 }
 # The replica's /stats, and what it says: compact JSON from serde_json,
 # keys in order, no object inside these three.
-stats() { curl -fsS --max-time 2 "$health/stats" 2>/dev/null; }
+stats() {
+    if [ -n "$stats_cmd" ]; then timeout 5 bash -c "$stats_cmd" 2>/dev/null; return; fi
+    curl -fsS --max-time 2 "$health/stats" 2>/dev/null
+}
 served_index() { stats | sed -n 's/.*"release":{[^}]*"index":"\([^"]*\)".*/\1/p'; }
 next_index() { stats | sed -n 's/.*"next_release":{[^}]*"index":"\([^"]*\)".*/\1/p'; }
 refused_reloads() { stats | sed -n 's/.*"reloads":{[^}]*"refused":\([0-9]*\).*/\1/p'; }
@@ -230,7 +237,7 @@ reload_and_wait() {
     local refused_before done_before refused reloaded i
     refused_before=$(refused_reloads)
     done_before=$(done_reloads)
-    [ -n "$refused_before" ] || { say "no /stats at $health (--health URL)"; return 1; }
+    [ -n "$refused_before" ] || { say "no /stats from ${stats_cmd:-$health} (--health URL or --stats-cmd)"; return 1; }
     say "reloading: $reload"
     bash -c "$reload" || return 1
     for ((i = 0; i < timeout * 20; i++)); do

@@ -348,6 +348,11 @@ fn the_container_health_check_follows_healthz() {
     assert_eq!(check(&server.addr), Some(0), "a serving replica is healthy");
     let wildcard = format!("0.0.0.0:{}", server.addr.rsplit(':').next().unwrap());
     assert_eq!(check(&wildcard), Some(0), "the bind address 0.0.0.0 means this host");
+    // --stats prints /stats: what update-dump.sh --stats-cmd reads.
+    let out = Command::new("bash").arg(&script).args(["--stats", &server.addr]).output().unwrap();
+    assert!(out.status.success());
+    let stats: serde_json::Value = serde_json::from_slice(&out.stdout).expect("the /stats document");
+    assert_eq!(stats["release"]["index"].as_str(), index.canonicalize().unwrap().to_str());
     server.signal("TERM");
     let deadline = Instant::now() + Duration::from_secs(2);
     while check(&server.addr) == Some(0) {

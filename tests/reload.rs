@@ -240,7 +240,9 @@ fn update_dump_reloads_the_replica_and_rolls_back_a_release_it_refuses() {
     assert_eq!((fetch(&row_a, &tag_a), fetch(&row_b, &tag_b)), (206, 206));
 
     // Switched: B is served, A is the previous release, nothing is next.
-    let (code, log) = update_dump(root.path(), &s, "B", &hup, &[]);
+    // /stats read by a command, as from a container (compose.yaml).
+    let stats_cmd = format!("bash {} --stats {}", repo().join("deploy/healthz.sh").display(), s.addr);
+    let (code, log) = update_dump(root.path(), &s, "B", &hup, &["--stats-cmd", &stats_cmd]);
     assert_eq!(code, 0, "{log}");
     assert!(log.contains("serving releases/B"), "{log}");
     assert_eq!(served(&s), b_index.canonicalize().unwrap());
