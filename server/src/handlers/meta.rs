@@ -49,10 +49,8 @@ fn operator() -> actix_web::HttpResponseBuilder {
     res
 }
 
-/// `GET /stats`: counters, latency percentiles, index facts, RSS, and
-/// which release is served: its index directory and content ETag, since
-/// when, the one served before the last reload (its `/xml` still answers),
-/// and how the reloads went (`deploy/update-dump.sh` waits on these).
+/// `GET /stats`: counters, latency percentiles, index facts, RSS, and the
+/// releases ([`releases`]: `deploy/update-dump.sh` waits on them).
 pub fn stats(state: &AppState) -> HttpResponse {
     let mut doc = stats_json(
         &state.metrics,
@@ -62,38 +60,43 @@ pub fn stats(state: &AppState) -> HttpResponse {
         &state.storage_facts(),
     );
     doc["top_pages"] = state.top_pages().clone();
+    releases(state, &mut doc);
+    operator().content_type(content_type(mime::JSON)).body(doc.to_string())
+}
+
+/// `/stats`' account of the releases: the one served (`release`), the one
+/// before the last reload (`previous_release`), the next one
+/// (`next_release`: null without `--next-index`; else the path given, and
+/// the release opened there, or why it could not be, or neither), and the
+/// reloads.
+fn releases(state: &AppState, doc: &mut serde_json::Value) {
+    let release = |other: Option<std::sync::Arc<AppState>>| match other {
+        Some(p) => serde_json::json!({ "index": p.release_path().to_string_lossy(), "etag": p.dump.etag() }),
+        None => serde_json::json!({ "index": null }),
+    };
     doc["release"] = serde_json::json!({
         "index": state.release_path().to_string_lossy(),
         "etag": state.dump.etag(),
         "serving_seconds": state.loaded.elapsed().as_secs_f64(),
     });
-    let release = |other: Option<std::sync::Arc<AppState>>| match other {
-        Some(p) => serde_json::json!({ "index": p.release_path().to_string_lossy(), "etag": p.dump.etag() }),
+    doc["previous_release"] = state.previous().map_or(serde_json::Value::Null, |p| release(Some(p)));
+    doc["next_release"] = match &state.config.next {
         None => serde_json::Value::Null,
+        Some((given, _)) => {
+            let mut next = release(state.next.clone());
+            next["given"] = given.to_string_lossy().into();
+            if let Some(refusal) = &state.next_refusal {
+                next["refused"] = refusal.as_str().into();
+            }
+            next
+        }
     };
-    doc["previous_release"] = release(state.previous());
-    // null without --next-index; else the path given, and the release
-    // opened there, or why it could not be, or neither (nothing there).
-    if let Some((given, _)) = &state.config.next {
-        let mut next = release(state.next.clone());
-        if next.is_null() {
-            next = serde_json::json!({ "index": null });
-        }
-        next["given"] = given.to_string_lossy().into();
-        if let Some(refusal) = &state.next_refusal {
-            next["refused"] = refusal.as_str().into();
-        }
-        doc["next_release"] = next;
-    } else {
-        doc["next_release"] = serde_json::Value::Null;
-    }
     let (done, refused) = state.reloads.counts();
     doc["reloads"] = serde_json::json!({
         "done": done,
         "refused": refused,
         "last_refusal": state.reloads.last_refusal(),
     });
-    operator().content_type(content_type(mime::JSON)).body(doc.to_string())
 }
 
 /// `GET /metrics`: the same in Prometheus text format.
