@@ -115,7 +115,7 @@ pub(crate) async fn on_hangup(
             Ok(fresh) => {
                 let fresh = Arc::new(fresh);
                 serving.replace(fresh.clone());
-                old.forget_previous();
+                old.forget_others();
                 fresh.reloads.done.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(
                     "reloaded in {} ms: serving {} pages of {} (ETag {}; was {})",

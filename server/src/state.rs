@@ -40,7 +40,7 @@ pub struct AppState {
     previous: arc_swap::ArcSwapOption<AppState>,
     /// The release of `config.next`, where it exists and opens: it answers
     /// `/xml` fetches whose `If-Match` names its dump too.
-    pub next: Option<Arc<AppState>>,
+    next: arc_swap::ArcSwapOption<AppState>,
     /// Why `config.next` exists but could not be opened.
     pub next_refusal: Option<String>,
     /// Set when a background checksum pass found the index damaged.
@@ -191,7 +191,7 @@ impl AppState {
             release,
             reloads: Arc::default(),
             previous: arc_swap::ArcSwapOption::empty(),
-            next,
+            next: arc_swap::ArcSwapOption::from(next),
             next_refusal,
             damaged: std::sync::OnceLock::new(),
             verify_in_background,
@@ -242,7 +242,13 @@ impl AppState {
     /// `If-Match` that names their dump: the one it replaced in a reload,
     /// and the next one.
     pub fn others(&self) -> impl Iterator<Item = Arc<AppState>> {
-        self.previous().into_iter().chain(self.next.clone())
+        self.previous().into_iter().chain(self.next())
+    }
+
+    /// The release of `config.next`, if it is open (and this state not yet
+    /// replaced).
+    pub fn next(&self) -> Option<Arc<AppState>> {
+        self.next.load_full()
     }
 
     /// The state this one replaced, if it was reloaded (and not yet
@@ -251,10 +257,13 @@ impl AppState {
         self.previous.load_full()
     }
 
-    /// Lets the previous state go: called once this one is replaced, so
-    /// that one reload keeps one previous state open, not a chain of them.
-    pub(crate) fn forget_previous(&self) {
+    /// Lets the other releases go: called once this one is replaced, as
+    /// its successor's previous, which answers for its own dump alone. So
+    /// one reload keeps one previous state open, not a chain of them, nor
+    /// a second copy of the next release the successor now serves.
+    pub(crate) fn forget_others(&self) {
         self.previous.store(None);
+        self.next.store(None);
     }
 
     /// The index directory this state serves, with every link resolved.

@@ -83,7 +83,7 @@ fn releases(state: &AppState, doc: &mut serde_json::Value) {
     doc["next_release"] = match &state.config.next {
         None => serde_json::Value::Null,
         Some((given, _)) => {
-            let mut next = release(state.next.clone());
+            let mut next = release(state.next());
             next["given"] = given.to_string_lossy().into();
             if let Some(refusal) = &state.next_refusal {
                 next["refused"] = refusal.as_str().into();
