@@ -75,6 +75,12 @@ fn wait_for(s: &Server, what: &str, done: impl Fn(&serde_json::Value) -> bool) {
     }
 }
 
+/// `/xml` of `row`'s bytes with `If-Match: tag`.
+fn fetch(s: &Server, row: &serde_json::Value, tag: &str) -> crate::util::Resp {
+    let range = format!("bytes={}-{}", row[1], row[2].as_u64().unwrap() - 1);
+    s.get_with("/xml", &[("Range", &range), ("If-Match", tag)])
+}
+
 /// `/offsets/{prefix}`'s first row and the answer's ETag.
 fn first_row(s: &Server, prefix: &str) -> (serde_json::Value, String) {
     let r = s.get(&format!("/offsets/{prefix}?limit=1"));
@@ -111,10 +117,7 @@ fn a_hangup_serves_the_release_the_link_now_names() {
 
     // Offsets of either dump fetched with that dump's tag: the page, from
     // that dump (A is kept until the next reload); without a tag, B's bytes.
-    let fetch = |row: &serde_json::Value, tag: &str| {
-        let range = format!("bytes={}-{}", row[1], row[2].as_u64().unwrap() - 1);
-        s.get_with("/xml", &[("Range", &range), ("If-Match", tag)])
-    };
+    let fetch = |row: &serde_json::Value, tag: &str| fetch(&s, row, tag);
     let title = row_b[0].as_str().unwrap().replace('&', "&amp;");
     let is_page =
         |r: &crate::util::Resp| r.text().starts_with(&format!("<page>\n    <title>{title}</title>"));
@@ -220,8 +223,7 @@ fn update_dump_reloads_the_replica_and_rolls_back_a_release_it_refuses() {
     let b_index = root.path().join("releases/B/index");
     let row_b = first_row(&Server::start(&["--index", b_index.to_str().unwrap()]), "B").0;
     let fetch = |row: &serde_json::Value, tag: &str| {
-        let range = format!("bytes={}-{}", row[1], row[2].as_u64().unwrap() - 1);
-        let r = s.get_with("/xml", &[("Range", &range), ("If-Match", tag)]);
+        let r = fetch(&s, row, tag);
         let title = row[0].as_str().unwrap().replace('&', "&amp;");
         assert!(r.status != 206 || r.text().contains(&format!("<title>{title}</title>")), "{}", r.text());
         r.status

@@ -70,20 +70,17 @@ pub fn stats(state: &AppState) -> HttpResponse {
 /// the release opened there, or why it could not be, or neither), and the
 /// reloads.
 fn releases(state: &AppState, doc: &mut serde_json::Value) {
-    let release = |other: Option<std::sync::Arc<AppState>>| match other {
-        Some(p) => serde_json::json!({ "index": p.release_path().to_string_lossy(), "etag": p.dump.etag() }),
-        None => serde_json::json!({ "index": null }),
-    };
+    let release = |other: &AppState| serde_json::json!({ "index": other.release_path().to_string_lossy(), "etag": other.dump.etag() });
     doc["release"] = serde_json::json!({
         "index": state.release_path().to_string_lossy(),
         "etag": state.dump.etag(),
         "serving_seconds": state.loaded.elapsed().as_secs_f64(),
     });
-    doc["previous_release"] = state.previous().map_or(serde_json::Value::Null, |p| release(Some(p)));
+    doc["previous_release"] = state.previous().map_or(serde_json::Value::Null, |p| release(&p));
     doc["next_release"] = match &state.config.next {
         None => serde_json::Value::Null,
         Some((given, _)) => {
-            let mut next = release(state.next());
+            let mut next = state.next().map_or_else(|| serde_json::json!({ "index": null }), |n| release(&n));
             next["given"] = given.to_string_lossy().into();
             if let Some(refusal) = &state.next_refusal {
                 next["refused"] = refusal.as_str().into();
