@@ -209,16 +209,13 @@ impl LinkRules {
     }
 
     /// Normalizes an escaped target into the scratch's `title`: directly
-    /// for the common plain ASCII target, else unescaped first. False when
-    /// it names no page (or is no link to one).
+    /// for the common plain target ([`plain_split`]), else unescaped first.
+    /// False when it names no page (or is no link to one).
     fn normalize_escaped(&self, target: &[u8], scratch: &mut LinkScratch) -> bool {
-        if is_plain(target) {
-            let title = &mut scratch.title;
-            title.clear();
-            let first = if self.main_first_letter { target[0].to_ascii_uppercase() } else { target[0] };
-            title.push(first);
-            title.extend_from_slice(&target[1..]);
-            return true;
+        if let Some(colon) = plain_split(target)
+            && let Some(title) = self.plain_title(target, colon, &mut scratch.lower, &mut scratch.title)
+        {
+            return title;
         }
         unescape_xml(target, &mut scratch.text);
         let text = std::mem::take(&mut scratch.text);
@@ -226,6 +223,52 @@ impl LinkRules {
             .is_ok_and(|target| matches!(self.normalize(target, scratch), Some(Link::Title)));
         scratch.text = text;
         title
+    }
+
+    /// What [`normalize`](Self::normalize) makes of a plain target (first
+    /// colon at `colon`), without its general steps: `Some(true)` with the
+    /// title in `title`, `Some(false)` for no link to a page, `None` when a
+    /// prefix names a namespace in a way only the general path handles (a
+    /// letter beyond ASCII after it, a space beside the colon).
+    fn plain_title(
+        &self,
+        target: &[u8],
+        colon: Option<usize>,
+        lower: &mut String,
+        title: &mut Vec<u8>,
+    ) -> Option<bool> {
+        title.clear();
+        let cased = |title: &mut Vec<u8>, part: &[u8], first_letter: bool| {
+            title.push(if first_letter { part[0].to_ascii_uppercase() } else { part[0] });
+            title.extend_from_slice(&part[1..]);
+        };
+        let namespace = colon.and_then(|colon| {
+            // Plain targets are UTF-8, and `:` is one byte of it.
+            let prefix = std::str::from_utf8(&target[..colon]).ok()?;
+            Some((self.namespace(prefix.trim_end_matches(' '), lower)?, colon))
+        });
+        let Some((ns, colon)) = namespace else {
+            // No namespace: the whole target is a main-namespace title.
+            if target.len() > MAX_TITLE_BYTES {
+                return Some(false);
+            }
+            cased(title, target, self.main_first_letter);
+            return Some(true);
+        };
+        let rest = &target[colon + 1..];
+        if target[..colon].ends_with(b" ") || rest.first().is_none_or(|b| !b.is_ascii() || *b == b' ') {
+            return None;
+        }
+        if matches!(ns.key, NS_MEDIA | NS_SPECIAL | NS_CATEGORY | NS_FILE)
+            || rest.len() > MAX_TITLE_BYTES
+            || ns.name.len() + 1 + rest.len() > MAX_FULL_TITLE_BYTES
+        {
+            return Some(false);
+        }
+        title.extend_from_slice(ns.name.as_bytes());
+        title.push(b':');
+        cased(title, rest, ns.first_letter);
+        Some(true)
     }
 
     /// Reads the link opening `escaped` from its unescaped text, with
@@ -346,12 +389,14 @@ enum Link {
     Embed,
 }
 
-/// True for a target that is already its title once its first letter is
-/// cased: printable ASCII without `&%_:#{}` and UTF-8 holding no title
-/// space or direction mark, an ASCII first byte, no space at either end, no
-/// two spaces in a row, at most [`MAX_TITLE_BYTES`]. Most links are such;
-/// the others are unescaped and normalized in full.
-fn is_plain(target: &[u8]) -> bool {
+/// A target that needs no unescaping, decoding or space folding:
+/// `Some(first colon)` when it is printable UTF-8 without `&%_#{}<>[]|`, title
+/// spaces other than single `' '` or direction marks, starting with an
+/// ASCII byte other than `:` and `' '` and not ending with `' '`. Such a
+/// target is its title once a namespace prefix is matched and the first
+/// letter cased ([`LinkRules::plain_title`]); most links are such. The
+/// others are unescaped and normalized in full.
+fn plain_split(target: &[u8]) -> Option<Option<usize>> {
     const PLAIN: [bool; 256] = {
         let mut t = [true; 256];
         let mut b = 0;
@@ -361,28 +406,58 @@ fn is_plain(target: &[u8]) -> bool {
         }
         t[0x7f] = false;
         let mut i = 0;
-        while i < b"&%_:#{}".len() {
-            t[b"&%_:#{}"[i] as usize] = false;
+        while i < b"&%_#{}<>[]|".len() {
+            t[b"&%_#{}<>[]|"[i] as usize] = false;
             i += 1;
         }
         t
     };
-    let (Some(&first), Some(&last)) = (target.first(), target.last()) else { return false };
-    if first == b' ' || !first.is_ascii() || last == b' ' || target.len() > MAX_TITLE_BYTES {
-        return false;
+    let (&first, &last) = (target.first()?, target.last()?);
+    if first == b' ' || first == b':' || !first.is_ascii() || last == b' ' {
+        return None;
     }
     let mut space = false;
     let mut ascii = true;
-    for &b in target {
+    let mut colon = None;
+    for (i, &b) in target.iter().enumerate() {
         if !PLAIN[b as usize] || (space && b == b' ') {
-            return false;
+            return None;
         }
         space = b == b' ';
         ascii &= b.is_ascii();
+        if b == b':' && colon.is_none() {
+            colon = Some(i);
+        }
     }
-    ascii
-        || std::str::from_utf8(target)
-            .is_ok_and(|s| !s.chars().any(|c| is_title_space(c) || is_direction_mark(c)))
+    if !ascii && (std::str::from_utf8(target).is_err() || has_title_space(target)) {
+        return None;
+    }
+    Some(colon)
+}
+
+/// True when UTF-8 `s` holds a character other than `' '` that the title
+/// codec reads as a space ([`is_title_space`]) or drops
+/// ([`is_direction_mark`]), found by its bytes: every such character is
+/// U+00A0 or lies in U+1680–U+3000, and starts with byte C2, E1, E2 or E3.
+fn has_title_space(s: &[u8]) -> bool {
+    let mut at = 0;
+    while let Some(i) = memchr::memchr3(0xC2, 0xE1, 0xE2, &s[at..]) {
+        let lead = at + i;
+        let (a, b) = (s.get(lead + 1).copied(), s.get(lead + 2).copied());
+        let c = match (s[lead], a, b) {
+            (0xC2, Some(a), _) => Some(u32::from(a & 0x3F) | 0x80),
+            (lead_byte, Some(a), Some(b)) => {
+                Some(u32::from(lead_byte & 0x0F) << 12 | u32::from(a & 0x3F) << 6 | u32::from(b & 0x3F))
+            }
+            _ => None,
+        };
+        if c.and_then(char::from_u32).is_some_and(|c| is_title_space(c) || is_direction_mark(c)) {
+            return true;
+        }
+        at = lead + 1;
+    }
+    // U+3000, the one such character led by E3.
+    memchr::memmem::find(s, "\u{3000}".as_bytes()).is_some()
 }
 
 /// True when a label starting at `rest` ends with `]]` before any `[[`.
@@ -712,19 +787,28 @@ mod tests {
         #[test]
         fn plain_targets_are_their_titles_in_full(
             chars in proptest::collection::vec(
-                proptest::sample::select(vec!['a', 'B', ' ', '-', '.', 'é', 'ß', 'Ὅ', '\u{a0}', '\u{200e}', '\u{3000}']),
+                proptest::sample::select(vec![
+                    'a', 'B', ' ', '-', '.', ':', 'é', 'ß', 'Ὅ', '–', '\u{a0}', '\u{200e}', '\u{2009}', '\u{3000}',
+                ]),
                 1..12,
-            )
+            ),
+            prefix in proptest::sample::select(vec![
+                "", "a", "category:", "Talk:", "template talk:", "Template talk :", "FILE:", "Special:", "fr:", "Éire:",
+            ]),
         ) {
-            let target: String = chars.into_iter().collect();
+            let target: String = prefix.to_string() + &chars.into_iter().collect::<String>();
             let rules = rules();
             let mut scratch = LinkScratch::default();
-            if is_plain(target.as_bytes()) {
-                proptest::prop_assert!(rules.normalize_escaped(target.as_bytes(), &mut scratch));
-                let plain = scratch.title.clone();
-                let full = rules.normalize(&target, &mut scratch);
-                proptest::prop_assert!(matches!(full, Some(Link::Title)));
-                proptest::prop_assert_eq!(plain, scratch.title.clone());
+            let Some(colon) = plain_split(target.as_bytes()) else { return Ok(()) };
+            let Some(plain) = rules.plain_title(target.as_bytes(), colon, &mut scratch.lower, &mut scratch.title)
+            else {
+                return Ok(());
+            };
+            let plain_title = scratch.title.clone();
+            let full = matches!(rules.normalize(&target, &mut scratch), Some(Link::Title));
+            proptest::prop_assert_eq!(plain, full, "{:?}", target);
+            if full {
+                proptest::prop_assert_eq!(plain_title, scratch.title.clone(), "{:?}", target);
             }
         }
     }
