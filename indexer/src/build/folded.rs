@@ -52,7 +52,7 @@ pub(super) fn plan_folded(scanned: &ScanResult, rows: &[RawPage]) -> FoldedPlan 
     // for every row: capacity that is never written is never resident.
     let mut order: Vec<FoldedTitle> = Vec::with_capacity(rows.len());
     for row in 0..rows.len() as u32 {
-        if order.last().is_none_or(|f| title(f.first) != title(row)) {
+        if order.last().is_none_or(|f| !scanned.same_title(&rows[f.first as usize], &rows[row as usize])) {
             order.push(FoldedTitle { key: 0, first: row, at: ASCII, len: 0, batch: 0 });
         }
     }
@@ -121,7 +121,9 @@ pub(super) fn write_folded(
         while i < order.len() && folded_of(&order[i]).cmp(&folded).is_eq() {
             let first = order[i].first;
             let mut row = first;
-            while (row as usize) < rows.len() && title(row) == title(first) {
+            while (row as usize) < rows.len()
+                && scanned.same_title(&rows[row as usize], &rows[first as usize])
+            {
                 buf.extend_from_slice(&row.to_le_bytes());
                 row += 1;
             }
@@ -191,12 +193,13 @@ pub(super) struct Postings {
 impl FoldedPlan {
     /// Every position of `folded.u32`, as [`write_folded`] writes them.
     pub(super) fn postings(&self, scanned: &ScanResult, rows: &[RawPage]) -> Postings {
-        let title = |row: u32| scanned.title(&rows[row as usize]);
         let mut out =
             Postings { rows: Vec::with_capacity(rows.len()), owner: Vec::with_capacity(rows.len()) };
         for (i, f) in self.order.iter().enumerate() {
             let mut row = f.first;
-            while (row as usize) < rows.len() && title(row) == title(f.first) {
+            while (row as usize) < rows.len()
+                && scanned.same_title(&rows[row as usize], &rows[f.first as usize])
+            {
                 out.rows.push(row);
                 out.owner.push(i as u32);
                 row += 1;
@@ -217,6 +220,11 @@ impl Postings {
         depth: usize,
     ) -> Option<u8> {
         let f = &plan.order[self.owner[i] as usize];
+        // The first eight folded bytes are the entry's key: the titles are
+        // read only past them.
+        if depth < 8 {
+            return (depth < usize::from(f.len)).then(|| { f.key }.to_be_bytes()[depth]);
+        }
         match plan.folded(f, scanned.title(&rows[f.first as usize])) {
             Folded::Bytes(s) => s.get(depth).copied(),
             Folded::Lower(s) => s.get(depth).map(u8::to_ascii_lowercase),

@@ -172,19 +172,21 @@ fn batches(sources: &[u32], rows: &[RawPage]) -> Vec<Batch> {
     out
 }
 
-/// Title → first row, by hash, holding eight bytes a title: the row and
-/// 32 more bits of the title's 64-bit hash. Its bucket and hashbrown's
-/// 7-bit tag hold the others, so a lookup compares the whole hash without
-/// reading the title back from the scan's arenas (two cache misses a
-/// link, most of the pass's time). Should two titles of the dump share a
-/// hash (about one dump in 10^5 at enwiki's size), every lookup compares
-/// titles too.
+/// Title → the row a link to it credits, by hash, holding eight bytes a
+/// title: that row and 32 more bits of the title's 64-bit hash. Its bucket
+/// and hashbrown's 7-bit tag hold the others, so a lookup compares the
+/// whole hash and finds its answer without reading the title back from
+/// the scan's arenas or a column beside the table (each one more cache
+/// miss a link, most of the pass's time). Should two titles of the dump
+/// share a hash (about one dump in 10^5 at enwiki's size), entries hold
+/// first rows instead, and every lookup compares titles too.
 struct TitleTable<'a> {
-    /// `hash bits << 32 | first row`.
+    /// `hash bits << 32 | credited row` ([`NOT_CREDITED`]: none), or
+    /// `hash bits << 32 | first row` when `collisions` is set.
     table: HashTable<u64>,
-    /// Per row, the row a link to it credits ([`NOT_CREDITED`]: none).
-    credits: Vec<u32>,
-    verify: bool,
+    /// When two titles share a hash: per row, the row a link to it
+    /// credits.
+    collisions: Option<Vec<u32>>,
     scanned: &'a ScanResult,
     rows: &'a [RawPage],
 }
@@ -201,19 +203,39 @@ fn hash_bits(hash: u64) -> u64 {
 
 impl<'a> TitleTable<'a> {
     fn new(scanned: &'a ScanResult, rows: &'a [RawPage], redirects: &[u32]) -> TitleTable<'a> {
+        TitleTable::build(scanned, rows, redirects, false)
+    }
+
+    /// The table; `compare_titles` has lookups compare titles even when
+    /// no two titles share a hash (for tests of that case).
+    fn build(
+        scanned: &'a ScanResult,
+        rows: &'a [RawPage],
+        redirects: &[u32],
+        compare_titles: bool,
+    ) -> TitleTable<'a> {
         let title = |r: u32| scanned.title(&rows[r as usize]);
-        let firsts = (0..rows.len() as u32).filter(|&r| r == 0 || title(r) != title(r - 1)).count();
-        let mut table = HashTable::with_capacity(firsts);
-        let mut verify = false;
-        for row in (0..rows.len() as u32).filter(|&r| r == 0 || title(r) != title(r - 1)) {
-            let hash = xxh3_64(title(row));
-            let bits = hash_bits(hash);
-            verify |= table.find(hash, |&e: &u64| e >> 32 == bits).is_some();
-            table.insert_unique(hash, bits << 32 | u64::from(row), |&e| xxh3_64(title(e as u32)));
+        let first = |r: u32| r == 0 || !scanned.same_title(&rows[r as usize - 1], &rows[r as usize]);
+        // The titles are hashed on all cores, a block of rows at a time (a
+        // block's hashes are all that is held at once), and inserted in
+        // order on one.
+        const BLOCK: u32 = 1 << 20;
+        let blocks = (0..rows.len() as u32).step_by(BLOCK as usize);
+        let mut table = HashTable::with_capacity(rows.len());
+        let mut collide = compare_titles;
+        for lo in blocks {
+            let hi = lo.saturating_add(BLOCK).min(rows.len() as u32);
+            let hashed: Vec<(u64, u32)> =
+                (lo..hi).into_par_iter().filter(|&r| first(r)).map(|r| (xxh3_64(title(r)), r)).collect();
+            for (hash, row) in hashed {
+                let bits = hash_bits(hash);
+                collide |= table.find(hash, |&e: &u64| e >> 32 == bits).is_some();
+                table.insert_unique(hash, bits << 32 | u64::from(row), |&e| xxh3_64(title(e as u32)));
+            }
         }
         // A link to a redirect counts for its target, one hop: resolved
         // here once per row, not once per link.
-        let credits = redirects
+        let credits: Vec<u32> = redirects
             .par_iter()
             .enumerate()
             .map(|(row, &target)| match target {
@@ -223,24 +245,77 @@ impl<'a> TitleTable<'a> {
                 t => t,
             })
             .collect();
-        TitleTable { table, credits, verify, scanned, rows }
+        if collide {
+            return TitleTable { table, collisions: Some(credits), scanned, rows };
+        }
+        for entry in table.iter_mut() {
+            *entry = *entry & !0xFFFF_FFFF | u64::from(credits[*entry as u32 as usize]);
+        }
+        TitleTable { table, collisions: None, scanned, rows }
     }
 
     /// The row a link to `title` credits, if any.
     fn credited(&self, title: &[u8]) -> Option<u32> {
         let hash = xxh3_64(title);
         let bits = hash_bits(hash);
-        let same = |&e: &u64| {
-            e >> 32 == bits && (!self.verify || self.scanned.title(&self.rows[e as u32 as usize]) == title)
+        let credited = match &self.collisions {
+            None => self.table.find(hash, |&e| e >> 32 == bits)? & 0xFFFF_FFFF,
+            Some(credits) => {
+                let same =
+                    |&e: &u64| e >> 32 == bits && self.scanned.title(&self.rows[e as u32 as usize]) == title;
+                let first = self.table.find(hash, same)? & 0xFFFF_FFFF;
+                u64::from(credits[first as usize])
+            }
         };
-        let row = self.table.find(hash, same)? & 0xFFFF_FFFF;
-        Some(self.credits[row as usize]).filter(|&c| c != NOT_CREDITED)
+        Some(credited as u32).filter(|&c| c != NOT_CREDITED)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn links_credit_the_same_rows_whether_lookups_compare_titles_or_not() {
+        let xml = crate::scan::tests::dump(&[
+            ("B", None),
+            ("A", Some("B")),
+            ("C", Some("A")),
+            ("D", Some("Nowhere")),
+            ("E", None),
+            ("A", None),
+        ]);
+        let buf = xml.as_bytes();
+        let prologue = crate::scan::parse_prologue(buf).unwrap();
+        let cancel = std::sync::atomic::AtomicBool::new(false);
+        let rules = crate::scan::TitleRules::new(&prologue.site);
+        let opts = crate::scan::ScanOptions::quiet(1 << 20, &cancel, &rules);
+        let mut scanned = crate::scan::scan(buf, prologue.body_start, &opts).unwrap().unwrap();
+        let rows = super::super::rows::sorted_rows(&mut scanned);
+        let redirects = super::super::rows::resolve_redirects(&scanned, &rows);
+        let row = |t: &str| rows.iter().position(|r| scanned.title(r) == t.as_bytes()).unwrap() as u32;
+        // A (first row: the redirect) credits B; B and E themselves; C is a
+        // redirect to a redirect and D one to a missing page: nothing.
+        let expected = [
+            ("A", Some(row("B"))),
+            ("B", Some(row("B"))),
+            ("C", None),
+            ("D", None),
+            ("E", Some(row("E"))),
+            ("F", None),
+        ];
+        for compare_titles in [false, true] {
+            let table = TitleTable::build(&scanned, &rows, &redirects, compare_titles);
+            assert_eq!(table.collisions.is_some(), compare_titles);
+            for (title, credited) in expected {
+                assert_eq!(
+                    table.credited(title.as_bytes()),
+                    credited,
+                    "{title}, comparing titles: {compare_titles}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn page_text_is_the_text_element() {

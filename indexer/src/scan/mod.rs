@@ -96,6 +96,13 @@ impl ScanResult {
         &a[page.title_at as usize..page.title_at as usize + page.title_len as usize]
     }
 
+    /// Whether two pages have the same title: their keys first, which tell
+    /// most titles apart without reading the titles.
+    pub fn same_title(&self, a: &RawPage, b: &RawPage) -> bool {
+        let (ka, kb) = (a.key, b.key);
+        ka == kb && self.title(a) == self.title(b)
+    }
+
     /// The redirect target of `page`, if it is a redirect.
     pub fn redirect(&self, page: &RawPage) -> Option<&[u8]> {
         (page.redirect_len > 0).then(|| {
@@ -388,10 +395,11 @@ fn check_tail(buf: &[u8], end_tag: usize) -> Result<(), DumpError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn dump(pages: &[(&str, Option<&str>)]) -> String {
+    /// A dump of these (title, redirect target) pages.
+    pub(crate) fn dump(pages: &[(&str, Option<&str>)]) -> String {
         let mut s = String::from("<mediawiki>\n  <siteinfo>\n    <case>first-letter</case>\n  </siteinfo>\n");
         for (t, r) in pages {
             s.push_str(&format!("  <page>\n    <title>{t}</title>\n    <ns>0</ns>\n"));
