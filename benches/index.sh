@@ -3,7 +3,9 @@
 # the page cache warm. Usage:
 #   benches/index.sh                  # 600,000 pages (~4.2 GB)
 #   PAGES=20000000 TEXT_PERCENT=3 benches/index.sh   # 20 M pages, small texts: peak RSS at scale
-# Prints a Markdown table row set for docs/BENCHMARKS.md.
+#   BASE=/path/to/older/wikidex BASE_ARGS=--no-json-rows benches/index.sh   # and another build, alternated
+# Prints a Markdown table row set for docs/BENCHMARKS.md: best wall time,
+# and the median CPU time (user + system), steadier on a shared host.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PAGES=${PAGES:-600000}
@@ -20,41 +22,56 @@ BIN=target/release/wikidex
 if [ ! -f "$DUMP" ]; then
     "$BIN" gen --pages "$PAGES" --seed 1 --text-percent "$TEXT_PERCENT" -o "$DUMP"
 fi
-BYTES=$(stat -c %s "$DUMP")
+BYTES=$(stat -L -c %s "$DUMP")
 echo "dump: $DUMP ($BYTES bytes, $PAGES pages), $(nproc) cores, runs: $RUNS (best of)"
 cat "$DUMP" > /dev/null; cat "$DUMP" > /dev/null   # warm the page cache
 
 best() { sort -n | head -1; }
-rg_times=(); ix_times=(); ix_rss=(); rg_rss=(); nf_times=(); nf_rss=()
+rg_times=(); ix_times=(); ix_rss=(); rg_rss=(); nf_times=(); nf_rss=(); base_times=(); base_rss=()
+rg_cpu=(); ix_cpu=(); nf_cpu=(); base_cpu=()
 for i in $(seq "$RUNS"); do
     # ripgrep lists every title with its byte offset (output to tmpfs, so it
     # is really written; rg stops early when stdout is /dev/null).
-    /usr/bin/time -f "%e %M" -o "$DIR/rg.time" rg -b -o '<title>[^<]*</title>' "$DUMP" > /dev/shm/wikidex-rg.out
+    /usr/bin/time -f "%e %M %U+%S" -o "$DIR/rg.time" rg -b -o '<title>[^<]*</title>' "$DUMP" > /dev/shm/wikidex-rg.out
     rg_lines=$(wc -l < /dev/shm/wikidex-rg.out); rm -f /dev/shm/wikidex-rg.out
-    read -r t m < "$DIR/rg.time"; rg_times+=("$t"); rg_rss+=("$m")
-    /usr/bin/time -f "%e %M" -o "$DIR/ix.time" "$BIN" index "$DUMP" -o "$OUT" > "$DIR/ix.out" 2>/dev/null
-    read -r t m < "$DIR/ix.time"; ix_times+=("$t"); ix_rss+=("$m")
-    /usr/bin/time -f "%e %M" -o "$DIR/nf.time" "$BIN" index --no-folded "$DUMP" -o "$OUT.nofold" > "$DIR/nf.out" 2>/dev/null
-    read -r t m < "$DIR/nf.time"; nf_times+=("$t"); nf_rss+=("$m")
+    read -r t m c < "$DIR/rg.time"; rg_times+=("$t"); rg_rss+=("$m"); rg_cpu+=("$c")
+    /usr/bin/time -f "%e %M %U+%S" -o "$DIR/ix.time" "$BIN" index "$DUMP" -o "$OUT" > "$DIR/ix.out" 2>/dev/null
+    read -r t m c < "$DIR/ix.time"; ix_times+=("$t"); ix_rss+=("$m"); ix_cpu+=("$c")
+    if [ -n "${BASE:-}" ]; then
+        # shellcheck disable=SC2086 # BASE_ARGS are words
+        /usr/bin/time -f "%e %M %U+%S" -o "$DIR/base.time" "$BASE" index ${BASE_ARGS:-} "$DUMP" -o "$OUT.base" > /dev/null 2>&1
+        read -r t m c < "$DIR/base.time"; base_times+=("$t"); base_rss+=("$m"); base_cpu+=("$c")
+    fi
+    /usr/bin/time -f "%e %M %U+%S" -o "$DIR/nf.time" "$BIN" index --no-folded "$DUMP" -o "$OUT.nofold" > "$DIR/nf.out" 2>/dev/null
+    read -r t m c < "$DIR/nf.time"; nf_times+=("$t"); nf_rss+=("$m"); nf_cpu+=("$c")
 done
-nf_t=$(printf '%s\n' "${nf_times[@]}" | best)
-nf_m=$(printf '%s\n' "${nf_rss[@]}" | sort -n | tail -1)
-NF_BYTES=$(du -sb "$OUT.nofold" | cut -f1)
-rg_t=$(printf '%s\n' "${rg_times[@]}" | best)
-ix_t=$(printf '%s\n' "${ix_times[@]}" | best)
-ix_m=$(printf '%s\n' "${ix_rss[@]}" | sort -n | tail -1)
-rg_m=$(printf '%s\n' "${rg_rss[@]}" | sort -n | tail -1)
-INDEX_BYTES=$(du -sb "$OUT" | cut -f1)
-python3 - "$BYTES" "$PAGES" "$rg_t" "$ix_t" "$ix_m" "$rg_m" "$INDEX_BYTES" "$rg_lines" "$nf_t" "$nf_m" "$NF_BYTES" <<'PY'
+# The median of "user+system" CPU times.
+median_cpu() {
+    python3 -c 'import statistics, sys; print(statistics.median(sum(map(float, x.split("+"))) for x in sys.argv[1:]))' "$@"
+}
+{
+    echo "rg $(printf '%s\n' "${rg_times[@]}" | best) $(median_cpu "${rg_cpu[@]}") $(printf '%s\n' "${rg_rss[@]}" | sort -n | tail -1) 0"
+    echo "ix $(printf '%s\n' "${ix_times[@]}" | best) $(median_cpu "${ix_cpu[@]}") $(printf '%s\n' "${ix_rss[@]}" | sort -n | tail -1) $(du -sb "$OUT" | cut -f1)"
+    echo "nf $(printf '%s\n' "${nf_times[@]}" | best) $(median_cpu "${nf_cpu[@]}") $(printf '%s\n' "${nf_rss[@]}" | sort -n | tail -1) $(du -sb "$OUT.nofold" | cut -f1)"
+    if [ -n "${BASE:-}" ]; then
+        echo "base $(printf '%s\n' "${base_times[@]}" | best) $(median_cpu "${base_cpu[@]}") $(printf '%s\n' "${base_rss[@]}" | sort -n | tail -1) $(du -sb "$OUT.base" | cut -f1)"
+    fi
+} > "$DIR/summary"
+python3 - "$BYTES" "$PAGES" "$rg_lines" "$DIR/summary" "${BASE:-}" <<'PY'
 import sys
-b, pages, rg_t, ix_t, ix_m, rg_m, ib, lines, nf_t, nf_m, nb = sys.argv[1:]
-b, pages, lines, ib, nb = int(b), int(pages), int(lines), int(ib), int(nb)
-rg_t, ix_t, nf_t, ix_m, rg_m, nf_m = float(rg_t), float(ix_t), float(nf_t), int(ix_m), int(rg_m), int(nf_m)
-rg = b / rg_t / 1e9
-print("| tool | seconds | GB/s | vs rg | pages/s | peak RSS | index bytes/page |")
-print("|---|---|---|---|---|---|---|")
-print(f"| `rg -b -o '<title>[^<]*</title>'` ({lines:,} lines) | {rg_t:.2f} | {rg:.2f} | 1.00x | {pages/rg_t:,.0f} | {rg_m/1024:,.0f} MiB | |")
-for name, t, m, size in [("`wikidex index`", ix_t, ix_m, ib), ("`wikidex index --no-folded`", nf_t, nf_m, nb)]:
-    print(f"| {name} | {t:.2f} | {b/t/1e9:.2f} | {rg_t/t:.2f}x | {pages/t:,.0f} | {m/1024:,.0f} MiB | {size/pages:.1f} |")
+b, pages, lines, summary, base = sys.argv[1:]
+b, pages, lines = int(b), int(pages), int(lines)
+runs = {}
+for line in open(summary):
+    name, t, cpu, kb, size = line.split()
+    runs[name] = (float(t), float(cpu), int(kb), int(size))
+rg_t, rg_cpu = runs["rg"][0], runs["rg"][1]
+names = {"rg": f"`rg -b -o '<title>[^<]*</title>'` ({lines:,} lines)", "ix": "`wikidex index`",
+         "nf": "`wikidex index --no-folded`", "base": f"`{base} index`"}
+print("| tool | best s | GB/s | vs rg | median CPU s | CPU vs rg | peak RSS | index bytes/page |")
+print("|---|---|---|---|---|---|---|---|")
+for name, (t, cpu, kb, size) in runs.items():
+    per_page = f"{size / pages:.1f}" if size else ""
+    print(f"| {names[name]} | {t:.2f} | {b / t / 1e9:.2f} | {rg_t / t:.2f}x | {cpu:.2f} | {rg_cpu / cpu:.2f}x | {kb / 1024:,.0f} MiB | {per_page} |")
 PY
 cat "$DIR/ix.out" "$DIR/nf.out"
