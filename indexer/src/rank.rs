@@ -470,6 +470,73 @@ mod tests {
     }
 
     #[test]
+    fn a_long_scan_with_saturated_scores_and_ties_pages_as_a_sort_does() {
+        // Mostly 0 and 1, some higher, a few saturated: many ties at the floor.
+        let scores: Vec<u32> = (0..100_000u32)
+            .map(|i| match i % 997 {
+                0 => 70_000 + i,
+                1..=3 => i % 50,
+                _ => u32::from(i % 31 == 0),
+            })
+            .collect();
+        let r = ranking(&scores);
+        let span = 5..99_990;
+        let mut expected: Vec<u32> = span.clone().collect();
+        expected.sort_by_key(|&row| std::cmp::Reverse(r.key(row)));
+        for (after, want) in
+            [(None, 10), (Some(100), 10), (Some(3_200), 3), (Some(5_000), 1), (Some(50_000), 1_000)]
+        {
+            let after_key = after.map(|i: usize| r.key(expected[i]));
+            let got: Vec<u32> = RankedRows::new(
+                &r,
+                None,
+                Domain::Rows,
+                span.clone(),
+                0..0,
+                None,
+                Vec::new(),
+                after_key,
+                want,
+            )
+            .take(2_000)
+            .collect();
+            let from = after.map_or(0, |i| i + 1);
+            assert_eq!(got, expected[from..(from + 2_000).min(expected.len())], "after {after:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+        #[test]
+        fn a_long_scan_with_many_ties_pages_as_a_sort_does(
+            seed in 0u64..u64::MAX,
+            levels in 1u32..6,
+            after in 0usize..20_000,
+            want in 1usize..40,
+        ) {
+            // Scores of a few levels, so that most keys tie on score.
+            let mut x = seed | 1;
+            let scores: Vec<u32> = (0..20_000)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    (x % u64::from(levels)) as u32 * (x >> 60 == 0) as u32 + (x % 997 == 0) as u32 * 9
+                })
+                .collect();
+            let r = ranking(&scores);
+            let mut expected: Vec<u32> = (0..20_000).collect();
+            expected.sort_by_key(|&row| std::cmp::Reverse(r.key(row)));
+            let got: Vec<u32> =
+                RankedRows::new(&r, None, Domain::Rows, 0..20_000, 0..0, None, Vec::new(), Some(r.key(expected[after])), want)
+                    .take(60)
+                    .collect();
+            let from = after + 1;
+            proptest::prop_assert_eq!(&got[..], &expected[from..(from + 60).min(expected.len())]);
+        }
+    }
+
+    #[test]
     fn a_filtered_scan_keeps_rank_order_for_any_batch() {
         let scores: Vec<u32> = (0..20_000u32).map(|i| (i * 7919) % 997).collect();
         let r = ranking(&scores);
