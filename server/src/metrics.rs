@@ -240,7 +240,7 @@ pub fn prometheus_text(
     uptime_seconds: f64,
     index: &IndexFacts,
     storage: &StorageFacts,
-    (reloads_done, reloads_failed): (u64, u64),
+    (reloads_done, reloads_refused): (u64, u64),
 ) -> String {
     let mut out = String::with_capacity(4096);
     let snaps: Vec<_> = Endpoint::ALL.iter().map(|&e| (e, metrics.snapshot(e))).collect();
@@ -278,7 +278,7 @@ pub fn prometheus_text(
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
     }
     out.push_str("# HELP wikidex_reloads_total Reloads on SIGHUP, by result: done (a new index served) or refused.\n# TYPE wikidex_reloads_total counter\n");
-    for (result, n) in [("done", reloads_done), ("refused", reloads_failed)] {
+    for (result, n) in [("done", reloads_done), ("refused", reloads_refused)] {
         let _ = writeln!(out, "wikidex_reloads_total{{result=\"{result}\"}} {n}");
     }
     let _ = writeln!(

@@ -223,7 +223,7 @@ impl Postings {
         // The first eight folded bytes are the entry's key: the titles are
         // read only past them.
         if depth < 8 {
-            return (depth < usize::from(f.len)).then(|| { f.key }.to_be_bytes()[depth]);
+            return scan::key_byte(f.key, usize::from(f.len), depth);
         }
         match plan.folded(f, scanned.title(&rows[f.first as usize])) {
             Folded::Bytes(s) => s.get(depth).copied(),

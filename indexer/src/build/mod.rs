@@ -330,9 +330,13 @@ impl Builder {
         let key = |row: usize| crate::rank::rank_key(scores[row], row as u32);
         // A row's first eight bytes are its sort key, read in row order;
         // only deeper bytes are read from the titles, wherever they lie.
-        let title_byte = |i: usize, d: usize| match rows[i] {
-            ref row if d < 8 => (d < usize::from(row.title_len)).then(|| { row.key }.to_be_bytes()[d]),
-            ref row => scanned.title(row).get(d).copied(),
+        let title_byte = |i: usize, d: usize| {
+            let row = &rows[i];
+            if d < 8 {
+                scan::key_byte(row.key, usize::from(row.title_len), d)
+            } else {
+                scanned.title(row).get(d).copied()
+            }
         };
         let exact = ranking::Domain { len: rows.len(), byte: &title_byte, rank: &key }.lists();
         let folded = match plan {

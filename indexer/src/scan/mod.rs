@@ -372,6 +372,12 @@ pub fn sort_key(title: &[u8]) -> u64 {
     word_at(title, 0)
 }
 
+/// Byte `at` (below 8) of a string of `len` bytes whose [`sort_key`] is
+/// `key`; `None` past its end.
+pub fn key_byte(key: u64, len: usize, at: usize) -> Option<u8> {
+    (at < len.min(8)).then(|| key.to_be_bytes()[at])
+}
+
 /// Bytes `at..at + 8` of `s`, big-endian, zero-padded past its end:
 /// comparing these words in turn orders strings by bytes.
 pub fn word_at(s: &[u8], at: usize) -> u64 {
