@@ -47,9 +47,10 @@ pub struct IndexArgs {
     /// Skip the case-folded title index (no match=folded/fuzzy; smaller, faster to build).
     #[arg(long)]
     pub no_folded: bool,
-    /// Skip the front-coded title column (`/offsets` lists from the fst
-    /// alone: slower per title; the index is ~13 bytes/page smaller).
-    #[arg(long)]
+    /// Removed: the front-coded title column (`titles.fc`) is now the
+    /// index's one store of titles. Kept hidden so that scripts still
+    /// passing it get a clear error.
+    #[arg(long, hide = true)]
     pub no_title_column: bool,
     /// Also write every row's /offsets JSON (`rows.jsf`), for listings
     /// that copy it instead of writing it: /offsets takes ~1.2x the

@@ -56,11 +56,15 @@ fn index(args: IndexArgs) -> Result<()> {
              what `wikidex index` does now. Drop the flag (--json-rows writes the rows)."
         );
     }
+    if args.no_title_column {
+        bail!(
+            "--no-title-column was removed: titles.fc is now the index's only store of titles              (titles.fst is gone), so an index cannot leave it out. Drop the flag."
+        );
+    }
     let out = args.output.unwrap_or_else(|| Builder::default_out(&args.dump));
     let builder = Builder::new(&args.dump, out)
         .chunk_size((args.chunk_mib << 20) as usize)
         .folded(!args.no_folded)
-        .title_column(!args.no_title_column)
         .json_rows(args.json_rows)
         .skip_invalid(args.skip_invalid)
         .store_level(args.store_level)

@@ -66,7 +66,7 @@ fn assert_index_matches(dir: &Path, expected: &[ExpectedPage]) {
     assert_eq!(seen, folded_order.iter().map(|(_, t)| t.to_string()).collect::<Vec<_>>());
     let m = index.manifest();
     assert_eq!(m.redirects, expected.iter().filter(|p| p.redirect.is_some()).count() as u64);
-    assert_column_matches_fst(dir);
+    assert_listings_match(&index, &want);
 }
 
 /// The first `n` titles (and their rows) of a listing.
@@ -81,29 +81,45 @@ fn listing(index: &Index, prefix: &[u8], after: Option<&[u8]>, n: usize) -> Vec<
     out
 }
 
-/// Listings read from `titles.fc` are those of the fst walk an index
-/// without it does: for every 1–3 byte prefix of every title and a few no
-/// title has, from the start and after each title; and `title_of` agrees.
-fn assert_column_matches_fst(dir: &Path) {
-    assert!(dir.join("titles.fc").is_file(), "every build writes titles.fc");
-    let column = Index::open(dir).unwrap();
-    let fst = Index::open(dir).unwrap().without_title_column();
-    let titles: Vec<Vec<u8>> = listing(&fst, b"", None, usize::MAX).into_iter().map(|(t, _)| t).collect();
+/// Every listing is the one a filter of the sorted pages gives (their
+/// titles, each with its run of rows): for every 1–3 byte prefix of every
+/// title, a few that no title has, from the start and after each title
+/// (all of them searches of `titles.fc`); and each title's own rows.
+fn assert_listings_match(index: &Index, sorted: &[&ExpectedPage]) {
+    let mut model: Vec<(Vec<u8>, Range<u32>)> = Vec::new();
+    for (row, page) in sorted.iter().enumerate() {
+        match model.last_mut() {
+            Some((title, rows)) if title == page.title.as_bytes() => rows.end += 1,
+            _ => model.push((page.title.as_bytes().to_vec(), row as u32..row as u32 + 1)),
+        }
+    }
+    let expect = |prefix: &[u8], after: Option<&[u8]>, n: usize| -> Vec<(Vec<u8>, Range<u32>)> {
+        model
+            .iter()
+            .filter(|(t, _)| t.starts_with(prefix) && after.is_none_or(|a| &t[..] > a))
+            .take(n)
+            .cloned()
+            .collect()
+    };
     let mut probes: BTreeSet<&[u8]> = [&b"\xff"[..], b"~~~", b"\x00", b""].into_iter().collect();
-    for t in &titles {
+    for (t, _) in &model {
         probes.extend((1..=3.min(t.len())).map(|n| &t[..n]));
     }
     for p in probes {
-        assert_eq!(listing(&column, p, None, usize::MAX), listing(&fst, p, None, usize::MAX), "prefix {p:?}");
+        assert_eq!(listing(index, p, None, usize::MAX), expect(p, None, usize::MAX), "prefix {p:?}");
+        assert_eq!(
+            index.prefix_rows(p, None, u32::MAX).len(),
+            expect(p, None, usize::MAX).iter().map(|(_, r)| r.len()).sum::<usize>(),
+            "rows of {p:?}"
+        );
     }
-    let (mut a, mut b) = (Vec::new(), Vec::new());
-    for (row, t) in titles.iter().enumerate() {
+    for (t, rows) in &model {
+        assert_eq!(index.rows_of(t), rows.clone(), "rows of {t:?}");
         for p in [&t[..1.min(t.len())], b"", t] {
-            assert_eq!(listing(&column, p, Some(t), 5), listing(&fst, p, Some(t), 5), "{p:?} after {t:?}");
+            assert_eq!(listing(index, p, Some(t), 5), expect(p, Some(t), 5), "{p:?} after {t:?}");
         }
-        assert_eq!(column.title_of(row as u32, &mut a), fst.title_of(row as u32, &mut b));
-        assert_eq!(a, b, "title_of({row})");
     }
+    assert!(index.rows_of(b"\xff no such title").is_empty());
 }
 
 #[test]
@@ -310,9 +326,6 @@ fn gen_is_deterministic_and_the_cli_reports_a_summary() {
     assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stderr));
 }
 
-/// `wikidex verify` reads `titles.fc` against `titles.fst` row by row: a
-/// column from another dump with as many pages, its manifest entry made to
-/// match so it opens, is refused, naming the file and the first wrong row.
 /// An index of three pages titled `ours`, with `file` (and its manifest
 /// entry) swapped in from an index of pages titled `theirs`: lengths and
 /// checksums match the manifest, only a cross-check can tell.
@@ -320,12 +333,11 @@ fn index_with_file_from_another_dump(
     file: &str,
     ours: [&str; 3],
     theirs: [&str; 3],
-    title_column: bool,
 ) -> (Vec<tempfile::TempDir>, PathBuf, PathBuf) {
     let index_of = |titles: [&str; 3]| {
         let (dir, dump) = dump_file(&dump_with(&titles.map(page).concat()));
         let out = dir.path().join("d.wikidex");
-        Builder::new(&dump, &out).title_column(title_column).json_rows(true).build().unwrap();
+        Builder::new(&dump, &out).json_rows(true).build().unwrap();
         (dir, dump, out)
     };
     let (a, dump, ours) = index_of(ours);
@@ -352,28 +364,32 @@ fn assert_verify_refuses(index_dir: &Path, dump: &Path, file: &str, want: &[&str
     assert!(String::from_utf8_lossy(&out.stderr).contains(file));
 }
 
+/// `wikidex verify` holds `titles.fc` to `folded.fst`: a column from
+/// another dump with as many pages, in order and as many distinct titles,
+/// its manifest entry made to match so it opens, is refused, naming the
+/// file and the first wrong row.
 #[test]
 fn verify_catches_a_title_column_from_another_dump() {
     let (_dirs, dump, index) = index_with_file_from_another_dump(
         "titles.fc",
         ["Alpha", "Beta", "Gamma"],
         ["Alpha", "Bets", "Gamma"],
-        true,
     );
-    assert_verify_refuses(&index, &dump, "titles.fc", &["row 1"]);
+    assert_verify_refuses(&index, &dump, "titles.fc", &["row 1", "Bets"]);
+    let (_dirs, dump, index) = index_with_file_from_another_dump(
+        "titles.fc",
+        ["Alpha", "Beta", "Gamma"],
+        ["Alpha", "Beta", "Gamma2"],
+    );
+    assert_verify_refuses(&index, &dump, "titles.fc", &["row 2", "Gamma2"]);
 }
 
 #[test]
 fn verify_catches_json_rows_from_another_dump() {
-    // With titles.fc, rows.jsf is checked on row ranges side by side;
-    // without, along a walk of titles.fst.
-    for title_column in [true, false] {
-        for (row, theirs) in [(1, ["Alpha", "Bet\\", "Gamma"]), (2, ["Alpha", "Beta", "Gamm\""])] {
-            let ours = ["Alpha", "Beta", "Gamma"];
-            let (_dirs, dump, index) =
-                index_with_file_from_another_dump("rows.jsf", ours, theirs, title_column);
-            assert_verify_refuses(&index, &dump, "rows.jsf", &[&format!("row {row}"), ours[row]]);
-        }
+    for (row, theirs) in [(1, ["Alpha", "Bet\\", "Gamma"]), (2, ["Alpha", "Beta", "Gamm\""])] {
+        let ours = ["Alpha", "Beta", "Gamma"];
+        let (_dirs, dump, index) = index_with_file_from_another_dump("rows.jsf", ours, theirs);
+        assert_verify_refuses(&index, &dump, "rows.jsf", &[&format!("row {row}"), ours[row]]);
     }
 }
 
@@ -461,36 +477,18 @@ fn listings_copied_from_json_rows_are_the_rows_the_server_writes() {
     );
 }
 
-/// `--no-title-column` leaves `titles.fc` out (as indexes from before it
-/// lack it); such an index lists the same rows, from the fst alone.
+/// `--no-title-column` is gone with `titles.fst`: `titles.fc` is the one
+/// store of titles. A script still passing it is told so, and no index is
+/// written.
 #[test]
-fn an_index_without_the_title_column_lists_the_same_rows() {
-    let (dir, dump, full) = indexed_copy(&repo().join("data/sample.xml"));
+fn the_removed_title_column_flag_is_refused_by_name() {
+    let (dir, dump, _) = indexed_copy(&repo().join("data/sample.xml"));
     let lean = dir.path().join("lean.wikidex");
     let out = wikidex(&["index", dump.to_str().unwrap(), "-o", lean.to_str().unwrap(), "--no-title-column"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(!lean.join("titles.fc").exists() && full.join("titles.fc").exists());
-    let (full_dir, lean_dir) = (full.clone(), lean.clone());
-    let (full, lean) = (Index::open(&full).unwrap(), Index::open(&lean).unwrap());
-    assert!(full.has_title_column() && !lean.has_title_column());
-    lean.verify().unwrap();
-    assert!(lean.bytes() < full.bytes());
-    for prefix in [&b""[..], b"A", b"Th", b"Category:", b"zzz"] {
-        assert_eq!(listing(&lean, prefix, None, usize::MAX), listing(&full, prefix, None, usize::MAX));
-    }
-    // Served, both answer alike; the lean one says at startup what it lacks.
-    let serve =
-        |index: &Path| Server::start(&["--index", index.to_str().unwrap(), "--dump", dump.to_str().unwrap()]);
-    let (full, lean) = (serve(&full_dir), serve(&lean_dir));
-    for path in
-        ["/offsets/A?limit=50", "/offsets/Th?limit=7&after=Th", "/offsets/Category:?limit=3", "/offsets/zzz"]
-    {
-        let (a, b) = (full.get(path), lean.get(path));
-        assert_eq!((a.status, &a.body), (b.status, &b.body), "{path}");
-    }
-    let log = lean.log.lock().unwrap().clone();
-    assert!(log.contains("has no titles.fc"), "{log}");
-    assert!(!full.log.lock().unwrap().contains("has no titles.fc"));
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--no-title-column was removed") && err.contains("titles.fc"), "{err}");
+    assert!(!lean.exists());
 }
 
 /// `--no-json-rows` went away when leaving the rows out became the default:

@@ -134,7 +134,9 @@ fn sigkill_while_indexing_leaves_the_previous_index_or_none() {
 /// an index whose fst pointed past the last row passed `open` + `verify`,
 /// `wikidex serve` started on it, and `/offsets` then read past the end of
 /// the columns (`Index::page` panicked, the connection dropped). Input in
-/// `fuzz/regressions/index_open/`.
+/// `fuzz/regressions/index_open/`. Titles now live in `titles.fc` alone:
+/// the same cut (a column of five rows under a manifest of three) must be
+/// refused as well.
 #[test]
 fn verify_refuses_fst_rows_past_the_last_page() {
     use wikidex_indexer::format::{self, FOOTER_LEN, FileKind, IndexWriter, Manifest};
@@ -146,14 +148,15 @@ fn verify_refuses_fst_rows_past_the_last_page() {
     let (dir, dump) = dump_file(&format!("<mediawiki>\n{pages}</mediawiki>\n"));
     let good = dir.path().join("good.wikidex");
     assert!(wikidex(&["index", dump.to_str().unwrap(), "-o", good.to_str().unwrap()]).status.success());
-    // Keep the fst, cut every column to three rows, say "3 pages": every
-    // checksum and length is consistent, but B -> row 3 and C -> row 4.
+    // Keep the title column, cut every other column to three rows, say "3
+    // pages": every checksum and length is consistent, but B and C are
+    // rows 3 and 4.
     let mut manifest: Manifest =
         serde_json::from_slice(&std::fs::read(good.join("manifest.json")).unwrap()).unwrap();
     let bad = dir.path().join("bad.wikidex");
     let mut writer = IndexWriter::create(&bad).unwrap();
     for (name, kind, width) in [
-        (format::TITLES_FST, FileKind::TitleFst, 0),
+        (format::TITLE_COLUMN, FileKind::TitleColumn, 0),
         (format::STARTS, FileKind::Starts, format::START_BYTES),
         (format::LENGTHS, FileKind::Lengths, 4),
         (format::NAMESPACES, FileKind::Namespaces, 2),
@@ -189,10 +192,10 @@ fn verify_refuses_fst_rows_past_the_last_page() {
             }
             Err(log) => format!("the server refused it: {log}"),
         };
-        panic!("Index::verify accepted an fst whose rows point past the last page; {seen}");
+        panic!("Index::verify accepted a title column whose rows run past the last page; {seen}");
     }
     let message = verdict.unwrap_err().to_string();
-    assert!(message.contains("titles.fst"), "the refusal names the fst: {message}");
+    assert!(message.contains("titles.fc"), "the refusal names the title column: {message}");
 }
 
 /// Found by hardening (fixed in db50aab): `scan::parse_header` named every

@@ -515,10 +515,10 @@ fn refuses_to_start_on_a_changed_dump_or_a_corrupt_index() {
     assert!(log.contains("version 99"), "{log}");
     std::fs::write(&manifest, &text).unwrap();
     // a missing file
-    std::fs::rename(index.join("titles.fst"), dir.path().join("x")).unwrap();
+    std::fs::rename(index.join("titles.fc"), dir.path().join("x")).unwrap();
     let log = Server::try_start(&args).err().expect("must refuse a partial index");
-    assert!(log.contains("titles.fst"), "{log}");
-    std::fs::rename(dir.path().join("x"), index.join("titles.fst")).unwrap();
+    assert!(log.contains("titles.fc"), "{log}");
+    std::fs::rename(dir.path().join("x"), index.join("titles.fc")).unwrap();
     // the dump changed (one byte, same size)
     let mut xml = std::fs::read(&dump).unwrap();
     xml[50] ^= 0x01;

@@ -351,7 +351,7 @@ pub fn footer(data: &[u8]) {
         assert_eq!(&f.encode()[..], &data[data.len() - FOOTER_LEN..]);
     }
     let kinds =
-        [FileKind::TitleFst, FileKind::Starts, FileKind::Lengths, FileKind::Namespaces, FileKind::Redirects];
+        [FileKind::TitleColumn, FileKind::Starts, FileKind::Lengths, FileKind::Namespaces, FileKind::Redirects];
     let kind = kinds[data.first().map_or(0, |&b| usize::from(b) % kinds.len())];
     let good = Footer::new(kind, data.len() as u64, crc32fast::hash(data));
     let mut file = data.to_vec();
@@ -382,16 +382,15 @@ fn scratch() -> &'static Path {
 
 /// Index files from arbitrary bytes: either raw (every file, the manifest
 /// included, is fuzz data) or well-formed containers (real footers, CRCs and
-/// manifest entries, a real fst) around fuzzed contents, so the checks past
-/// the checksums are reached; `titles.fc` is written when the mode byte
-/// says so (the real column, or fuzzed bytes). Whatever `Index::open` and
+/// manifest entries) around fuzzed contents, so the checks past the
+/// checksums are reached; `titles.fc` is the real column when the mode byte
+/// says so, else fuzzed bytes. Whatever `Index::open` and
 /// `Index::verify` accept must then answer every query without panicking,
 /// with pages inside the dump and listings that agree with `rows_of`.
 pub fn index_open(data: &[u8]) {
     use wikidex_indexer::format::{self, FOOTER_LEN, FileEntry, FileKind, Footer, MANIFEST};
     let dir = scratch();
     let names = [
-        format::TITLES_FST,
         format::STARTS,
         format::LENGTHS,
         format::NAMESPACES,
@@ -400,7 +399,6 @@ pub fn index_open(data: &[u8]) {
         format::JSON_ROWS,
     ];
     let kinds = [
-        FileKind::TitleFst,
         FileKind::Starts,
         FileKind::Lengths,
         FileKind::Namespaces,
@@ -440,20 +438,6 @@ pub fn index_open(data: &[u8]) {
         let derived_pages: u64 = rows_per_title.iter().sum();
         let pages = if consistent { derived_pages } else { u64::from(input.u8() % 16) };
         let dump_bytes = if consistent { 1 << 20 } else { pick_u64(&mut input) };
-        let mut values = Vec::new();
-        let mut row = 0u64;
-        for n in &rows_per_title {
-            values.push(if consistent { row } else { pick_u64(&mut input) % 64 });
-            row += n;
-        }
-        let mut fst_bytes = Vec::new();
-        {
-            let mut b = fst::MapBuilder::new(&mut fst_bytes).expect("fst builder");
-            for (t, v) in titles.iter().zip(&values) {
-                b.insert(t, *v).expect("sorted unique keys");
-            }
-            b.finish().expect("fst");
-        }
         let column = |input: &mut Input<'_>, width: usize, sane: &dyn Fn(u64, &mut Input<'_>) -> Vec<u8>| {
             let mut out = Vec::new();
             for r in 0..pages {
@@ -478,9 +462,9 @@ pub fn index_open(data: &[u8]) {
             };
             r.to_le_bytes().to_vec()
         });
-        // The optional title column: every row's title, or fuzzed bytes.
-        let title_column = (mode & 4 != 0).then(|| {
-            if consistent {
+        // The title column: every row's title, or fuzzed bytes.
+        let title_column = Some({
+            if mode & 4 != 0 {
                 let mut w = format::TitleColumnWriter::new(Vec::new());
                 for (t, n) in titles.iter().zip(&rows_per_title) {
                     for _ in 0..*n {
@@ -514,7 +498,6 @@ pub fn index_open(data: &[u8]) {
         });
         let mut files = std::collections::BTreeMap::new();
         let payloads = [
-            Some(fst_bytes),
             Some(starts),
             Some(lengths),
             Some(ns),

@@ -5,7 +5,7 @@
 //! manifest's counts and its checksum against the manifest — work that does
 //! not grow with the index. [`Index::verify`] rereads every byte.
 
-use crate::cursor::{KeyCursor, first_with_prefix, prefix_span};
+use crate::cursor::prefix_span;
 use crate::error::{Error, Result};
 use crate::format::{
     self, FOOTER_LEN, FileKind, Footer, JsonRows, MANIFEST, Manifest, NOT_REDIRECT, TARGET_MISSING,
@@ -113,39 +113,6 @@ impl Payload {
     }
 }
 
-/// Hands every row, with the title `titles.fst` gives it, to a check, as
-/// a walk of `titles.fst` (in key order) reaches it: the rows from one
-/// key's first row to the next key's hold the first key.
-struct RowsByTitle<F> {
-    check: F,
-    pages: u64,
-    /// The last key seen, and the first row not checked yet.
-    previous: Vec<u8>,
-    row: u64,
-}
-
-impl<F: FnMut(u64, &[u8]) -> Result<()>> RowsByTitle<F> {
-    fn new(pages: u64, check: F) -> RowsByTitle<F> {
-        RowsByTitle { check, pages, previous: Vec::new(), row: 0 }
-    }
-
-    /// The next key of the walk and its (checked) first row.
-    fn key(&mut self, key: &[u8], first: u64) -> Result<()> {
-        while self.row < first.min(self.pages) {
-            (self.check)(self.row, &self.previous)?;
-            self.row += 1;
-        }
-        self.previous.clear();
-        self.previous.extend_from_slice(key);
-        Ok(())
-    }
-
-    /// The rows after the last key's first row.
-    fn finish(mut self) -> Result<()> {
-        self.key(b"", self.pages)
-    }
-}
-
 /// The cursor of a row-by-row walk of `column`, which must be on `row`:
 /// a cursor that could not decode a row stops short of the next one.
 fn cursor_on<'c, 'a>(
@@ -158,42 +125,62 @@ fn cursor_on<'c, 'a>(
     })
 }
 
-/// `wikidex verify`'s check of `titles.fc`: row by row, its title is the
-/// one `titles.fst` gives the row.
-fn column_check(column: &TitleColumn<Payload>, pages: u64) -> impl FnMut(u64, &[u8]) -> Result<()> + '_ {
-    let path = column.data().path.as_path();
-    let mut cursor = column.cursor(0);
-    move |row, title| {
-        let cursor = cursor_on(&mut cursor, row, column)?;
-        if cursor.title() != title {
-            return Err(Error::corrupt(
-                path,
-                format!(
-                    "row {row} is titled {:?}, titles.fst says {:?}",
-                    String::from_utf8_lossy(cursor.title()),
-                    String::from_utf8_lossy(title)
-                ),
-            ));
+/// `wikidex verify`'s check of `titles.fc`: every row decodes, titles
+/// never decrease (rows are in title order, which every search relies on)
+/// and `titles` of them are distinct.
+fn check_titles(column: &TitleColumn<Payload>, titles: u64) -> Result<()> {
+    let path = &column.data().path;
+    let rows = column.rows();
+    let Some(mut cursor) = column.cursor(0) else {
+        return match rows {
+            0 if titles == 0 => Ok(()),
+            _ => Err(Error::corrupt(path, format!("cannot decode row 0 (of {rows})"))),
+        };
+    };
+    let mut previous = Vec::with_capacity(256);
+    let mut distinct = 1u64;
+    for row in 1..rows {
+        previous.clear();
+        previous.extend_from_slice(cursor.title());
+        if !cursor.advance() {
+            return Err(Error::corrupt(path, format!("cannot decode row {row} (of {rows})")));
         }
-        if !cursor.advance() && row + 1 < pages {
-            return Err(Error::corrupt(path, format!("cannot decode row {} (of {pages})", row + 1)));
+        match cursor.title().cmp(&previous[..]) {
+            std::cmp::Ordering::Less => {
+                return Err(Error::corrupt(
+                    path,
+                    format!(
+                        "row {row} is titled {:?}, which sorts before row {}'s {:?}",
+                        String::from_utf8_lossy(cursor.title()),
+                        row - 1,
+                        String::from_utf8_lossy(&previous)
+                    ),
+                ));
+            }
+            std::cmp::Ordering::Greater => distinct += 1,
+            std::cmp::Ordering::Equal => {}
         }
-        Ok(())
     }
+    if distinct != titles {
+        return Err(Error::corrupt(
+            path,
+            format!("holds {distinct} distinct titles, the manifest says {titles}"),
+        ));
+    }
+    Ok(())
 }
 
 /// `wikidex verify`'s check of `rows.jsf`: each row's fragment is what
-/// [`format::json_rows::write_fragment`] writes for the row's title (from
-/// `titles.fst`) and range (from the columns).
+/// [`format::json_rows::write_fragment`] writes for the row's title and
+/// range (from the columns).
 fn json_check<'a>(
     index: &'a Index,
     json: &'a JsonRows<Payload>,
 ) -> impl FnMut(u64, &[u8]) -> Result<()> + 'a {
     let mut expected = Vec::with_capacity(512);
     move |row, title| {
-        let title = std::str::from_utf8(title).map_err(|_| {
-            Error::corrupt(&index.titles.as_fst().as_inner().path, "holds a title that is not UTF-8")
-        })?;
+        let title = std::str::from_utf8(title)
+            .map_err(|_| Error::corrupt(&index.titles.data().path, "holds a title that is not UTF-8"))?;
         let page = index.page(row as u32);
         expected.clear();
         format::json_rows::write_fragment(&mut expected, title, page.start, page.end);
@@ -212,10 +199,8 @@ fn json_check<'a>(
     }
 }
 
-/// `wikidex verify`'s check of `rows.jsf` in an index with `titles.fc`:
-/// [`json_check`] over one range of rows per available core, each reading
-/// its titles from the column. The column is checked against `titles.fst`
-/// on its own, so both passing means `rows.jsf` agrees with `titles.fst`.
+/// `wikidex verify`'s check of `rows.jsf`: [`json_check`] over one range
+/// of rows per available core, each reading its titles from `titles.fc`.
 /// The first failing range's error is returned.
 fn json_check_by_rows(index: &Index, json: &JsonRows<Payload>, column: &TitleColumn<Payload>) -> Result<()> {
     let pages = index.pages();
@@ -295,7 +280,7 @@ impl Page {
 pub struct Index {
     dir: PathBuf,
     manifest: Manifest,
-    titles: fst::Map<Payload>,
+    titles: TitleColumn<Payload>,
     starts: Payload,
     lengths: Payload,
     namespaces: Payload,
@@ -303,7 +288,6 @@ pub struct Index {
     ids: Payload,
     missing_targets: fst::Set<Payload>,
     folded: Option<(fst::Map<Payload>, Payload)>,
-    title_column: Option<TitleColumn<Payload>>,
     json_rows: Option<JsonRows<Payload>>,
     ranking: Ranking<Payload>,
 }
@@ -344,7 +328,10 @@ impl Index {
             return Err(Error::corrupt(&manifest_path, "impossible page or title count"));
         }
         let open = |name, kind| Payload::open(dir, name, kind, &manifest);
-        let fst_payload = open(format::TITLES_FST, FileKind::TitleFst)?;
+        let titles = open(format::TITLE_COLUMN, FileKind::TitleColumn)?;
+        let titles_path = titles.path.clone();
+        let titles =
+            TitleColumn::new(titles, manifest.pages).map_err(|e| Error::corrupt(titles_path, e.0))?;
         let starts = open(format::STARTS, FileKind::Starts)?;
         let lengths = open(format::LENGTHS, FileKind::Lengths)?;
         let namespaces = open(format::NAMESPACES, FileKind::Namespaces)?;
@@ -371,10 +358,6 @@ impl Index {
             false => None,
         };
         let pages = manifest.pages;
-        let title_column =
-            Payload::open_optional(dir, format::TITLE_COLUMN, FileKind::TitleColumn, &manifest, |p| {
-                TitleColumn::new(p, pages)
-            })?;
         let json_rows = Payload::open_optional(dir, format::JSON_ROWS, FileKind::JsonRows, &manifest, |p| {
             JsonRows::new(p, pages)
         })?;
@@ -382,15 +365,6 @@ impl Index {
         let scores_path = scores.path.clone();
         let lists = open(format::RANKED_LISTS, FileKind::RankedLists)?;
         let ranking = Ranking::new(scores, lists, pages).map_err(|e| Error::corrupt(scores_path, e))?;
-        let fst_path = fst_payload.path.clone();
-        let titles = fst::Map::new(fst_payload)
-            .map_err(|source| Error::Fst { path: fst_path.clone(), cause: source })?;
-        if titles.len() as u64 != manifest.titles {
-            return Err(Error::corrupt(
-                &fst_path,
-                format!("holds {} titles, the manifest says {}", titles.len(), manifest.titles),
-            ));
-        }
         if let Some((f, _)) = &folded
             && f.len() as u64 > manifest.titles
         {
@@ -410,7 +384,6 @@ impl Index {
             ids,
             missing_targets,
             folded,
-            title_column,
             json_rows,
             ranking,
         })
@@ -421,7 +394,7 @@ impl Index {
     /// startup; [`Index::verify`] also checks the structure.
     pub fn verify_checksums(&self) -> Result<()> {
         let mut payloads: Vec<&Payload> = vec![
-            self.titles.as_fst().as_inner(),
+            self.titles.data(),
             &self.starts,
             &self.lengths,
             &self.namespaces,
@@ -432,9 +405,6 @@ impl Index {
         if let Some((fst, rows)) = &self.folded {
             payloads.push(fst.as_fst().as_inner());
             payloads.push(rows);
-        }
-        if let Some(column) = &self.title_column {
-            payloads.push(column.data());
         }
         if let Some(json) = &self.json_rows {
             payloads.push(json.data());
@@ -460,7 +430,7 @@ impl Index {
         // fst values: row positions, 0 first, strictly increasing, in range;
         // `each` sees every key once its value has passed.
         let check_values = |map: &fst::Map<Payload>, each: &mut dyn FnMut(&[u8], u64) -> Result<()>| {
-            let mut keys = KeyCursor::new(map.as_fst(), b"", true, 0);
+            let mut keys = map.stream();
             let mut expected_first = Some(0u64);
             let mut prev = None;
             while let Some((key, v)) = keys.next() {
@@ -478,37 +448,60 @@ impl Index {
             }
             Ok(())
         };
-        let titles = || {
-            // titles.fc is read alongside the same walk.
-            let mut column =
-                self.title_column.as_ref().map(|c| RowsByTitle::new(pages, column_check(c, pages)));
-            check_values(&self.titles, &mut |key, v| column.as_mut().map_or(Ok(()), |c| c.key(key, v)))?;
-            column.map_or(Ok(()), RowsByTitle::finish)
-        };
+        let titles = || check_titles(&self.titles, self.manifest.titles);
         let json = || {
-            // Writing the expected JSON is the slowest check: with titles.fc
-            // (which `titles` holds to titles.fst) it runs on row ranges
-            // side by side; without, on a second walk of titles.fst.
+            // Writing the expected JSON is the slowest check: it runs on
+            // row ranges side by side.
             let Some(json) = &self.json_rows else { return Ok(()) };
-            if let Some(column) = &self.title_column {
-                return json_check_by_rows(self, json, column);
-            }
-            let mut rows = RowsByTitle::new(pages, json_check(self, json));
-            let mut keys = KeyCursor::new(self.titles.as_fst(), b"", true, 0);
-            while let Some((key, first)) = keys.next() {
-                rows.key(key, first)?;
-            }
-            rows.finish()
+            json_check_by_rows(self, json, &self.titles)
         };
         let folded = || {
             let Some((fst, rows)) = &self.folded else { return Ok(()) };
-            check_values(fst, &mut |_, _| Ok(()))?;
             for i in 0..pages {
                 if u64::from(self.posting(i)) >= pages {
                     return Err(Error::corrupt(&rows.path, format!("entry {i} names a row past {pages}")));
                 }
             }
-            Ok(())
+            // Each key's rows are titled so that they fold to it: the one
+            // check that ties `titles.fc` to another file (a column from
+            // another dump with as many rows reads as well-formed).
+            let (mut previous, mut title, mut folded) = (None::<(Vec<u8>, u64)>, Vec::new(), String::new());
+            let mut check_key = |key: &[u8], postings: Range<u64>| {
+                for position in postings {
+                    let row = self.posting(position);
+                    folded.clear();
+                    if self.title_of(row, &mut title) {
+                        let text = std::str::from_utf8(&title).map_err(|_| {
+                            Error::corrupt(
+                                &self.titles.data().path,
+                                format!("row {row}'s title is not UTF-8"),
+                            )
+                        })?;
+                        crate::fold::fold_into(text, &mut folded);
+                    }
+                    if folded.as_bytes() != key {
+                        return Err(Error::corrupt(
+                            &self.titles.data().path,
+                            format!(
+                                "row {row} is titled {:?}, which does not fold to {:?} as folded.fst says",
+                                String::from_utf8_lossy(&title),
+                                String::from_utf8_lossy(key)
+                            ),
+                        ));
+                    }
+                }
+                Ok(())
+            };
+            check_values(fst, &mut |key, v| {
+                if let Some((key, from)) = previous.replace((key.to_vec(), v)) {
+                    check_key(&key, from..v)?;
+                }
+                Ok(())
+            })?;
+            match previous {
+                Some((key, from)) => check_key(&key, from..pages),
+                None => Ok(()),
+            }
         };
         let columns = || {
             for row in 0..pages as u32 {
@@ -617,24 +610,28 @@ impl Index {
         after: Option<u32>,
         want: usize,
     ) -> Ranked<'a> {
-        let fst = self.titles.as_fst();
-        let span = self.span_of(fst, prefix);
-        let skip = self.skip_spans(fst, &span, filter.skip);
+        let span = self.title_span(prefix);
+        let skip = Self::skip_spans(&span, filter.skip, |p| self.title_span(p));
         let after = after.map(|row| self.ranking.key(row));
         Ranked(RankedRows::new(&self.ranking, None, Domain::Rows, span, 0..0, filter.keep, skip, after, want))
     }
 
-    /// The spans of `fst` under the `skip` prefixes, within `span`,
-    /// ascending and disjoint.
+    /// The rows whose titles start with `prefix`.
+    fn title_span(&self, prefix: &[u8]) -> Range<u32> {
+        let span = self.titles.prefix_span(prefix);
+        span.start as u32..span.end as u32
+    }
+
+    /// The spans under the `skip` prefixes (`span_of` each), within
+    /// `span`, ascending and disjoint.
     fn skip_spans(
-        &self,
-        fst: &fst::raw::Fst<Payload>,
         span: &Range<u32>,
         skip: &[String],
+        span_of: impl Fn(&[u8]) -> Range<u32>,
     ) -> Vec<Range<u32>> {
         let mut spans: Vec<Range<u32>> = skip
             .iter()
-            .map(|prefix| self.span_of(fst, prefix.as_bytes()))
+            .map(|prefix| span_of(prefix.as_bytes()))
             .map(|s| s.start.max(span.start)..s.end.min(span.end))
             .filter(|s| s.start < s.end)
             .collect();
@@ -657,7 +654,7 @@ impl Index {
     ) -> Option<Ranked<'a>> {
         let (map, postings) = self.folded.as_ref()?;
         let span = self.span_of(map.as_fst(), folded_prefix.as_bytes());
-        let skip = self.skip_spans(map.as_fst(), &span, filter.skip);
+        let skip = Self::skip_spans(&span, filter.skip, |p| self.span_of(map.as_fst(), p));
         let after = after.map(|row| self.ranking.key(row));
         let rows = RankedRows::new(
             &self.ranking,
@@ -785,65 +782,43 @@ impl Index {
     /// The rows of the page(s) titled exactly `title` (several only if the
     /// dump repeats a title), in start order; empty if there is none.
     pub fn rows_of(&self, title: &[u8]) -> Range<u32> {
-        if self.unique_titles() {
-            return self.titles.get(title).map_or(0..0, |row| row as u32..row as u32 + 1);
-        }
-        let mut keys = KeyCursor::new(self.titles.as_fst(), title, true, 0);
-        let first = match keys.next() {
-            Some((key, value)) if key == title => value as u32,
+        let first = self.titles.lower_bound(title);
+        match self.titles.cursor(first as u32) {
+            Some(cursor) if cursor.title() == title => {}
             _ => return 0..0,
+        }
+        // One row per title in real dumps: the next row is another title.
+        let end = match self.unique_titles() {
+            true => first + 1,
+            false => self.titles.upper_bound(title),
         };
-        let end = keys.next().map_or(self.pages() as u32, |(_, v)| v as u32);
-        first..end
+        first as u32..end as u32
     }
 
     /// Titles starting with `prefix`, in byte order, each with its rows;
     /// with `after`, only titles strictly greater than it.
     pub fn prefix<'a>(&'a self, prefix: &'a [u8], after: Option<&[u8]>) -> PrefixRows<'a> {
-        let total = self.pages() as u32;
-        let start = |floor| match after {
-            Some(after) if after >= prefix => KeyCursor::new(self.titles.as_fst(), after, false, floor),
-            _ => KeyCursor::new(self.titles.as_fst(), prefix, true, floor),
-        };
-        if let Some(column) = &self.title_column {
-            let cursor = self.column_start(column, prefix, after);
-            return PrefixRows { source: Source::Column(cursor), prefix, total };
-        }
-        // With repeated titles, a title's rows end at the next key's value,
-        // matching or not: the cursor must go one key past the prefix.
-        let unique = self.unique_titles();
-        let keys = start(if unique { prefix.len() } else { 0 });
-        let fst = FstRows { keys, pending_key: Vec::new(), pending_value: None, unique, done: false };
-        PrefixRows { source: Source::Fst(fst), prefix, total }
+        let first = self.first_row(prefix, after);
+        let cursor = self.titles.cursor(first).filter(|c| c.title().starts_with(prefix));
+        PrefixRows { cursor, prefix }
     }
 
-    /// A cursor on the first row of `titles.fc` whose title starts with
-    /// `prefix` (and, with `after`, is greater than it): the fst finds the
-    /// row, the column reads on from there.
-    fn column_start<'a>(
-        &'a self,
-        column: &'a TitleColumn<Payload>,
-        prefix: &[u8],
-        after: Option<&[u8]>,
-    ) -> Option<TitleCursor<'a>> {
-        let at = |row: u64| column.cursor(row as u32).filter(|c| c.title().starts_with(prefix));
-        match after {
-            Some(after) if after >= prefix => {
-                KeyCursor::new(self.titles.as_fst(), after, false, prefix.len())
-                    .next()
-                    .and_then(|(_, row)| at(row))
-            }
-            _ => first_with_prefix(self.titles.as_fst(), prefix, at),
-        }
+    /// The first row whose title starts with `prefix` if any does (and,
+    /// with `after`, is greater than it), else some row past them.
+    fn first_row(&self, prefix: &[u8], after: Option<&[u8]>) -> u32 {
+        let row = match after {
+            Some(after) if after >= prefix => self.titles.upper_bound(after),
+            _ => self.titles.lower_bound(prefix),
+        };
+        row as u32
     }
 
     /// The first `limit` rows (at most) whose titles start with `prefix`
     /// (and, with `after`, are greater than it): the rows
     /// [`Index::prefix`] lists, without their titles. Rows are in title
-    /// order, so these are consecutive: `titles.fst` gives the first row
-    /// and the first row after the prefix's, in two descents however many
-    /// rows the prefix has (reading the titles on to count them cost
-    /// ~80 instructions a row).
+    /// order, so these are consecutive: two searches of `titles.fc` give
+    /// the first row and the first row after the prefix's, however many
+    /// rows the prefix has.
     ///
     /// ```no_run
     /// # let index = wikidex_indexer::Index::open("enwiki.xml.wikidex".as_ref())?;
@@ -854,16 +829,8 @@ impl Index {
     /// # Ok::<(), wikidex_indexer::Error>(())
     /// ```
     pub fn prefix_rows(&self, prefix: &[u8], after: Option<&[u8]>, limit: u32) -> Range<u32> {
-        let fst = self.titles.as_fst();
-        let Some((first, next)) = prefix_span(fst, prefix) else { return 0..0 };
-        let end = next.map_or(self.pages() as u32, |row| row as u32);
-        let start = match after {
-            Some(after) if after >= prefix => match KeyCursor::new(fst, after, false, prefix.len()).next() {
-                Some((_, row)) => row as u32,
-                None => return 0..0,
-            },
-            _ => first as u32,
-        };
+        let start = self.first_row(prefix, after);
+        let end = self.titles.prefix_end(prefix) as u32;
         // (`clamp`: an empty range, not a reversed one, should the values
         // ever disagree.)
         start..end.clamp(start, start.saturating_add(limit))
@@ -887,57 +854,17 @@ impl Index {
         self.json_rows = None;
         self
     }
-
-    /// The same index, listing titles from `titles.fst` alone as an index
-    /// without `titles.fc` does. For tests that compare the two paths.
-    #[doc(hidden)]
-    pub fn without_title_column(mut self) -> Index {
-        self.title_column = None;
-        self
-    }
 }
 
 impl Index {
-    /// The title of `row`, written into `out`: read from `titles.fc` (at
-    /// most 16 entries decoded), or without it by walking `titles.fst`
-    /// backwards from a value: its values increase with its keys, so at each
-    /// node the path to take is the last transition whose output does not
-    /// exceed the row (about as fast as a forward lookup). False if `row` is
-    /// out of range.
+    /// The title of `row`, written into `out` (from `titles.fc`, at most
+    /// 16 entries decoded). False if `row` is out of range.
     pub fn title_of(&self, row: u32, out: &mut Vec<u8>) -> bool {
-        if let Some(column) = &self.title_column {
-            return column.title_into(row, out);
-        }
-        out.clear();
-        if u64::from(row) >= self.pages() {
-            return false;
-        }
-        let fst = self.titles.as_fst();
-        let target = u64::from(row);
-        let mut node = fst.root();
-        let mut acc = 0u64;
-        loop {
-            let mut next = None;
-            for t in node.transitions() {
-                if acc + t.out.value() <= target {
-                    next = Some(t);
-                } else {
-                    break;
-                }
-            }
-            match next {
-                Some(t) if !(node.is_final() && acc + node.final_output().value() == target) => {
-                    out.push(t.inp);
-                    acc += t.out.value();
-                    node = fst.node(t.addr);
-                }
-                _ => return node.is_final(),
-            }
-        }
+        self.titles.title_into(row, out)
     }
 
     /// True when no title repeats (real dumps): then each title has exactly
-    /// one row, its value in `titles.fst`.
+    /// one row.
     fn unique_titles(&self) -> bool {
         self.manifest.titles == self.manifest.pages
     }
@@ -946,12 +873,6 @@ impl Index {
     /// and fuzzy search).
     pub fn has_folded(&self) -> bool {
         self.folded.is_some()
-    }
-
-    /// True when the index has `titles.fc`, which prefix listings read
-    /// instead of walking `titles.fst` (same results, faster).
-    pub fn has_title_column(&self) -> bool {
-        self.title_column.is_some()
     }
 
     fn posting(&self, position: u64) -> u32 {
@@ -971,8 +892,10 @@ impl Index {
             Some(after) if crate::fold::fold(after).as_str() >= folded_prefix => {
                 let key = crate::fold::fold(after);
                 // Rows of titles up to `after` within its own folded group.
-                let below =
-                    self.titles.range().gt(after).into_stream().next().map_or(u32::MAX, |(_, v)| v as u32);
+                let below = match self.titles.upper_bound(after.as_bytes()) {
+                    row if row < self.pages() => row as u32,
+                    _ => u32::MAX,
+                };
                 let stream = map.range().ge(&key).into_stream();
                 skip = Some((key.into_bytes(), below));
                 stream
@@ -1243,38 +1166,15 @@ impl FuzzyRows<'_> {
 /// Not an `Iterator`: each title is written into a caller-owned buffer so a
 /// page of results allocates nothing per row.
 pub struct PrefixRows<'a> {
-    source: Source<'a>,
+    /// On the next row to list; `None` once done.
+    cursor: Option<TitleCursor<'a>>,
     prefix: &'a [u8],
-    total: u32,
-}
-
-/// Where a listing reads its titles.
-enum Source<'a> {
-    /// `titles.fc` from the first matching row; `None` once done.
-    Column(Option<TitleCursor<'a>>),
-    /// `titles.fst` alone (indexes without `titles.fc`).
-    Fst(FstRows<'a>),
-}
-
-/// A listing walking `titles.fst` key by key.
-struct FstRows<'a> {
-    keys: KeyCursor<'a, Payload>,
-    // The lookahead key (and its first row) read to bound the previous title.
-    pending_key: Vec<u8>,
-    pending_value: Option<u32>,
-    /// No title repeats: a title's rows end where they start plus one, so
-    /// no lookahead is needed.
-    unique: bool,
-    done: bool,
 }
 
 impl PrefixRows<'_> {
     /// Writes the next matching title into `title` and returns its rows.
     pub fn next_title(&mut self, title: &mut Vec<u8>) -> Option<Range<u32>> {
-        match &mut self.source {
-            Source::Column(cursor) => column_next(cursor, self.prefix, title),
-            Source::Fst(fst) => fst.next_title(self.prefix, self.total, title),
-        }
+        column_next(&mut self.cursor, self.prefix, title)
     }
 }
 
@@ -1303,52 +1203,5 @@ fn column_next(slot: &mut Option<TitleCursor<'_>>, prefix: &[u8], title: &mut Ve
         if shared < title.len() || cursor.title().len() > shared {
             return Some(first..cursor.row());
         }
-    }
-}
-
-impl FstRows<'_> {
-    fn next_title(&mut self, prefix: &[u8], total: u32, title: &mut Vec<u8>) -> Option<Range<u32>> {
-        if self.done {
-            return None;
-        }
-        let first = match self.pending_value.take() {
-            Some(value) => {
-                std::mem::swap(title, &mut self.pending_key);
-                value
-            }
-            None => match self.keys.next() {
-                Some((key, value)) if key.starts_with(prefix) => {
-                    title.clear();
-                    title.extend_from_slice(key);
-                    value as u32
-                }
-                _ => {
-                    self.done = true;
-                    return None;
-                }
-            },
-        };
-        if self.unique {
-            return Some(first..first + 1);
-        }
-        // The next key's value bounds this title's rows, whether or not it
-        // still matches the prefix.
-        let end = match self.keys.next() {
-            Some((key, value)) => {
-                if key.starts_with(prefix) {
-                    self.pending_key.clear();
-                    self.pending_key.extend_from_slice(key);
-                    self.pending_value = Some(value as u32);
-                } else {
-                    self.done = true;
-                }
-                value as u32
-            }
-            None => {
-                self.done = true;
-                total
-            }
-        };
-        Some(first..end)
     }
 }

@@ -145,14 +145,6 @@ impl AppState {
                 PageSource::new(Storage::Dump(file), index.manifest(), mtime_ns, config.max_age)
             }
         };
-        if !index.has_title_column() {
-            tracing::warn!(
-                "{} has no titles.fc (built before it, or with --no-title-column): /offsets lists \
-                 titles by walking titles.fst, several times slower per title; `wikidex index` \
-                 rebuilds it with the column",
-                config.index_dir.display()
-            );
-        }
         let m = index.manifest();
         let facts = IndexFacts {
             pages: m.pages,

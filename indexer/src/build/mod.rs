@@ -3,8 +3,8 @@
 //! scan (parallel, [`crate::scan`]) → sort rows by (title, start), eight
 //! title bytes at a time ([`sort`]) → resolve
 //! redirect targets to rows ([`rows`]) → count every page's links in a
-//! second pass over the texts ([`score`]) → write `titles.fst`, the columns
-//! and the title column ([`write`](mod@write)), the folded index
+//! second pass over the texts ([`score`]) → write the title column and the
+//! other columns ([`write`](mod@write)), the folded index
 //! ([`folded`]) and the ranking files ([`ranking`]) in parallel →
 //! commit atomically ([`crate::format::IndexWriter`]). Progress is reported
 //! through a callback; this module never prints.
@@ -143,7 +143,6 @@ pub struct Builder {
     progress: Option<ProgressFn>,
     cancel: Arc<AtomicBool>,
     folded: bool,
-    title_column: bool,
     json_rows: bool,
     skip_invalid: bool,
     store_level: i32,
@@ -160,7 +159,6 @@ impl Builder {
             progress: None,
             cancel: Arc::new(AtomicBool::new(false)),
             folded: true,
-            title_column: true,
             json_rows: false,
             skip_invalid: false,
             store_level: 3,
@@ -188,18 +186,10 @@ impl Builder {
         self
     }
 
-    /// Whether to write `titles.fc`, every row's title front-coded, which
-    /// prefix listings read instead of walking the fst (default true).
-    pub fn title_column(mut self, yes: bool) -> Builder {
-        self.title_column = yes;
-        self
-    }
-
     /// Whether to write `rows.jsf`, every row's `/offsets` row already
     /// written as JSON, so listings copy bytes instead of writing JSON
     /// (default false: it doubles the index for ~1.2x on /offsets,
-    /// docs/BENCHMARKS.md, "Rows written once"; listings use it together
-    /// with `titles.fc`).
+    /// docs/BENCHMARKS.md, "Rows written once").
     pub fn json_rows(mut self, yes: bool) -> Builder {
         self.json_rows = yes;
         self
@@ -473,7 +463,7 @@ impl Builder {
                             .transpose()
                     },
                     || {
-                        let (columns, (title_column, json_rows)) = rayon::join(
+                        let (columns, json_rows) = rayon::join(
                             || {
                                 let mut columns = write::write_columns(&writer, &rows, &redirects)?;
                                 columns.push(write::write_missing_targets(
@@ -484,22 +474,12 @@ impl Builder {
                                 Ok::<_, Error>(columns)
                             },
                             || {
-                                rayon::join(
-                                    || {
-                                        self.title_column
-                                            .then(|| write::write_title_column(&writer, &scanned, &rows))
-                                            .transpose()
-                                    },
-                                    || {
-                                        self.json_rows
-                                            .then(|| write::write_json_rows(&writer, &scanned, &rows))
-                                            .transpose()
-                                    },
-                                )
+                                self.json_rows
+                                    .then(|| write::write_json_rows(&writer, &scanned, &rows))
+                                    .transpose()
                             },
                         );
                         let mut columns = columns?;
-                        columns.extend(title_column?);
                         columns.extend(json_rows?);
                         Ok::<_, Error>(columns)
                     },

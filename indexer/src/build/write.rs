@@ -1,4 +1,4 @@
-//! Writing `titles.fst` and the fixed-width columns.
+//! Writing `titles.fc` and the fixed-width columns.
 
 use crate::error::{Error, Result};
 use crate::format::{self, FileKind, IndexWriter};
@@ -6,44 +6,28 @@ use crate::scan::{RawPage, ScanResult};
 use rayon::prelude::*;
 use std::io::Write;
 
-/// Writes `titles.fst`; returns the number of distinct titles and the entry.
+/// Writes `titles.fc`, every row's title front-coded in row order;
+/// returns the number of distinct titles and the entry.
 pub(super) fn write_titles(
     writer: &IndexWriter,
     scanned: &ScanResult,
     rows: &[RawPage],
 ) -> Result<(u64, (String, format::FileEntry))> {
-    let sink = writer.file(format::TITLES_FST, FileKind::TitleFst)?;
-    let path = sink.path().to_path_buf();
-    let fst_err = |source| super::fst_error(&path, source);
-    let mut map = fst::MapBuilder::new(sink).map_err(fst_err)?;
-    let mut prev: Option<&[u8]> = None;
-    let mut titles = 0u64;
-    for (row, page) in rows.iter().enumerate() {
-        let title = scanned.title(page);
-        if prev != Some(title) {
-            map.insert(title, row as u64).map_err(fst_err)?;
-            titles += 1;
-            prev = Some(title);
-        }
-    }
-    let sink = map.into_inner().map_err(fst_err)?;
-    Ok((titles, sink.finish()?))
-}
-
-/// Writes `titles.fc`, every row's title front-coded in row order.
-pub(super) fn write_title_column(
-    writer: &IndexWriter,
-    scanned: &ScanResult,
-    rows: &[RawPage],
-) -> Result<(String, format::FileEntry)> {
     let sink = writer.file(format::TITLE_COLUMN, FileKind::TitleColumn)?;
     let path = sink.path().to_path_buf();
     let io_err = |e| Error::io(&path, "write", e);
     let mut column = format::TitleColumnWriter::new(sink);
+    let mut prev: Option<&[u8]> = None;
+    let mut titles = 0u64;
     for page in rows {
-        column.push(scanned.title(page)).map_err(io_err)?;
+        let title = scanned.title(page);
+        if prev != Some(title) {
+            titles += 1;
+            prev = Some(title);
+        }
+        column.push(title).map_err(io_err)?;
     }
-    column.finish().map_err(io_err)?.finish()
+    Ok((titles, column.finish().map_err(io_err)?.finish()?))
 }
 
 /// Writes `rows.jsf`, every row's `/offsets` row as JSON, in row order.

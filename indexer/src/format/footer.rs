@@ -4,7 +4,7 @@
 //! offset  size  field
 //!      0     8  MAGIC  "WIKIDEX\0"
 //!      8     4  format version          u32 LE
-//!     12     4  file kind               4 ASCII bytes, e.g. "TFST"
+//!     12     4  file kind               4 ASCII bytes, e.g. "TCOL"
 //!     16     8  payload length          u64 LE (the bytes before the footer)
 //!     24     4  payload CRC-32          u32 LE
 //!     28     4  CRC-32 of bytes 0..28   u32 LE
@@ -25,8 +25,6 @@ pub const FOOTER_LEN: usize = 32;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum FileKind {
-    /// `titles.fst`.
-    TitleFst,
     /// `starts.u48`.
     Starts,
     /// `lengths.u32`.
@@ -57,7 +55,6 @@ impl FileKind {
     /// The four tag bytes stored in the footer.
     pub fn tag(self) -> [u8; 4] {
         match self {
-            FileKind::TitleFst => *b"TFST",
             FileKind::Starts => *b"STRT",
             FileKind::Lengths => *b"LENS",
             FileKind::Namespaces => *b"NSPC",
@@ -174,7 +171,7 @@ mod tests {
 
     #[test]
     fn round_trip() {
-        let f = Footer::new(FileKind::TitleFst, 3, 7);
+        let f = Footer::new(FileKind::TitleColumn, 3, 7);
         let file = file_with(&f, b"abc");
         assert_eq!(Footer::decode(&file, Path::new("x")).unwrap(), f);
     }

@@ -4,7 +4,9 @@
 //! DUMP.wikidex/
 //!   manifest.json   format version, the dump's identity, site info, counts,
 //!                   and the length and CRC-32 of every other file
-//!   titles.fst      fst Map: title (UTF-8 bytes) -> first row of that title
+//!   titles.fc       row -> title, front-coded in blocks of 16, with each
+//!                   block's first 8 bytes for a binary search: the one
+//!                   store of titles (see [`title_column`])
 //!   starts.u48      row -> byte offset of `<` of `<page>`   (48-bit LE, 6 bytes)
 //!   lengths.u32     row -> fragment length, `end - start + 1`      (u32 LE)
 //!   ns.i16          row -> namespace key                           (i16 LE)
@@ -22,21 +24,15 @@
 //!   folded.fst      optional; fst Map: fold(title) -> position of its rows
 //!                   in folded.u32                        (see crate::fold)
 //!   folded.u32      optional; rows grouped by folded title (u32 LE)
-//!   titles.fc       optional; row -> title, front-coded in blocks of 16,
-//!                   for listings that read titles in row order
-//!                   (see [`title_column`]); every build writes it,
-//!                   indexes from before it list titles from the fst
-//!   rows.jsf        optional; row -> its `/offsets` row as JSON text,
-//!                   `["title",start,end],`, back to back in row order, so
-//!                   a listing is one copy (see [`json_rows`]); every build
-//!                   writes it, and listings need titles.fc to use it
+//!   rows.jsf        optional (`--json-rows`); row -> its `/offsets` row as
+//!                   JSON text, `["title",start,end],`, back to back in row
+//!                   order, so a listing is one copy (see [`json_rows`])
 //! ```
 //!
 //! A *row* is one page. Rows are sorted by (title bytes, start offset), so the
-//! rows of one title are contiguous and the fst's values increase with its
-//! keys: a title's rows are `value .. next key's value` (or `.. pages` for the
-//! last key). Duplicate titles therefore cost nothing in the fst, and later
-//! features add files (a case-folded fst, page ids) without rewriting these.
+//! rows of one title are contiguous, a prefix's rows are one run found by
+//! two searches of `titles.fc`, and later features add files (a case-folded
+//! fst, page ids) without rewriting these.
 //!
 //! Every binary file ends with a 32-byte [`Footer`]: magic, format version,
 //! file kind, payload length and the payload's CRC-32, itself covered by a
@@ -63,19 +59,17 @@ pub use manifest::{
 pub use title_column::{TitleColumn, TitleColumnWriter, TitleCursor};
 pub use writer::{FileSink, IndexWriter};
 
-/// The format version this build writes. Version 4 adds the popularity
-/// score (`scores.u16`, `ranked.u32`); version 3 wrote the lengths in
-/// `titles.fc` as varints, for namespaced titles longer than 255 bytes.
-pub const FORMAT_VERSION: u32 = 4;
+/// The format version this build writes. Version 5 keeps titles in
+/// `titles.fc` alone (block heads for its search; no `titles.fst`);
+/// version 4 added the popularity score (`scores.u16`, `ranked.u32`).
+pub const FORMAT_VERSION: u32 = 5;
 /// The oldest format version this build reads.
-pub const OLDEST_SUPPORTED_VERSION: u32 = 4;
+pub const OLDEST_SUPPORTED_VERSION: u32 = 5;
 /// First eight bytes of every footer.
 pub const MAGIC: [u8; 8] = *b"WIKIDEX\0";
 
 /// Name of the manifest file inside an index directory.
 pub const MANIFEST: &str = "manifest.json";
-/// Name of the title fst.
-pub const TITLES_FST: &str = "titles.fst";
 /// Name of the page start offsets column.
 pub const STARTS: &str = "starts.u48";
 /// Name of the fragment lengths column.
@@ -89,7 +83,7 @@ pub const REDIRECTS: &str = "redirects.u32";
 pub const FOLDED_FST: &str = "folded.fst";
 /// Name of the rows of each folded title, back to back.
 pub const FOLDED_ROWS: &str = "folded.u32";
-/// Name of the optional front-coded title column.
+/// Name of the front-coded title column.
 pub const TITLE_COLUMN: &str = "titles.fc";
 /// Name of the optional file of rows written as JSON.
 pub const JSON_ROWS: &str = "rows.jsf";

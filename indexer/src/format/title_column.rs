@@ -1,18 +1,21 @@
-//! `titles.fc`: every row's title in row order, front-coded, so a prefix
-//! listing reads titles one after another instead of walking the fst.
+//! `titles.fc`: every row's title in row order, front-coded. It is the
+//! index's one store of titles: a lookup binary-searches the blocks' first
+//! titles, a listing reads on from there one entry at a time.
 //!
-//! The fst finds where a listing starts (one descent); the titles after it
-//! are consecutive rows. Walking the fst for each of them decodes a node
-//! per byte past the branch point; reading the next front-coded entry is a
-//! few comparisons and a copy. Measured in `docs/BENCHMARKS.md` ("A title
-//! column").
+//! Front coding keeps a title in about half its length (consecutive titles
+//! share long prefixes); reading the next entry is a few comparisons and a
+//! copy. The heads (each block's first eight bytes, as a big-endian
+//! integer) sit apart from the entries so the binary search reads one
+//! dense array and decodes a whole title only where eight bytes tie
+//! (`docs/FORMAT.md`, "Titles").
 //!
 //! ```text
-//! payload = block* offsets
+//! payload = block* offsets heads
 //! block   = entry{BLOCK_ROWS}        (the last block may hold fewer)
 //! entry   = shared:varint suffix_len:varint suffix[suffix_len]
 //! varint  = LEB128: 7 bits a byte, low bits first, high bit = more
 //! offsets = u64 LE per block: where the block starts in the payload
+//! heads   = u64 BE per block: its first title's first 8 bytes, 0-padded
 //! ```
 //!
 //! An entry's title is the first `shared` bytes of the previous row's title
@@ -20,18 +23,21 @@
 //! reader can start at any block. Both lengths are below 128 for nearly
 //! every title and then take a byte each; a namespaced title can be up to
 //! [`MAX_FULL_TITLE_BYTES`](super::MAX_FULL_TITLE_BYTES) long, and a length
-//! from 128 on takes two. A repeated title costs two bytes.
+//! from 128 on takes two. A repeated title costs two bytes. Titles hold no
+//! NUL byte (XML cannot), so zero padding orders heads as their titles.
 //!
 //! [`TitleColumnWriter`] writes one; [`TitleColumn`] reads one, checking its
 //! shape once when it is opened; [`TitleCursor`] walks its rows. Decoding is
 //! bounds-checked: a damaged file (which the manifest's CRC catches) makes
-//! a cursor stop early, never panic.
+//! a cursor stop early and a search return some row, never panic.
 
+use std::cmp::Ordering;
 use std::io::{self, Write};
+use std::ops::Range;
 
 /// Rows per block: a cursor starting at row `r` decodes up to
 /// `BLOCK_ROWS - 1` entries before it. 16 keeps that under a few hundred
-/// instructions and the block offsets at half a byte per row.
+/// instructions and the block offsets and heads at a byte per row.
 pub const BLOCK_ROWS: usize = 16;
 
 /// Writes a title column, one row at a time in row order.
@@ -56,12 +62,20 @@ pub struct TitleColumnWriter<W: Write> {
     rows: u64,
     prev: Vec<u8>,
     offsets: Vec<u64>,
+    heads: Vec<u64>,
 }
 
 impl<W: Write> TitleColumnWriter<W> {
     /// A writer into `out`.
     pub fn new(out: W) -> TitleColumnWriter<W> {
-        TitleColumnWriter { out, written: 0, rows: 0, prev: Vec::with_capacity(256), offsets: Vec::new() }
+        TitleColumnWriter {
+            out,
+            written: 0,
+            rows: 0,
+            prev: Vec::with_capacity(256),
+            offsets: Vec::new(),
+            heads: Vec::new(),
+        }
     }
 
     /// Appends the next row's title. Fails on a title over
@@ -79,6 +93,7 @@ impl<W: Write> TitleColumnWriter<W> {
         }
         let shared = if self.rows.is_multiple_of(BLOCK_ROWS as u64) {
             self.offsets.push(self.written);
+            self.heads.push(head_key(title));
             0
         } else {
             self.prev.iter().zip(title).take_while(|(a, b)| a == b).count()
@@ -96,13 +111,26 @@ impl<W: Write> TitleColumnWriter<W> {
         Ok(())
     }
 
-    /// Writes the block offsets and returns the inner writer.
+    /// Writes the block offsets and heads and returns the inner writer.
     pub fn finish(mut self) -> io::Result<W> {
         for offset in &self.offsets {
             self.out.write_all(&offset.to_le_bytes())?;
         }
+        for head in &self.heads {
+            self.out.write_all(&head.to_be_bytes())?;
+        }
         Ok(self.out)
     }
+}
+
+/// A title's first eight bytes, zero-padded, as a big-endian integer:
+/// heads in integer order are in title order, and a strict inequality
+/// between two of them is the same between their titles.
+fn head_key(title: &[u8]) -> u64 {
+    let mut key = [0u8; 8];
+    let n = title.len().min(8);
+    key[..n].copy_from_slice(&title[..n]);
+    u64::from_be_bytes(key)
 }
 
 /// An opened title column: `rows` entries and their block offsets.
@@ -111,6 +139,8 @@ pub struct TitleColumn<D: AsRef<[u8]>> {
     rows: u64,
     /// Where the block offsets start (the end of the entries).
     entries_len: usize,
+    /// Where the heads start.
+    heads_at: usize,
 }
 
 /// Why a title column was refused.
@@ -130,15 +160,19 @@ impl<D: AsRef<[u8]>> TitleColumn<D> {
     pub fn new(data: D, rows: u64) -> Result<TitleColumn<D>, ShapeError> {
         let bytes = data.as_ref();
         let blocks = rows.div_ceil(BLOCK_ROWS as u64);
-        let table = blocks.checked_mul(8).filter(|&t| t <= bytes.len() as u64).ok_or_else(|| {
-            ShapeError(format!("{} bytes cannot hold the block offsets of {rows} rows", bytes.len()))
+        let table = blocks.checked_mul(16).filter(|&t| t <= bytes.len() as u64).ok_or_else(|| {
+            ShapeError(format!(
+                "{} bytes cannot hold the block offsets and heads of {rows} rows",
+                bytes.len()
+            ))
         })?;
         let entries_len = bytes.len() - table as usize;
         // Each entry takes at least two bytes.
         if rows.saturating_mul(2) > entries_len as u64 {
             return Err(ShapeError(format!("{entries_len} bytes of entries cannot hold {rows} rows")));
         }
-        let column = TitleColumn { data, rows, entries_len };
+        let heads_at = bytes.len() - blocks as usize * 8;
+        let column = TitleColumn { data, rows, entries_len, heads_at };
         if blocks > 0 && (column.block_offset(0) != Some(0) || column.block_offset(blocks - 1).is_none()) {
             return Err(ShapeError("its block offsets point outside its entries".into()));
         }
@@ -193,6 +227,121 @@ impl<D: AsRef<[u8]>> TitleColumn<D> {
             pos = decode(entries, pos, title)?;
         }
         Some(pos)
+    }
+
+    /// The first row whose title is not below `key` in byte order: where
+    /// the titles from `key` on start (the row count if none is).
+    pub fn lower_bound(&self, key: &[u8]) -> u64 {
+        self.bound(key, false)
+    }
+
+    /// The first row whose title is above `key`: where the titles after
+    /// `key` start (`/offsets`' `after=`).
+    pub fn upper_bound(&self, key: &[u8]) -> u64 {
+        self.bound(key, true)
+    }
+
+    /// The rows whose titles start with `prefix`.
+    pub fn prefix_span(&self, prefix: &[u8]) -> Range<u64> {
+        let first = self.lower_bound(prefix);
+        first..self.prefix_end(prefix).max(first)
+    }
+
+    /// The first row after every title that starts with `prefix` (and
+    /// any below it): the least key above all of them, up to `prefix`'s
+    /// last byte below 0xFF, that byte plus one. (Without one, every title
+    /// from `prefix` on has it.)
+    pub fn prefix_end(&self, prefix: &[u8]) -> u64 {
+        match prefix.iter().rposition(|&b| b < 0xFF) {
+            Some(i) => {
+                let mut next = [0u8; super::MAX_FULL_TITLE_BYTES + 1];
+                match next.get_mut(..=i) {
+                    Some(next) => {
+                        next.copy_from_slice(&prefix[..=i]);
+                        next[i] += 1;
+                        self.lower_bound(next)
+                    }
+                    None => {
+                        let mut next = prefix[..=i].to_vec();
+                        next[i] += 1;
+                        self.lower_bound(&next)
+                    }
+                }
+            }
+            None => self.rows,
+        }
+    }
+
+    /// The first row whose title is above `key` (`strict`) or not below
+    /// it: a binary search over the heads, which compares whole titles only
+    /// where eight bytes tie, then a walk of one block that compares each
+    /// entry's suffix with `key` without decoding titles. A damaged column
+    /// gives some row, never a panic.
+    fn bound(&self, key: &[u8], strict: bool) -> u64 {
+        let entries = self.entries();
+        let whole = |block: u64| {
+            self.block_offset(block).and_then(|at| entry(entries, at)).map(|(_, title, next)| (title, next))
+        };
+        let before = |title: &[u8]| if strict { title <= key } else { title < key };
+        let key_head = head_key(key);
+        // The first block whose first title is not before `key`: the
+        // answer is that title or a row of the block before.
+        let (mut lo, mut hi) = (0u64, self.rows.div_ceil(BLOCK_ROWS as u64));
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let head = self.head(mid);
+            let is_before = match head.cmp(&key_head) {
+                Ordering::Less => true,
+                Ordering::Greater => false,
+                Ordering::Equal => whole(mid).is_some_and(|(title, _)| before(title)),
+            };
+            if is_before {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        if lo == 0 {
+            return 0;
+        }
+        let block = lo - 1;
+        let first = block * BLOCK_ROWS as u64;
+        let last = (first + BLOCK_ROWS as u64).min(self.rows);
+        let Some((title, mut pos)) = whole(block) else { return first };
+        // The previous row's title is before `key` and shares `common`
+        // bytes with it, so it sorts below `key` at byte `common` (or
+        // equals it, `strict`, or ends there, a prefix of `key`).
+        let mut common = title.iter().zip(key).take_while(|(a, b)| a == b).count();
+        for row in first + 1..last {
+            let Some((shared, suffix, next)) = entry(entries, pos) else { return row };
+            if shared < common {
+                // It leaves the previous title where that one still
+                // matched `key`, to a greater byte: above `key`.
+                return row;
+            }
+            if shared == common {
+                // Its bytes from `common` on decide.
+                let rest = &key[common..];
+                let same = suffix.iter().zip(rest).take_while(|(a, b)| a == b).count();
+                let (ours, theirs) = (&suffix[same..], &rest[same..]);
+                if ours > theirs || (!strict && ours == theirs) {
+                    return row;
+                }
+                common += same;
+            }
+            // (`shared > common`: it keeps the previous title's byte at
+            // `common`, below `key`'s, and `shared` can only exceed
+            // `common` where the previous title is longer.)
+            pos = next;
+        }
+        last
+    }
+
+    /// The head of `block` (which exists: the search stays below the
+    /// block count, and `new` checked the table's length).
+    fn head(&self, block: u64) -> u64 {
+        let at = self.heads_at + block as usize * 8;
+        u64::from_be_bytes(self.data.as_ref()[at..at + 8].try_into().unwrap())
     }
 
     fn entries(&self) -> &[u8] {
@@ -346,6 +495,34 @@ mod tests {
                 }
                 let more = cursor.advance();
                 prop_assert_eq!(more, row + 1 < titles.len());
+            }
+        }
+
+        /// Every bound is the one a search of the sorted titles gives,
+        /// with repeats, long shared heads (ties on eight bytes), keys
+        /// between, before and after all titles, and 0x00/0xFF bytes.
+        #[test]
+        fn bounds_agree_with_a_sorted_list(
+            mut titles in proptest::collection::vec(
+                proptest::collection::vec(prop_oneof![Just(b'a'), Just(b'b'), Just(0xFF), Just(1)], 0..12),
+                0..120,
+            ),
+            keys in proptest::collection::vec(
+                proptest::collection::vec(prop_oneof![Just(b'a'), Just(b'b'), Just(0xFF), Just(0)], 0..12),
+                1..20,
+            ),
+        ) {
+            titles.sort();
+            let bytes = column_of(&titles);
+            let column = TitleColumn::new(&bytes[..], titles.len() as u64).unwrap();
+            let picked = titles.iter().step_by(7).cloned();
+            for key in keys.into_iter().chain(picked) {
+                let lower = titles.partition_point(|t| *t < key) as u64;
+                let upper = titles.partition_point(|t| *t <= key) as u64;
+                let end = titles.partition_point(|t| *t < key || t.starts_with(&key)) as u64;
+                prop_assert_eq!(column.lower_bound(&key), lower, "lower bound of {:?}", key);
+                prop_assert_eq!(column.upper_bound(&key), upper, "upper bound of {:?}", key);
+                prop_assert_eq!(column.prefix_span(&key), lower..end, "span of {:?}", key);
             }
         }
 

@@ -275,6 +275,7 @@ fn render_written(state: &AppState, q: &OffsetsQuery) -> Option<Vec<u8>> {
         || !q.fields.is_empty()
         || q.namespaces.is_some()
         || q.resolve
+        || !state.index.has_json_rows()
     {
         return None;
     }
