@@ -350,8 +350,13 @@ pub fn footer(data: &[u8]) {
         assert_eq!(f.payload_len as usize, data.len() - FOOTER_LEN);
         assert_eq!(&f.encode()[..], &data[data.len() - FOOTER_LEN..]);
     }
-    let kinds =
-        [FileKind::TitleColumn, FileKind::Starts, FileKind::Lengths, FileKind::Namespaces, FileKind::Redirects];
+    let kinds = [
+        FileKind::TitleColumn,
+        FileKind::Starts,
+        FileKind::Lengths,
+        FileKind::Namespaces,
+        FileKind::Redirects,
+    ];
     let kind = kinds[data.first().map_or(0, |&b| usize::from(b) % kinds.len())];
     let good = Footer::new(kind, data.len() as u64, crc32fast::hash(data));
     let mut file = data.to_vec();
@@ -382,12 +387,20 @@ fn scratch() -> &'static Path {
 
 /// Index files from arbitrary bytes: either raw (every file, the manifest
 /// included, is fuzz data) or well-formed containers (real footers, CRCs and
-/// manifest entries) around fuzzed contents, so the checks past the
-/// checksums are reached; `titles.fc` is the real column when the mode byte
-/// says so, else fuzzed bytes. Whatever `Index::open` and
+/// manifest entries for every file an index requires) around fuzzed
+/// contents, so the checks past the checksums are reached; `titles.fc` is
+/// the real column when the mode byte says so, else fuzzed bytes. Whatever `Index::open` and
 /// `Index::verify` accept must then answer every query without panicking,
 /// with pages inside the dump and listings that agree with `rows_of`.
 pub fn index_open(data: &[u8]) {
+    index_open_served(data);
+}
+
+/// [`index_open`], saying whether the input made an index that opened,
+/// verified and was queried: the well-formed containers must write every
+/// file an index requires, or every input stops at `Index::open` and the
+/// target checks nothing (a test below holds the seeds to that).
+pub fn index_open_served(data: &[u8]) -> bool {
     use wikidex_indexer::format::{self, FOOTER_LEN, FileEntry, FileKind, Footer, MANIFEST};
     let dir = scratch();
     let names = [
@@ -397,6 +410,10 @@ pub fn index_open(data: &[u8]) {
         format::REDIRECTS,
         format::TITLE_COLUMN,
         format::JSON_ROWS,
+        format::IDS,
+        format::REDIRECT_TARGETS,
+        format::SCORES,
+        format::RANKED_LISTS,
     ];
     let kinds = [
         FileKind::Starts,
@@ -405,6 +422,10 @@ pub fn index_open(data: &[u8]) {
         FileKind::Redirects,
         FileKind::TitleColumn,
         FileKind::JsonRows,
+        FileKind::Ids,
+        FileKind::RedirectTargets,
+        FileKind::Scores,
+        FileKind::RankedLists,
     ];
     for name in names.iter().chain([&MANIFEST]) {
         let _ = std::fs::remove_file(dir.join(name));
@@ -462,6 +483,34 @@ pub fn index_open(data: &[u8]) {
             };
             r.to_le_bytes().to_vec()
         });
+        let ids = column(&mut input, 4, &|r, _| (r as u32).to_le_bytes().to_vec());
+        // No redirect target outside the dump (an empty set) or fuzzed bytes.
+        let targets = if consistent {
+            fst::SetBuilder::memory().into_inner().expect("an empty set")
+        } else {
+            let n = usize::from(input.u8() % 64);
+            input.bytes(n).to_vec()
+        };
+        // Scores (and, fuzzed, saturated pairs after them), then the ranked
+        // lists: one over every row, best first, or fuzzed words.
+        let mut scores = column(&mut input, 2, &|_, i| u16::from(i.u8()).to_le_bytes().to_vec());
+        if !consistent {
+            let n = usize::from(input.u8() % 3) * 8;
+            scores.extend_from_slice(input.bytes(n));
+        }
+        let ranked = if consistent && pages > 0 {
+            let score = |r: u64| u16::from_le_bytes([scores[r as usize * 2], scores[r as usize * 2 + 1]]);
+            let mut rows: Vec<u64> = (0..pages).collect();
+            rows.sort_by_key(|&r| (std::cmp::Reverse(score(r)), r));
+            let mut words = vec![1u32, 0, 0, pages as u32, 0, pages as u32];
+            words.extend(rows.iter().map(|&r| r as u32));
+            words.iter().flat_map(|w| w.to_le_bytes()).collect()
+        } else if consistent {
+            vec![0u8; 8]
+        } else {
+            let n = usize::from(input.u8() % 16) * 4;
+            input.bytes(n).to_vec()
+        };
         // The title column: every row's title, or fuzzed bytes.
         let title_column = Some({
             if mode & 4 != 0 {
@@ -484,9 +533,11 @@ pub fn index_open(data: &[u8]) {
                 let mut row = 0;
                 for (t, n) in titles.iter().zip(&rows_per_title) {
                     for _ in 0..*n {
-                        let len = u32::from_le_bytes(lengths[row * 4..row * 4 + 4].try_into().expect("4 bytes"));
+                        let len =
+                            u32::from_le_bytes(lengths[row * 4..row * 4 + 4].try_into().expect("4 bytes"));
                         let start = row as u64 * 100;
-                        w.push(&String::from_utf8_lossy(t), start, start + u64::from(len) - 1).expect("a Vec");
+                        w.push(&String::from_utf8_lossy(t), start, start + u64::from(len) - 1)
+                            .expect("a Vec");
                         row += 1;
                     }
                 }
@@ -504,6 +555,10 @@ pub fn index_open(data: &[u8]) {
             Some(redirects),
             title_column,
             json_rows,
+            Some(ids),
+            Some(targets),
+            Some(scores),
+            Some(ranked),
         ];
         for ((name, kind), payload) in names.iter().zip(kinds).zip(payloads) {
             let Some(payload) = payload else { continue };
@@ -539,9 +594,9 @@ pub fn index_open(data: &[u8]) {
         std::fs::write(dir.join(MANIFEST), serde_json::to_vec(&manifest).expect("json")).expect("write");
     }
 
-    let Ok(index) = wikidex_indexer::Index::open(dir) else { return };
+    let Ok(index) = wikidex_indexer::Index::open(dir) else { return false };
     if index.verify().is_err() {
-        return;
+        return false;
     }
     let dump_bytes = index.manifest().dump.bytes;
     let pages = index.pages();
@@ -574,7 +629,12 @@ pub fn index_open(data: &[u8]) {
                 let mut t = Vec::new();
                 assert!(index.title_of(row, &mut t));
                 let p = index.page(row);
-                format::json_rows::write_fragment(&mut want, std::str::from_utf8(&t).expect("verified"), p.start, p.end);
+                format::json_rows::write_fragment(
+                    &mut want,
+                    std::str::from_utf8(&t).expect("verified"),
+                    p.start,
+                    p.end,
+                );
             }
             assert_eq!(json, &want[..], "rows.jsf for {title:?}");
         }
@@ -586,6 +646,24 @@ pub fn index_open(data: &[u8]) {
             }
         }
         if !title.is_empty() {
+            // Ranked: only rows of the index, under the prefix, each once.
+            let head = &title[..1];
+            let mut ranked: Vec<u32> = index
+                .ranked_prefix(head, wikidex_indexer::rank::Filter::default(), None, 10)
+                .take(64)
+                .collect();
+            let mut t3 = Vec::new();
+            for &row in &ranked {
+                check(row);
+                assert!(
+                    index.title_of(row, &mut t3) && t3.starts_with(head),
+                    "ranked row {row} under {head:?}"
+                );
+            }
+            ranked.sort_unstable();
+            let n = ranked.len();
+            ranked.dedup();
+            assert_eq!(ranked.len(), n, "a ranked listing repeats a row under {head:?}");
             let mut after = index.prefix(&title[..1], Some(&title));
             let mut t2 = Vec::new();
             while let Some(range) = after.next_title(&mut t2) {
@@ -595,5 +673,23 @@ pub fn index_open(data: &[u8]) {
         }
         seen += 1;
         assert!(seen <= index.manifest().titles, "more titles than the manifest says");
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    /// The well-formed seeds make indexes that open and verify, so the
+    /// queries after `Index::open` are what the target exercises. (For a
+    /// while no input got past `open`: the containers lacked `ids.u32`.)
+    #[test]
+    fn index_open_seeds_reach_the_queries() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/seeds/index_open");
+        // (`structured-ok` sets no title-column bit: its titles.fc is
+        // fuzzed bytes, since every index now has one.)
+        for seed in ["structured-title-column", "structured-json-rows"] {
+            let data = std::fs::read(format!("{dir}/{seed}")).expect("a seed");
+            assert!(super::index_open_served(&data), "{seed} stops before the queries");
+        }
     }
 }
