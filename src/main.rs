@@ -58,7 +58,8 @@ fn index(args: IndexArgs) -> Result<()> {
     }
     if args.no_title_column {
         bail!(
-            "--no-title-column was removed: titles.fc is now the index's only store of titles              (titles.fst is gone), so an index cannot leave it out. Drop the flag."
+            "--no-title-column was removed: titles.fc is now the index's only store of titles \
+             (titles.fst is gone), so an index cannot leave it out. Drop the flag."
         );
     }
     let out = args.output.unwrap_or_else(|| Builder::default_out(&args.dump));

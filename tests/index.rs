@@ -488,6 +488,7 @@ fn the_removed_title_column_flag_is_refused_by_name() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--no-title-column was removed") && err.contains("titles.fc"), "{err}");
+    assert!(!err.contains("  "), "one line of prose: {err}");
     assert!(!lean.exists());
 }
 
