@@ -389,9 +389,10 @@ fn scratch() -> &'static Path {
 /// included, is fuzz data) or well-formed containers (real footers, CRCs and
 /// manifest entries for every file an index requires) around fuzzed
 /// contents, so the checks past the checksums are reached; `titles.fc` is
-/// the real column when the mode byte says so, else fuzzed bytes. Whatever `Index::open` and
-/// `Index::verify` accept must then answer every query without panicking,
-/// with pages inside the dump and listings that agree with `rows_of`.
+/// the real column when the mode byte says so, else fuzzed bytes. Whatever
+/// `Index::open` and `Index::verify` accept must then answer every query
+/// without panicking, with pages inside the dump, listings that agree with
+/// `rows_of` and ranked listings that stay under their prefix.
 pub fn index_open(data: &[u8]) {
     index_open_served(data);
 }
