@@ -131,34 +131,33 @@ fn cursor_on<'c, 'a>(
 fn check_titles(column: &TitleColumn<Payload>, titles: u64) -> Result<()> {
     let path = &column.data().path;
     let rows = column.rows();
-    let Some(mut cursor) = column.cursor(0) else {
-        return match rows {
-            0 if titles == 0 => Ok(()),
-            _ => Err(Error::corrupt(path, format!("cannot decode row 0 (of {rows})"))),
-        };
-    };
-    let mut previous = Vec::with_capacity(256);
-    let mut distinct = 1u64;
-    for row in 1..rows {
-        previous.clear();
-        previous.extend_from_slice(cursor.title());
-        if !cursor.advance() {
-            return Err(Error::corrupt(path, format!("cannot decode row {row} (of {rows})")));
-        }
-        match cursor.title().cmp(&previous[..]) {
-            std::cmp::Ordering::Less => {
-                return Err(Error::corrupt(
-                    path,
-                    format!(
-                        "row {row} is titled {:?}, which sorts before row {}'s {:?}",
-                        String::from_utf8_lossy(cursor.title()),
-                        row - 1,
-                        String::from_utf8_lossy(&previous)
-                    ),
-                ));
+    let cannot_decode = |row: u64| Error::corrupt(path, format!("cannot decode row {row} (of {rows})"));
+    let mut distinct = 0u64;
+    if rows > 0 {
+        let mut cursor = column.cursor(0).ok_or_else(|| cannot_decode(0))?;
+        let mut previous = Vec::with_capacity(256);
+        distinct = 1;
+        for row in 1..rows {
+            previous.clear();
+            previous.extend_from_slice(cursor.title());
+            if !cursor.advance() {
+                return Err(cannot_decode(row));
             }
-            std::cmp::Ordering::Greater => distinct += 1,
-            std::cmp::Ordering::Equal => {}
+            match cursor.title().cmp(&previous[..]) {
+                std::cmp::Ordering::Less => {
+                    return Err(Error::corrupt(
+                        path,
+                        format!(
+                            "row {row} is titled {:?}, which sorts before row {}'s {:?}",
+                            String::from_utf8_lossy(cursor.title()),
+                            row - 1,
+                            String::from_utf8_lossy(&previous)
+                        ),
+                    ));
+                }
+                std::cmp::Ordering::Greater => distinct += 1,
+                std::cmp::Ordering::Equal => {}
+            }
         }
     }
     if distinct != titles {
@@ -427,8 +426,9 @@ impl Index {
             store.verify()?;
         }
         let pages = self.pages();
-        // fst values: row positions, 0 first, strictly increasing, in range;
-        // `each` sees every key once its value has passed.
+        // folded.fst's values: positions in folded.u32, 0 first, strictly
+        // increasing, below the page count; `each` sees every key once its
+        // value has passed.
         let check_values = |map: &fst::Map<Payload>, each: &mut dyn FnMut(&[u8], u64) -> Result<()>| {
             let mut keys = map.stream();
             let mut expected_first = Some(0u64);

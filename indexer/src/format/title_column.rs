@@ -252,23 +252,17 @@ impl<D: AsRef<[u8]>> TitleColumn<D> {
     /// last byte below 0xFF, that byte plus one. (Without one, every title
     /// from `prefix` on has it.)
     pub fn prefix_end(&self, prefix: &[u8]) -> u64 {
-        match prefix.iter().rposition(|&b| b < 0xFF) {
-            Some(i) => {
-                let mut next = [0u8; super::MAX_FULL_TITLE_BYTES + 1];
-                match next.get_mut(..=i) {
-                    Some(next) => {
-                        next.copy_from_slice(&prefix[..=i]);
-                        next[i] += 1;
-                        self.lower_bound(next)
-                    }
-                    None => {
-                        let mut next = prefix[..=i].to_vec();
-                        next[i] += 1;
-                        self.lower_bound(&next)
-                    }
-                }
+        let Some(i) = prefix.iter().rposition(|&b| b < 0xFF) else { return self.rows };
+        let mut next = [0u8; super::MAX_FULL_TITLE_BYTES + 1];
+        match next.get_mut(..=i) {
+            Some(next) => {
+                next.copy_from_slice(&prefix[..=i]);
+                next[i] += 1;
+                self.lower_bound(next)
             }
-            None => self.rows,
+            // Longer than any title: none starts with it, so its rows end
+            // where they would begin.
+            None => self.lower_bound(prefix),
         }
     }
 
@@ -547,6 +541,17 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_prefix_longer_than_any_title_spans_no_rows() {
+        let titles = [b"a".to_vec(), vec![b'b'; super::super::MAX_FULL_TITLE_BYTES], b"c".to_vec()];
+        let bytes = column_of(&titles);
+        let column = TitleColumn::new(&bytes[..], 3).unwrap();
+        let long = vec![b'b'; super::super::MAX_FULL_TITLE_BYTES + 2];
+        assert_eq!(column.prefix_span(&long), 2..2);
+        assert_eq!(column.prefix_span(&long[..super::super::MAX_FULL_TITLE_BYTES]), 1..2);
+        assert_eq!(column.prefix_span(&[0xFF; 600]), 3..3);
     }
 
     #[test]
