@@ -429,4 +429,39 @@ fn a_redirect_suggestion_ranks_by_its_pages_score() {
         .map(|r| (r[0].as_str().unwrap(), r.as_array().unwrap().last().unwrap().as_u64().unwrap()))
         .collect();
     assert_eq!(titles, [("NYC Ferry", 2), ("NYC Marathon", 1), ("NYC", 0)]);
+    // redirects=merge: /offsets ranked as the suggestions are, rows and all,
+    // and paged with after= in that order (the search page's requests).
+    let listed = |path: &str| -> Vec<String> {
+        let v = server.get(path).json();
+        v.as_array().unwrap().iter().map(|r| r[0].as_str().unwrap().to_string()).collect()
+    };
+    assert_eq!(listed("/offsets/NYC?order=rank&redirects=merge"), ["NYC", "NYC Ferry", "NYC Marathon"]);
+    assert_eq!(
+        listed("/offsets/N?order=rank&redirects=merge"),
+        ["New York City", "NYC Ferry", "NYC Marathon"]
+    );
+    assert_eq!(
+        listed("/offsets/nyc?order=rank&redirects=merge&match=folded"),
+        ["NYC", "NYC Ferry", "NYC Marathon"]
+    );
+    let mut paged: Vec<String> = Vec::new();
+    while paged.len() <= 3 {
+        let after = paged.last().map_or(String::new(), |t| format!("&after={}", t.replace(' ', "%20")));
+        let page = listed(&format!("/offsets/NYC?order=rank&redirects=merge&limit=1{after}"));
+        if page.is_empty() {
+            break;
+        }
+        paged.extend(page);
+    }
+    assert_eq!(paged, ["NYC", "NYC Ferry", "NYC Marathon"]);
+    assert_eq!(
+        listed("/offsets/nyc?order=rank&redirects=merge&match=folded&limit=1&after=NYC"),
+        ["NYC Ferry"]
+    );
+    // Without order=rank: byte order, each page once (New York City is
+    // stood for by NYC, listed first).
+    assert_eq!(listed("/offsets/N?redirects=merge"), ["NYC", "NYC Ferry", "NYC Marathon"]);
+    let refused = server.get("/offsets/N?redirects=join");
+    assert_eq!(refused.status, 400);
+    assert!(refused.text().contains("return, resolve or merge"), "{}", refused.text());
 }

@@ -127,14 +127,15 @@ async function request(url, { signal, headers = {}, as = 'json', fresh = false }
 }
 
 /**
- * `/offsets` for `prefix`, the most linked pages first (`order=rank`) unless
- * `rank` is false (an exact title lookup: the title itself sorts first).
- * Exact mode pages with `after=`; fuzzy mode (no `after=`) by asking again
- * with a larger `limit`.
+ * `/offsets` for `prefix`, the most linked pages first (`order=rank`), a
+ * redirect and its page as one suggestion ranked by the page's score
+ * (`redirects=merge`: `NYC` before `NYC Ferry`), unless `rank` is false (an
+ * exact title lookup: the title itself sorts first). Exact mode pages with
+ * `after=`; fuzzy mode (no `after=`) by asking again with a larger `limit`.
  */
 function offsetsUrl(prefix, { limit = PAGE_SIZE, after = null, mode = 'exact', rank = true } = {}) {
   const path = `/offsets/${encodeURIComponent(prefix)}`;
-  const order = rank ? '&order=rank' : '';
+  const order = rank ? '&order=rank&redirects=merge' : '';
   if (mode === 'fuzzy') return `${path}?match=fuzzy&limit=${limit}&fields=ns,redirect${order}`;
   return `${path}?limit=${limit}&fields=ns,redirect${order}${after != null ? `&after=${encodeURIComponent(after)}` : ''}`;
 }

@@ -51,12 +51,13 @@ async function apiJson(p) {
 
 /**
  * The `/offsets` request the page makes for `prefix` in a matching mode, the
- * most linked first (`order=rank`): fuzzy (the page's default) pages by
- * asking for a larger `limit`, exact by `after=`.
+ * most linked first, a redirect ranked by its page (`order=rank&redirects=merge`):
+ * fuzzy (the page's default) pages by asking for a larger `limit`, exact by
+ * `after=`.
  */
 function offsetsPath(prefix, { limit = PAGE_SIZE, after, match = 'fuzzy', rank = true } = {}) {
   const p = `/offsets/${encodeURIComponent(prefix)}`;
-  const order = rank ? '&order=rank' : '';
+  const order = rank ? '&order=rank&redirects=merge' : '';
   if (match === 'fuzzy') {
     assert.equal(after, undefined, 'fuzzy results page by limit, not after=');
     return `${p}?match=fuzzy&limit=${limit}&fields=ns,redirect${order}`;

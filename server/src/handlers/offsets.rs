@@ -12,6 +12,7 @@ use crate::state::{AppState, NamespaceHead};
 use actix_web::HttpResponse;
 use actix_web::http::Uri;
 use actix_web::http::header::HeaderMap;
+use std::cmp::Reverse;
 use std::collections::HashSet;
 use std::ops::Range;
 use std::sync::OnceLock;
@@ -118,7 +119,8 @@ pub struct OffsetsQuery {
     pub resolve: bool,
     /// One row per page: a redirect is left out when its target (or
     /// another redirect to it) is already listed, and a page when one of
-    /// its redirects is (suggestions; `/offsets` lists every row).
+    /// its redirects is; with `order=rank`, rows rank by [`page_score`]
+    /// (suggestions, and `/offsets`' `redirects=merge`).
     pub distinct: bool,
 }
 
@@ -175,16 +177,17 @@ impl OffsetsQuery {
                 .and_then(|(name, _)| state.index.manifest().site.namespace_named(name))
                 .map(|ns| vec![ns.key]),
         };
-        let resolve = match single(&query, "redirects")? {
-            None | Some("return") => false,
-            Some("resolve") => true,
+        let (resolve, distinct) = match single(&query, "redirects")? {
+            None | Some("return") => (false, false),
+            Some("resolve") => (true, false),
+            Some("merge") => (false, true),
             Some(other) => {
                 return Err(ApiError::BadRequest(format!(
-                    "redirects must be return or resolve, got {other:?}"
+                    "redirects must be return, resolve or merge, got {other:?}"
                 )));
             }
         };
-        Ok(OffsetsQuery { prefix, limit, after, fields, mode, order, namespaces, resolve, distinct: false })
+        Ok(OffsetsQuery { prefix, limit, after, fields, mode, order, namespaces, resolve, distinct })
     }
 }
 
@@ -487,26 +490,33 @@ pub fn page_score(index: &wikidex_indexer::Index, row: u32) -> u32 {
     resolve_row(index, row).map_or(0, |page| index.score(page))
 }
 
-/// A group's rows in answer order. For suggestions (`distinct`), rows
-/// rank by [`page_score`], a page before a redirect to it, when the
-/// group's span is small enough to be scanned whole ([`SCAN_ROWS`]):
-/// `NYC` (a redirect to a much linked page) then comes before `NYC
-/// Ferry`. A larger span is read from its precomputed list, by each row's
-/// own score: there redirects come last, and their targets, most often
-/// under the same short prefix, stand for them.
+/// A group's rows in answer order, after the row `after` when the
+/// group is reordered (else `ranked` starts after it already). For
+/// suggestions (`distinct`), rows rank by [`page_score`], a page before a
+/// redirect to it, when the group's span is small enough to be scanned
+/// whole ([`SCAN_ROWS`]): `NYC` (a redirect to a much linked page) then
+/// comes before `NYC Ferry`. A larger span is read from its precomputed
+/// list, by each row's own score: there redirects come last, and their
+/// targets, most often under the same short prefix, stand for them.
 fn by_page<'a>(
     index: &'a wikidex_indexer::Index,
     q: &OffsetsQuery,
     ranked: wikidex_indexer::Ranked<'a>,
+    after: Option<u32>,
 ) -> Box<dyn Iterator<Item = u32> + 'a> {
     if !by_page_whole(q, &ranked) {
         return Box::new(ranked);
     }
-    let mut rows: Vec<(u32, bool, u32)> = ranked
-        .map(|row| (page_score(index, row), !matches!(index.redirect(row), Redirect::None), row))
-        .collect();
-    rows.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
-    Box::new(rows.into_iter().map(|(_, _, row)| row))
+    let key =
+        |row: u32| (Reverse(page_score(index, row)), !matches!(index.redirect(row), Redirect::None), row);
+    let mut rows: Vec<_> = ranked.map(key).collect();
+    rows.sort_unstable();
+    // `after=` names a row listed before: the answer goes on past its
+    // place in this order (found by its key, so even a row the filters
+    // now leave out has one).
+    let past = after.map(key);
+    let rows = rows.into_iter().filter(move |k| past.is_none_or(|past| *k > past));
+    Box::new(rows.map(|(_, _, row)| row))
 }
 
 /// Whether [`by_page`] reorders the whole group `ranked` (which should
@@ -563,12 +573,15 @@ fn select_ranked(state: &AppState, q: &OffsetsQuery, out: &mut Rows<'_>) -> Resu
     let mut ranked = index.ranked_prefix(prefix.as_bytes(), exact_filter, None, q.limit);
     let exact = ranked.span();
     let after_exact = after.filter(|r| exact.contains(r));
-    if after_exact.is_some() || by_page_whole(q, &ranked) {
-        let want = if by_page_whole(q, &ranked) { SCAN_ROWS } else { q.limit };
-        ranked = index.ranked_prefix(prefix.as_bytes(), exact_filter, after_exact, want);
+    // A group reordered by page is read whole, and skips to `after=` in
+    // that order; any other starts after it.
+    let whole = by_page_whole(q, &ranked);
+    if after_exact.is_some() || whole {
+        let (from, want) = if whole { (None, SCAN_ROWS) } else { (after_exact, q.limit) };
+        ranked = index.ranked_prefix(prefix.as_bytes(), exact_filter, from, want);
     }
     if (after.is_none() || after_exact.is_some()) && q.namespaces_may_match(state, false) {
-        for row in by_page(index, q, ranked) {
+        for row in by_page(index, q, ranked, after_exact.filter(|_| whole)) {
             if !take(row, out)? {
                 return Ok(());
             }
@@ -581,17 +594,16 @@ fn select_ranked(state: &AppState, q: &OffsetsQuery, out: &mut Rows<'_>) -> Resu
     let after_folded = after.filter(|_| after_exact.is_none());
     let narrowed = q.narrowed_prefix(state, true);
     let folded_filter = Filter { keep, skip: &skip_folded };
-    let ranked_folded = |want| {
-        index
-            .ranked_folded(&narrowed, exact.clone(), folded_filter, after_folded, want)
-            .expect("checked has_folded")
+    let ranked_folded = |from, want| {
+        index.ranked_folded(&narrowed, exact.clone(), folded_filter, from, want).expect("checked has_folded")
     };
-    let mut folded_rows = ranked_folded(q.limit);
-    if by_page_whole(q, &folded_rows) {
-        folded_rows = ranked_folded(SCAN_ROWS);
+    let mut folded_rows = ranked_folded(after_folded, q.limit);
+    let whole = by_page_whole(q, &folded_rows);
+    if whole {
+        folded_rows = ranked_folded(None, SCAN_ROWS);
     }
     let may_match = q.namespaces_may_match(state, true);
-    for row in by_page(index, q, folded_rows).take_while(|_| may_match) {
+    for row in by_page(index, q, folded_rows, after_folded.filter(|_| whole)).take_while(|_| may_match) {
         if !take(row, out)? {
             return Ok(());
         }
