@@ -465,3 +465,70 @@ fn a_redirect_suggestion_ranks_by_its_pages_score() {
     assert_eq!(refused.status, 400);
     assert!(refused.text().contains("return, resolve or merge"), "{}", refused.text());
 }
+
+/// Where a prefix spans more titles than are reordered by page (its
+/// ranking comes from a list built by each row's own score), the
+/// prefix's own title, a redirect, still ranks by its page: `USA` (to
+/// United States) first under `USA`, among 1,100 other `USA …` titles,
+/// in the exact and the folded group, and paging with `after=` goes on
+/// where it stands.
+#[test]
+fn the_prefixs_own_redirect_ranks_by_its_page_in_a_large_span() {
+    let page = |title: &str, body: &str| {
+        format!(
+            "  <page>\n    <title>{title}</title>\n    <ns>0</ns>\n    <id>1</id>\n    <revision>\n      <text xml:space=\"preserve\">{body}</text>\n    </revision>\n  </page>\n"
+        )
+    };
+    let mut pages = vec![
+        page("United States", "a country"),
+        format!(
+            "  <page>\n    <title>USA</title>\n    <ns>0</ns>\n    <id>2</id>\n    <redirect title=\"United States\" />\n    <revision>\n      <text xml:space=\"preserve\">#REDIRECT [[United States]]</text>\n    </revision>\n  </page>\n"
+        ),
+    ];
+    for i in 0..1_100 {
+        pages.push(page(&format!("USA {i:04}"), "a topic"));
+    }
+    // United States: 4 linking pages (one through the redirect); USA 0007:
+    // 3; USA 0042: 2; USA 0500 and USA 1000: 1 each.
+    for body in [
+        "[[USA]] [[USA 0007]] [[USA 0042]]",
+        "[[United States]] [[USA 0007]] [[USA 0042]]",
+        "[[United States]] [[USA 0007]] [[USA 0500]]",
+        "[[United States]] [[USA 1000]]",
+    ] {
+        pages.push(page(&format!("Linker {}", pages.len()), body));
+    }
+    let xml = format!("<mediawiki>\n{}</mediawiki>\n", pages.concat());
+    let (_dir, dump) = dump_file(&xml);
+    let server = Server::start(&["--dump", dump.to_str().unwrap()]);
+    let listed = |path: &str| -> Vec<String> {
+        let v = server.get(path).json();
+        v.as_array().unwrap().iter().map(|r| r[0].as_str().unwrap().to_string()).collect()
+    };
+    let best = ["USA", "USA 0007", "USA 0042", "USA 0500", "USA 1000", "USA 0000"];
+    assert_eq!(listed("/offsets/USA?order=rank&redirects=merge&limit=6"), best);
+    assert_eq!(listed("/offsets/usa?order=rank&redirects=merge&match=folded&limit=6"), best);
+    let suggested = server.get("/opensearch?search=usa&limit=3").json();
+    assert_eq!(suggested[1], serde_json::json!(["USA", "USA 0007", "USA 0042"]));
+    // Page by page, one row each, exact and folded: the same order.
+    for (prefix, extra) in [("USA", ""), ("usa", "&match=folded")] {
+        let mut paged: Vec<String> = Vec::new();
+        while paged.len() < best.len() {
+            let after = paged.last().map_or(String::new(), |t| format!("&after={}", t.replace(' ', "%20")));
+            let page = listed(&format!("/offsets/{prefix}?order=rank&redirects=merge&limit=1{extra}{after}"));
+            assert_eq!(page.len(), 1, "{prefix} after {paged:?}");
+            paged.extend(page);
+        }
+        assert_eq!(paged, best, "{prefix}");
+    }
+    // And deep: the redirect is not listed again where its own score, 0,
+    // would put it.
+    let all = listed("/offsets/USA?order=rank&redirects=merge&limit=2000");
+    assert_eq!(all.len(), 1_101);
+    assert_eq!(all.iter().filter(|t| *t == "USA").count(), 1);
+    // order=rank alone keeps each row's own score: the redirect's 0.
+    assert_eq!(
+        listed("/offsets/USA?order=rank&limit=6"),
+        ["USA 0007", "USA 0042", "USA 0500", "USA 1000", "USA", "USA 0000"]
+    );
+}

@@ -586,9 +586,16 @@ impl Index {
         self.ranking.top(count)
     }
 
+    /// The key `row` ranks by in `order=rank`: its score, then its title
+    /// order ([`crate::rank::rank_key`]); larger first.
+    pub fn rank_key(&self, row: u32) -> u64 {
+        self.ranking.key(row)
+    }
+
     /// The rows whose titles start with `prefix`, highest score first,
     /// ties in title order; only the rows `filter` keeps (say, of one
-    /// namespace); with `after` (a row), only those ranking after it.
+    /// namespace); with `after` (a rank key: [`Index::rank_key`] gives a
+    /// row's), only those ranking below it.
     /// `want` is how many the caller expects to take (it sizes the work,
     /// not the answer).
     ///
@@ -607,12 +614,11 @@ impl Index {
         &'a self,
         prefix: &[u8],
         filter: Filter<'a>,
-        after: Option<u32>,
+        after: Option<u64>,
         want: usize,
     ) -> Ranked<'a> {
         let span = self.title_span(prefix);
         let skip = Self::skip_spans(&span, filter.skip, |p| self.title_span(p));
-        let after = after.map(|row| self.ranking.key(row));
         Ranked(RankedRows::new(&self.ranking, None, Domain::Rows, span, 0..0, filter.keep, skip, after, want))
     }
 
@@ -649,13 +655,12 @@ impl Index {
         folded_prefix: &str,
         exclude: Range<u32>,
         filter: Filter<'a>,
-        after: Option<u32>,
+        after: Option<u64>,
         want: usize,
     ) -> Option<Ranked<'a>> {
         let (map, postings) = self.folded.as_ref()?;
         let span = self.span_of(map.as_fst(), folded_prefix.as_bytes());
         let skip = Self::skip_spans(&span, filter.skip, |p| self.span_of(map.as_fst(), p));
-        let after = after.map(|row| self.ranking.key(row));
         let rows = RankedRows::new(
             &self.ranking,
             Some(postings.as_ref()),

@@ -19,7 +19,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 use wikidex_indexer::fold::fold;
 use wikidex_indexer::levenshtein_automata::LevenshteinAutomatonBuilder;
-use wikidex_indexer::rank::{Filter, SCAN_ROWS};
+use wikidex_indexer::rank::{Filter, SCAN_ROWS, rank_key};
 use wikidex_indexer::{Page, Redirect};
 
 /// Extra per-row fields a client may ask for with `fields=`.
@@ -497,7 +497,8 @@ pub fn page_score(index: &wikidex_indexer::Index, row: u32) -> u32 {
 /// whole ([`SCAN_ROWS`]): `NYC` (a redirect to a much linked page) then
 /// comes before `NYC Ferry`. A larger span is read from its precomputed
 /// list, by each row's own score: there redirects come last, and their
-/// targets, most often under the same short prefix, stand for them.
+/// targets, most often under the same short prefix, stand for them; the
+/// prefix's own title alone is lifted to its page's place ([`Boost`]).
 fn by_page<'a>(
     index: &'a wikidex_indexer::Index,
     q: &OffsetsQuery,
@@ -517,6 +518,85 @@ fn by_page<'a>(
     let past = after.map(key);
     let rows = rows.into_iter().filter(move |k| past.is_none_or(|past| *k > past));
     Box::new(rows.map(|(_, _, row)| row))
+}
+
+/// A prefix's own title, when it is a redirect, in a group read from its
+/// precomputed list (by each row's own score, where a redirect's is 0):
+/// it takes its page's place there, as it would in a group small enough
+/// to be reordered by page ([`by_page`]). Typing `USA` then suggests the
+/// redirect to United States first, however many titles start so.
+#[derive(Clone, Copy)]
+struct Boost {
+    row: u32,
+    /// Its place: just below every row of its page's score or more
+    /// ([`rank_key`] of that score and no row).
+    key: u64,
+}
+
+impl Boost {
+    /// `row` lifted, if it is a redirect the filter keeps, to a page
+    /// that any page links to.
+    fn of(
+        index: &wikidex_indexer::Index,
+        row: u32,
+        keep: Option<&(dyn Fn(u32) -> bool + Sync)>,
+    ) -> Option<Boost> {
+        if matches!(index.redirect(row), Redirect::None) || keep.is_some_and(|keep| !keep(row)) {
+            return None;
+        }
+        let score = page_score(index, row);
+        (score > 0).then(|| Boost { row, key: rank_key(score, u32::MAX) })
+    }
+
+    /// The rank key an answer continues below after `row` (`after=`):
+    /// the lifted row's place, or the row's own key.
+    fn after_key(index: &wikidex_indexer::Index, boost: Option<Boost>, row: u32) -> u64 {
+        match boost {
+            Some(b) if b.row == row => b.key,
+            _ => index.rank_key(row),
+        }
+    }
+
+    /// `rows` (in rank order, after `after` when given) with the lifted
+    /// row in its place when that place is still ahead, and never again
+    /// where its own score would put it.
+    fn lift<'a>(
+        index: &'a wikidex_indexer::Index,
+        boost: Option<Boost>,
+        after: Option<u32>,
+        rows: impl Iterator<Item = u32> + 'a,
+    ) -> impl Iterator<Item = u32> + 'a {
+        let mut pending = boost.filter(|b| after.is_none_or(|a| Boost::after_key(index, boost, a) > b.key));
+        let mut rows = rows.filter(move |&row| boost.is_none_or(|b| b.row != row)).peekable();
+        std::iter::from_fn(move || {
+            if let Some(b) = pending
+                && rows.peek().is_none_or(|&next| index.rank_key(next) < b.key)
+            {
+                pending = None;
+                return Some(b.row);
+            }
+            rows.next()
+        })
+    }
+}
+
+/// The first row of the title whose fold is `folded` exactly, the best
+/// linked of the first few if several fold alike (`NYC`, `Nyc`).
+fn folded_title_row(index: &wikidex_indexer::Index, folded: &str) -> Option<u32> {
+    let mut titles = index.folded_prefix(folded, None)?;
+    let mut title = Vec::new();
+    let mut best: Option<(u32, u32)> = None;
+    for _ in 0..8 {
+        let Some(rows) = titles.next_title(&mut title) else { break };
+        if std::str::from_utf8(&title).map_or(true, |t| fold(t) != folded) {
+            break;
+        }
+        let score = page_score(index, rows.start);
+        if best.is_none_or(|(s, _)| score > s) {
+            best = Some((score, rows.start));
+        }
+    }
+    best.map(|(_, row)| row)
 }
 
 /// Whether [`by_page`] reorders the whole group `ranked` (which should
@@ -574,14 +654,21 @@ fn select_ranked(state: &AppState, q: &OffsetsQuery, out: &mut Rows<'_>) -> Resu
     let exact = ranked.span();
     let after_exact = after.filter(|r| exact.contains(r));
     // A group reordered by page is read whole, and skips to `after=` in
-    // that order; any other starts after it.
+    // that order; any other starts after it, and may lift the prefix's
+    // own title (a redirect) to its page's place.
     let whole = by_page_whole(q, &ranked);
+    let own = index.rows_of(q.prefix.as_bytes());
+    let boost = (q.distinct && !whole && !own.is_empty() && exact.contains(&own.start))
+        .then(|| Boost::of(index, own.start, keep))
+        .flatten();
     if after_exact.is_some() || whole {
         let (from, want) = if whole { (None, SCAN_ROWS) } else { (after_exact, q.limit) };
+        let from = from.map(|row| Boost::after_key(index, boost, row));
         ranked = index.ranked_prefix(prefix.as_bytes(), exact_filter, from, want);
     }
     if (after.is_none() || after_exact.is_some()) && q.namespaces_may_match(state, false) {
-        for row in by_page(index, q, ranked, after_exact.filter(|_| whole)) {
+        let rows = by_page(index, q, ranked, after_exact.filter(|_| whole));
+        for row in Boost::lift(index, boost, after_exact, rows) {
             if !take(row, out)? {
                 return Ok(());
             }
@@ -597,13 +684,19 @@ fn select_ranked(state: &AppState, q: &OffsetsQuery, out: &mut Rows<'_>) -> Resu
     let ranked_folded = |from, want| {
         index.ranked_folded(&narrowed, exact.clone(), folded_filter, from, want).expect("checked has_folded")
     };
-    let mut folded_rows = ranked_folded(after_folded, q.limit);
+    let mut folded_rows = ranked_folded(None, q.limit);
     let whole = by_page_whole(q, &folded_rows);
-    if whole {
-        folded_rows = ranked_folded(None, SCAN_ROWS);
+    let boost = (q.distinct && !whole && narrowed == folded)
+        .then(|| folded_title_row(index, &folded).filter(|row| !exact.contains(row)))
+        .flatten()
+        .and_then(|row| Boost::of(index, row, keep));
+    if after_folded.is_some() || whole {
+        let (from, want) = if whole { (None, SCAN_ROWS) } else { (after_folded, q.limit) };
+        folded_rows = ranked_folded(from.map(|row| Boost::after_key(index, boost, row)), want);
     }
     let may_match = q.namespaces_may_match(state, true);
-    for row in by_page(index, q, folded_rows, after_folded.filter(|_| whole)).take_while(|_| may_match) {
+    let rows = by_page(index, q, folded_rows, after_folded.filter(|_| whole));
+    for row in Boost::lift(index, boost, after_folded, rows).take_while(|_| may_match) {
         if !take(row, out)? {
             return Ok(());
         }
