@@ -657,10 +657,10 @@ fn select_ranked(state: &AppState, q: &OffsetsQuery, out: &mut Rows<'_>) -> Resu
     // that order; any other starts after it, and may lift the prefix's
     // own title (a redirect) to its page's place.
     let whole = by_page_whole(q, &ranked);
-    let own = index.rows_of(q.prefix.as_bytes());
-    let boost = (q.distinct && !whole && !own.is_empty() && exact.contains(&own.start))
-        .then(|| Boost::of(index, own.start, keep))
-        .flatten();
+    let boost = (q.distinct && !whole)
+        .then(|| index.rows_of(q.prefix.as_bytes()))
+        .filter(|own| !own.is_empty() && exact.contains(&own.start))
+        .and_then(|own| Boost::of(index, own.start, keep));
     if after_exact.is_some() || whole {
         let (from, want) = if whole { (None, SCAN_ROWS) } else { (after_exact, q.limit) };
         let from = from.map(|row| Boost::after_key(index, boost, row));
